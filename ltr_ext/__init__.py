@@ -1,0 +1,1 @@
+"""ltr_ext: LTR-style training (settings, trainer, actors, loaders, samplers, processing)."""

@@ -1,0 +1,57 @@
+"""Box and mask conversions with one convention: ``[x, y, w, h]``, inclusive pixel extent.
+
+A mask's box spans its foreground pixels inclusively: ``w = x_max - x_min + 1``.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+EMPTY_BOX = (0.0, 0.0, 1.0, 1.0)
+
+
+def mask_to_bbox(mask: np.ndarray, empty: Sequence[float] | None = EMPTY_BOX) -> list[float] | None:
+    """Tight box of the non-zero pixels of ``mask``; ``empty`` (default ``[0,0,1,1]``) when there are none."""
+    mask = np.asarray(mask)
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None if empty is None else [float(v) for v in empty]
+    cols = np.flatnonzero(mask.any(axis=0))
+    x0, x1, y0, y1 = cols[0], cols[-1], rows[0], rows[-1]
+    return [float(x0), float(y0), float(x1 - x0 + 1), float(y1 - y0 + 1)]
+
+
+def box_to_mask(box: Sequence[float], shape: tuple[int, int]) -> np.ndarray:
+    """Filled-box ``uint8`` mask of ``shape`` (H, W) covering the pixels whose centres lie in ``box``."""
+    h, w = shape
+    x, y, bw, bh = (float(v) for v in box)
+    mask = np.zeros((h, w), dtype=np.uint8)
+    x0, y0 = max(0, int(np.ceil(x - 0.5))), max(0, int(np.ceil(y - 0.5)))
+    x1, y1 = min(w, int(np.ceil(x + bw - 0.5))), min(h, int(np.ceil(y + bh - 0.5)))
+    if x1 > x0 and y1 > y0:
+        mask[y0:y1, x0:x1] = 1
+    return mask
+
+
+def polygon_to_box(polygon: Sequence[float]) -> list[float]:
+    """Axis-aligned box of a polygon ``x1,y1,x2,y2,...`` (min/max of the corners, 'union')."""
+    pts = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+    x0, y0 = pts.min(axis=0)
+    x1, y1 = pts.max(axis=0)
+    return [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
+
+
+def box_is_valid(box: Sequence[float]) -> bool:
+    """True when the box is finite and has positive width and height."""
+    b = np.asarray(box, dtype=np.float64)
+    return b.shape == (4,) and bool(np.all(np.isfinite(b))) and b[2] > 0 and b[3] > 0
+
+
+def clip_box(box: Sequence[float], shape: tuple[int, int]) -> list[float]:
+    """Intersect ``box`` with the image of ``shape`` (H, W); may return a zero-size box."""
+    h, w = shape
+    x, y, bw, bh = (float(v) for v in box)
+    x0, y0 = min(max(x, 0.0), w), min(max(y, 0.0), h)
+    x1, y1 = min(max(x + bw, 0.0), w), min(max(y + bh, 0.0), h)
+    return [x0, y0, x1 - x0, y1 - y0]

@@ -1,0 +1,32 @@
+"""Shared fixtures: an isolated workspace per test and the optional ../shared material."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = Path(os.environ.get("PYTRACKING_EXT_SHARED", REPO_ROOT.parent / "shared"))
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    """Point every PYTRACKING_/LTR_ setting at a fresh folder so tests never touch the user's."""
+    for key in list(os.environ):
+        if key.startswith(("PYTRACKING_", "LTR_")) and key != "PYTRACKING_EXT_SHARED":
+            monkeypatch.delenv(key, raising=False)
+    ws = tmp_path / "workspace"
+    ws.mkdir()
+    monkeypatch.setenv("PYTRACKING_WORKSPACE_DIR", str(ws))
+    monkeypatch.setenv("PYTRACKING_SETTINGS", str(tmp_path / "no_settings.toml"))
+    monkeypatch.setenv("LTR_WORKSPACE_DIR", str(ws))
+    return ws
+
+
+@pytest.fixture
+def shared_dir():
+    """The read-only ../shared folder (CI has it; a user's clone may not)."""
+    if not SHARED_DIR.is_dir():
+        pytest.skip(f"../shared not found at {SHARED_DIR} (set PYTRACKING_EXT_SHARED); skipping tests on shared data")
+    return SHARED_DIR
