@@ -1,0 +1,1 @@
+"""Parameter modules: ``parameter/<tracker>/<param>.py`` each define ``parameters()``."""

@@ -8,6 +8,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import TrackerInputError
+
 EMPTY_BOX = (0.0, 0.0, 1.0, 1.0)
 
 
@@ -55,3 +57,17 @@ def clip_box(box: Sequence[float], shape: tuple[int, int]) -> list[float]:
     x0, y0 = min(max(x, 0.0), w), min(max(y, 0.0), h)
     x1, y1 = min(max(x + bw, 0.0), w), min(max(y + bh, 0.0), h)
     return [x0, y0, x1 - x0, y1 - y0]
+
+
+def validate_init_box(box, shape: tuple[int, int]) -> list[float]:
+    """Return the init box as floats; raise if it is not finite, empty, or outside the image."""
+    if box is None or len(box) != 4:
+        raise TrackerInputError(f"init_bbox must be [x, y, w, h], got {box!r}")
+    box = [float(v) for v in box]
+    if not box_is_valid(box):
+        raise TrackerInputError(f"init_bbox {box} is not a finite box with positive width and height")
+    clipped = clip_box(box, shape)
+    if clipped[2] < 1 or clipped[3] < 1:
+        h, w = shape
+        raise TrackerInputError(f"init_bbox {box} lies outside the {w}x{h} image")
+    return box

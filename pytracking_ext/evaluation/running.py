@@ -1,0 +1,207 @@
+"""Run trackers over datasets: the per-frame loop, resume, failure reports, worker processes.
+
+Differences from PyTracking, on purpose: every frame must carry ``target_bbox`` (a tracker that
+skips it fails with a message instead of corrupting the results), frames of one sequence must share
+one size, a failing sequence leaves ``<seq>.error.txt`` with its traceback next to the results and
+makes the run's exit status non-zero, and finished sequences are recognised by box files *and*
+mask PNGs.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import time
+import traceback
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from tqdm import tqdm
+
+from ..errors import DatasetError, TrackerInputError
+from ..settings import EnvSettings, env_settings
+from ..trackers import get_parameters, get_tracker_class
+from ..trackers.multiobject import MultiObjectWrapper
+from ..utils.boxes import validate_init_box
+from ..utils.io import atomic_write_text, imread_rgb
+from .data import Sequence
+from .results import TrackingOutput, is_multi_object, results_complete, save_tracker_output
+from .tracker_spec import TrackerSpec
+
+FrameCallback = Callable[[int, np.ndarray, dict], None]
+
+
+@dataclass
+class RunSummary:
+    """What happened to each (sequence, tracker) pair of a run."""
+
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def merge(self, status: str, key: str, message: str = "") -> None:
+        if status == "failed":
+            self.failed[key] = message
+        else:
+            getattr(self, status).append(key)
+
+
+def build_tracker(spec: TrackerSpec, seq: Sequence | None = None, debug: int | None = None):
+    """Instantiate ``spec``'s tracker for ``seq`` (wrapped per object when the sequence needs it)."""
+    params = get_parameters(spec.name, spec.param)
+    params.run_id = spec.run_id
+    if debug is not None:
+        params.debug = debug
+        params.visualization = bool(debug)
+    tracker_class = get_tracker_class(spec.name)
+    if seq is None or not is_multi_object(seq):
+        return tracker_class(params)
+    mode = params.get("multiobj_mode", getattr(tracker_class, "multiobj_mode", "default"))
+    if mode == "parallel":
+        return MultiObjectWrapper(tracker_class, params)
+    if mode == "default":
+        return tracker_class(params)
+    raise ValueError(f"tracker '{spec.name}': unknown multiobj_mode '{mode}' (expected 'default' or 'parallel')")
+
+
+def _check_frame(path: str, image: np.ndarray, shape: tuple[int, int] | None) -> None:
+    if shape is not None and image.shape[:2] != shape:
+        raise DatasetError(f"{path}: frame is {image.shape[1]}x{image.shape[0]}, "
+                           f"but the sequence's first frame is {shape[1]}x{shape[0]}")
+
+
+def _check_init(info: dict[str, Any], shape: tuple[int, int]) -> None:
+    boxes = info.get("init_bbox")
+    if boxes is None and info.get("init_mask") is None:
+        raise TrackerInputError("init frame has neither init_bbox nor init_mask")
+    if boxes is not None:
+        for box in (boxes.values() if isinstance(boxes, dict) else [boxes]):
+            validate_init_box(box, shape)
+    mask = info.get("init_mask")
+    if mask is not None and np.asarray(mask).shape != shape:
+        raise TrackerInputError(f"init_mask has shape {np.asarray(mask).shape}, the image is {shape}")
+
+
+def track_sequence(tracker, seq: Sequence, progress: bool = True,
+                   on_frame: FrameCallback | None = None) -> TrackingOutput:
+    """Run ``tracker`` over ``seq`` and collect per-frame outputs (D.2.5 semantics, strict keys)."""
+    output = TrackingOutput()
+    predicts_mask = tracker.predicts_segmentation_mask()
+    shape: tuple[int, int] | None = None
+    previous: dict[str, Any] = {}
+    frames = tqdm(seq.frames, desc=seq.name, unit="frame", leave=False, disable=not progress)
+    for index, path in enumerate(frames):
+        image = imread_rgb(path)
+        _check_frame(path, image, shape)
+        shape = image.shape[:2]
+        start = time.perf_counter()
+        info = seq.frame_info(index)
+        if index == 0:
+            _check_init(info, shape)
+            out = dict(tracker.initialize(image, info) or {})
+            out.setdefault("target_bbox", info.get("init_bbox"))
+            out.setdefault("object_presence_score", 1.0)
+            if "segmentation" not in out and info.get("init_mask") is not None:
+                out["segmentation"] = info["init_mask"]
+        else:
+            info["previous_output"] = OrderedDict(previous)
+            out = dict(tracker.track(image, info) or {})
+        elapsed = time.perf_counter() - start
+        if out.get("target_bbox") is None:
+            raise TrackerInputError(f"{seq.name} frame {index}: the tracker returned no 'target_bbox'")
+        out.setdefault("time", elapsed)
+        output.target_bbox.append(out["target_bbox"])
+        output.time.append(out["time"])
+        output.object_presence_score.append(out.get("object_presence_score", 1.0))
+        segmentation = out.get("segmentation")
+        output.segmentation.append(None if segmentation is None or not (predicts_mask or index == 0)
+                                   else np.asarray(segmentation))
+        if on_frame is not None:
+            on_frame(index, image, out)
+        previous = out
+    output.image_shape = shape
+    if not predicts_mask:
+        output.segmentation = [None] * len(output.segmentation)
+    return output
+
+
+def _sequence_fps(output: TrackingOutput) -> float:
+    total = sum(sum(t.values()) if isinstance(t, dict) else t for t in output.time)
+    return len(output.time) / total if total > 0 else float("inf")
+
+
+def run_sequence(seq: Sequence, spec: TrackerSpec, settings: EnvSettings | None = None, debug: int = 0,
+                 overwrite: bool = False, int_boxes: bool = False, progress: bool = True) -> tuple[str, str]:
+    """Track one sequence and save its results; returns ``(status, message)``.
+
+    Status is 'skipped' (results complete), 'done' or 'failed'. With ``debug > 0`` errors
+    propagate with their traceback instead of being recorded.
+    """
+    settings = settings or env_settings()
+    results_dir = spec.results_dir(settings)
+    error_file = results_dir / f"{seq.name}.error.txt"
+    try:
+        tracker = build_tracker(spec, seq, debug=debug)
+        with_masks = tracker.predicts_segmentation_mask()
+        if not overwrite and not debug and results_complete(seq, spec, settings, with_masks):
+            return "skipped", ""
+        output = track_sequence(tracker, seq, progress=progress)
+        save_tracker_output(seq, spec, output, settings, int_boxes=int_boxes)
+    except Exception as err:  # one bad sequence must not stop the others
+        if debug:
+            raise
+        message = f"{type(err).__name__}: {err}"
+        atomic_write_text(error_file, f"{spec.label} on {seq.name}\n{traceback.format_exc()}")
+        return "failed", message
+    error_file.unlink(missing_ok=True)
+    return "done", f"{_sequence_fps(output):.1f} FPS"
+
+
+def _run_pair(args: tuple) -> tuple[str, str, str]:
+    seq, spec, settings, debug, overwrite, int_boxes = args
+    status, message = run_sequence(seq, spec, settings, debug, overwrite, int_boxes, progress=False)
+    return f"{spec.label}/{seq.name}", status, message
+
+
+def run_dataset(dataset: list[Sequence], trackers: list[TrackerSpec], threads: int = 0, debug: int = 0,
+                overwrite: bool = False, settings: EnvSettings | None = None, int_boxes: bool = False) -> RunSummary:
+    """Run every tracker on every sequence (sequence-major); ``threads > 0`` uses worker processes."""
+    settings = settings or env_settings()
+    pairs = [(seq, spec, settings, debug, overwrite, int_boxes) for seq in dataset for spec in trackers]
+    summary = RunSummary()
+    bar = tqdm(total=len(pairs), desc="sequences", unit="seq")
+    if threads > 0 and not debug:
+        with multiprocessing.get_context("spawn").Pool(threads) as pool:
+            results = pool.imap_unordered(_run_pair, pairs)
+            for key, status, message in results:
+                _report(bar, summary, key, status, message)
+    else:
+        for seq, spec, *_ in pairs:
+            bar.set_postfix_str(seq.name)
+            status, message = run_sequence(seq, spec, settings, debug, overwrite, int_boxes)
+            _report(bar, summary, f"{spec.label}/{seq.name}", status, message)
+    bar.close()
+    return summary
+
+
+def _report(bar: tqdm, summary: RunSummary, key: str, status: str, message: str) -> None:
+    summary.merge(status, key, message)
+    if status == "failed":
+        tqdm.write(f"FAILED {key}: {message}")
+    elif status == "done":
+        tqdm.write(f"{key}: {message}")
+    bar.update(1)
+
+
+def print_summary(summary: RunSummary, results_root: Path | None = None) -> None:
+    """One line of counts, then one line per failed sequence."""
+    print(f"done {len(summary.done)}, skipped (already complete) {len(summary.skipped)}, failed {len(summary.failed)}")
+    for key, message in summary.failed.items():
+        print(f"  failed {key}: {message}")
+    if summary.failed and results_root is not None:
+        print(f"  tracebacks: <results folder>/<sequence>.error.txt under {results_root}")

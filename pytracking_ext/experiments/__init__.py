@@ -1,0 +1,1 @@
+"""Experiment modules for ``run_experiment``: functions returning ``(trackers, dataset)``."""

@@ -1,0 +1,59 @@
+"""Run a tracker on a dataset: ``python -m pytracking_ext.run_tracker TRACKER PARAM --dataset_name NAME``.
+
+Same arguments as PyTracking's ``run_tracker.py`` plus ``--dataset_path`` (the dataset root, instead
+of a setting), ``--overwrite`` (redo finished sequences) and ``--int-boxes``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import PytrackingError
+from .evaluation.running import print_summary, run_dataset
+from .evaluation.tracker_spec import TrackerSpec
+from .settings import env_settings
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by run_tracker and run_experiment."""
+    parser.add_argument("--debug", type=int, default=0, help="debug level (errors then propagate)")
+    parser.add_argument("--threads", type=int, default=0, help="worker processes (0 = run in this process)")
+    parser.add_argument("--overwrite", action="store_true", help="re-run sequences whose results exist")
+    parser.add_argument("--int-boxes", action="store_true", help="write integer boxes like PyTracking")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pytracking_ext.run_tracker", description=__doc__.split("\n")[0])
+    parser.add_argument("tracker_name")
+    parser.add_argument("tracker_param")
+    parser.add_argument("--runid", type=int, default=None)
+    parser.add_argument("--dataset_name", default="otb", help="dataset key (see --list-datasets)")
+    parser.add_argument("--dataset_path", default=None, help="dataset root folder (overrides the setting)")
+    parser.add_argument("--sequence", default=None, help="sequence name or index")
+    parser.add_argument("--list-datasets", action="store_true", help="print the dataset keys and exit")
+    add_run_arguments(parser)
+    args = parser.parse_args(argv)
+    from .datasets import DATASETS, get_dataset
+
+    if args.list_datasets:
+        print("\n".join(DATASETS.names()))
+        return 0
+    settings = env_settings()
+    try:
+        dataset = get_dataset(args.dataset_name, settings=settings, root=args.dataset_path)
+        dataset = dataset.select(args.sequence)
+        spec = TrackerSpec(args.tracker_name, args.tracker_param, args.runid)
+        from .trackers import get_parameters
+
+        get_parameters(spec.name, spec.param)  # fail fast on unknown names, before any sequence runs
+    except (PytrackingError, IndexError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    summary = run_dataset(dataset, [spec], threads=args.threads, debug=args.debug, overwrite=args.overwrite,
+                          settings=settings, int_boxes=args.int_boxes)
+    print_summary(summary, spec.results_dir(settings))
+    return summary.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
