@@ -34,8 +34,8 @@ def moving_square_sequence(folder: Path, name: str = "seq", frames: int = 6, siz
             mask_path = seq_dir / "masks" / f"{t:05d}.png"
             imwrite_indexed(mask_path, label)
             masks.append(str(mask_path))
-    if objects == 1 and not with_masks:
-        return Sequence(name, paths, "test", np.asarray(boxes["1"]))
+    if objects == 1:
+        return Sequence(name, paths, "test", np.asarray(boxes["1"]), ground_truth_seg=masks or None)
     gt = {oid: np.asarray(b) for oid, b in boxes.items()}
     return Sequence(name, paths, "test", gt, ground_truth_seg=masks or None,
-                    object_ids=list(gt), multiobj_mode=objects > 1 or with_masks)
+                    object_ids=list(gt), multiobj_mode=True)

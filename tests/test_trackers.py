@@ -1,0 +1,63 @@
+"""Every registered tracker runs on tiny generated input; baseline and multi-object behaviour."""
+import numpy as np
+import pytest
+
+from pytracking_ext.evaluation.running import build_tracker, track_sequence
+from pytracking_ext.evaluation.tracker_spec import TrackerSpec
+from pytracking_ext.trackers import TRACKERS, parameter_names
+from pytracking_ext.trackers.multiobject import MultiObjectWrapper, default_merge
+
+from seqgen import moving_square_sequence
+
+ALL_TRACKER_PARAMS = [(t, p) for t in TRACKERS.names() for p in parameter_names(t)]
+
+
+@pytest.mark.parametrize("tracker,param", ALL_TRACKER_PARAMS)
+def test_every_registered_tracker_tracks_a_tiny_sequence(workspace, tmp_path, tracker, param):
+    seq = moving_square_sequence(tmp_path, frames=4, objects=1, with_masks=True)
+    out = track_sequence(build_tracker(TrackerSpec(tracker, param), seq), seq, progress=False)
+    boxes = np.asarray(out.target_bbox, dtype=float)
+    assert boxes.shape == (4, 4) and np.isfinite(boxes).all()
+    for mask in out.segmentation:
+        assert mask is None or (mask.shape == (64, 80) and np.isfinite(mask).all())
+
+
+def test_mil_follows_a_moving_square(workspace, tmp_path):
+    seq = moving_square_sequence(tmp_path, frames=8)
+    out = track_sequence(build_tracker(TrackerSpec("opencv_mil", "default"), seq), seq, progress=False)
+    assert abs(out.target_bbox[-1][0] - seq.ground_truth_rect[-1][0]) <= 4
+
+
+def test_mask_parameter_moves_the_initial_mask_with_the_box(workspace, tmp_path):
+    seq = moving_square_sequence(tmp_path, frames=6, with_masks=True)
+    tracker = build_tracker(TrackerSpec("opencv_mil", "mask"), seq)
+    assert tracker.predicts_segmentation_mask()
+    out = track_sequence(tracker, seq, progress=False)
+    last = out.segmentation[-1]
+    ys, xs = np.nonzero(last)
+    assert last.sum() == 14 * 14 and abs(xs.min() - out.target_bbox[-1][0]) <= 1
+
+
+def test_default_merge_takes_argmax_above_threshold():
+    a = np.array([[0.9, 0.2], [0.6, 0.1]])
+    b = np.array([[0.1, 0.4], [0.7, 0.3]])
+    merged = default_merge({"1": {"segmentation": a, "time": 1.0}, "3": {"segmentation": b, "time": 2.0}})
+    assert merged["segmentation"].tolist() == [[1, 0], [3, 0]]
+    assert merged["time"] == {"1": 1.0, "3": 2.0}
+
+
+def test_objects_can_start_late_and_be_removed(workspace, tmp_path):
+    seq = moving_square_sequence(tmp_path, frames=3, objects=2, with_masks=True)
+    params_tracker = build_tracker(TrackerSpec("opencv_mil", "mask"), seq)
+    assert isinstance(params_tracker, MultiObjectWrapper)
+    from pytracking_ext.utils.io import imread_rgb
+
+    image = imread_rgb(seq.frames[0])
+    first = params_tracker.initialize(image, {"init_object_ids": ["1"], "init_bbox": {"1": seq.ground_truth_rect["1"][0]}})
+    assert set(first["target_bbox"]) == {"1"}
+    later = params_tracker.add_object(image, "2", init_bbox=seq.ground_truth_rect["2"][0])
+    assert set(later["target_bbox"]) == {"2"}
+    out = params_tracker.track(imread_rgb(seq.frames[1]), {})
+    assert set(out["target_bbox"]) == {"1", "2"}
+    params_tracker.remove_object("1")
+    assert set(params_tracker.track(imread_rgb(seq.frames[2]), {})["target_bbox"]) == {"2"}
