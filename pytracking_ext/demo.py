@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    from .analysis.__main__ import main as analysis_main
+    from .analysis.report import ReportOptions, run_report
     from .datasets import get_dataset
     from .synthetic import generate
 
@@ -57,24 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     video = write_overlay_video(dataset[0], spec, out / f"overlay_{dataset[0].name}.mp4")
     print(f"[3/4] overlay video: {video}")
     print("[4/4] analysis")
-    import os
-
-    previous = {k: os.environ.get(k) for k in ("PYTRACKING_RESULTS_PATH", "PYTRACKING_RESULT_PLOT_PATH",
-                                               "PYTRACKING_SEGMENTATION_PATH")}
-    os.environ.update(PYTRACKING_RESULTS_PATH=settings.results_path, PYTRACKING_RESULT_PLOT_PATH=settings.result_plot_path,
-                      PYTRACKING_SEGMENTATION_PATH=settings.segmentation_path)
-    try:
-        code = analysis_main(["--trackers", f"{args.tracker}:{args.param}", "--dataset", "lasot",
-                              "--dataset_path", str(root), "--plot", "--report", "demo"])
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    report = run_report(ReportOptions(dataset="lasot", trackers=[spec], report_name="demo", plot=True,
+                                      dataset_path=str(root)), settings)
+    print((report.folder / "summary.md").read_text(), end="")
     print(f"results: {spec.results_dir(settings)}")
-    print(f"report:  {Path(settings.result_plot_path) / 'demo'}")
-    return summary.exit_code or code
+    print(f"report:  {report.folder}")
+    return summary.exit_code
 
 
 if __name__ == "__main__":
