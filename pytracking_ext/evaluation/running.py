@@ -14,7 +14,7 @@ import traceback
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 from tqdm import tqdm
@@ -87,20 +87,22 @@ def _check_init(info: dict[str, Any], shape: tuple[int, int]) -> None:
         raise TrackerInputError(f"init_mask has shape {np.asarray(mask).shape}, the image is {shape}")
 
 
-def track_sequence(tracker, seq: Sequence, progress: bool = True,
-                   on_frame: FrameCallback | None = None) -> TrackingOutput:
-    """Run ``tracker`` over ``seq`` and collect per-frame outputs (D.2.5 semantics, strict keys)."""
+def track_frames(tracker, frames: Iterable[tuple[int, str, np.ndarray]], frame_info: Callable[[int], dict],
+                 on_frame: FrameCallback | None = None) -> TrackingOutput:
+    """Run ``tracker`` over ``(index, name, RGB image)`` frames; ``frame_info(i)`` gives the init info.
+
+    Follows PyTracking's per-frame protocol (``initialize`` on frame 0, ``track`` with
+    ``previous_output`` afterwards) but requires ``target_bbox`` on every frame and one frame size.
+    """
     output = TrackingOutput()
     predicts_mask = tracker.predicts_segmentation_mask()
     shape: tuple[int, int] | None = None
     previous: dict[str, Any] = {}
-    frames = tqdm(seq.frames, desc=seq.name, unit="frame", leave=False, disable=not progress)
-    for index, path in enumerate(frames):
-        image = imread_rgb(path)
-        _check_frame(path, image, shape)
+    for index, name, image in frames:
+        _check_frame(name, image, shape)
         shape = image.shape[:2]
         start = time.perf_counter()
-        info = seq.frame_info(index)
+        info = frame_info(index)
         if index == 0:
             _check_init(info, shape)
             out = dict(tracker.initialize(image, info) or {})
@@ -113,21 +115,26 @@ def track_sequence(tracker, seq: Sequence, progress: bool = True,
             out = dict(tracker.track(image, info) or {})
         elapsed = time.perf_counter() - start
         if out.get("target_bbox") is None:
-            raise TrackerInputError(f"{seq.name} frame {index}: the tracker returned no 'target_bbox'")
+            raise TrackerInputError(f"{name} (frame {index}): the tracker returned no 'target_bbox'")
         out.setdefault("time", elapsed)
         output.target_bbox.append(out["target_bbox"])
         output.time.append(out["time"])
         output.object_presence_score.append(out.get("object_presence_score", 1.0))
-        segmentation = out.get("segmentation")
-        output.segmentation.append(None if segmentation is None or not (predicts_mask or index == 0)
-                                   else np.asarray(segmentation))
+        segmentation = out.get("segmentation") if predicts_mask else None
+        output.segmentation.append(None if segmentation is None else np.asarray(segmentation))
         if on_frame is not None:
             on_frame(index, image, out)
         previous = out
     output.image_shape = shape
-    if not predicts_mask:
-        output.segmentation = [None] * len(output.segmentation)
     return output
+
+
+def track_sequence(tracker, seq: Sequence, progress: bool = True,
+                   on_frame: FrameCallback | None = None) -> TrackingOutput:
+    """Run ``tracker`` over the frames of ``seq`` (with a progress bar over frames)."""
+    paths = tqdm(seq.frames, desc=seq.name, unit="frame", leave=False, disable=not progress)
+    frames = ((index, path, imread_rgb(path)) for index, path in enumerate(paths))
+    return track_frames(tracker, frames, seq.frame_info, on_frame=on_frame)
 
 
 def _sequence_fps(output: TrackingOutput) -> float:

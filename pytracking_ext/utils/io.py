@@ -71,7 +71,8 @@ def load_text(path: PathLike, delimiters: Sequence[str | None] = (",", "\t", Non
     lines = [ln for ln in lines if ln]
     if not lines:
         raise DatasetError(f"{path}: annotation file is empty")
-    last_error = ""
+    # The delimiter that parses the most lines names the real bad line in the error.
+    furthest = (-1, "")
     for delim in delimiters:
         rows = []
         try:
@@ -80,7 +81,8 @@ def load_text(path: PathLike, delimiters: Sequence[str | None] = (",", "\t", Non
                 parts = [p for p in parts if p]
                 rows.append([float(p) for p in parts])
         except ValueError:
-            last_error = f"line {lineno}: {line[:60]!r}"
+            if lineno > furthest[0]:
+                furthest = (lineno, f"line {lineno}: {line[:60]!r}")
             continue
         widths = {len(r) for r in rows}
         if len(widths) != 1:
@@ -94,7 +96,7 @@ def load_text(path: PathLike, delimiters: Sequence[str | None] = (",", "\t", Non
             bad = int(np.argwhere(np.isnan(array))[0, 0]) + 1
             raise DatasetError(f"{path}: line {bad} contains NaN")
         return array
-    raise DatasetError(f"{path}: cannot parse numbers ({last_error})")
+    raise DatasetError(f"{path}: cannot parse numbers ({furthest[1]})")
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:

@@ -1,0 +1,159 @@
+"""Track objects in your own video, image folder or webcam, headless.
+
+    python -m pytracking_ext.run_video TRACKER PARAM --input VIDEO_OR_FOLDER_OR_WEBCAM_INDEX \\
+        --init-box x,y,w,h [--init-box x,y,w,h ...] [--init-mask PNG] --out DIR
+
+Writes into ``DIR``: ``boxes.txt`` (one object) or ``boxes_<id>.txt`` (several; ids 1, 2, ... in
+the order of ``--init-box``, or the label values of ``--init-mask``), ``time.txt``, ``masks/<frame>.png``
+for trackers that predict masks, and ``overlay.mp4``. Frames are read as RGB and no window is
+ever opened. Stopping with Ctrl-C keeps everything tracked so far.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from .errors import PytrackingError
+from .evaluation.results import TrackingOutput
+from .evaluation.running import build_tracker, track_frames
+from .evaluation.tracker_spec import TrackerSpec
+from .trackers import get_parameters, get_tracker_class
+from .trackers.multiobject import MultiObjectWrapper
+from .utils.boxes import mask_to_bbox
+from .utils.io import atomic_savetxt, imread_indexed, imwrite_indexed
+from .visualization import VideoSink, draw_overlay
+
+
+def parse_box(text: str) -> list[float]:
+    """``"x,y,w,h"`` -> four floats (argparse type)."""
+    parts = text.replace(" ", "").split(",")
+    try:
+        box = [float(p) for p in parts]
+    except ValueError:
+        box = []
+    if len(box) != 4:
+        raise argparse.ArgumentTypeError(f"--init-box: expected x,y,w,h, got '{text}'")
+    return box
+
+
+def initial_objects(boxes: list[list[float]], mask_path: str | None) -> tuple[dict[str, Any], list[str]]:
+    """The init ``info`` and object ids from ``--init-box`` values and/or an ``--init-mask`` label PNG."""
+    if mask_path is not None:
+        label = imread_indexed(mask_path)
+        ids = [str(v) for v in np.unique(label) if v != 0]
+        if not ids:
+            raise PytrackingError(f"{mask_path}: the init mask contains no object (all pixels are 0)")
+        if boxes and len(boxes) != len(ids):
+            raise PytrackingError(f"--init-box given {len(boxes)} times but {mask_path} has {len(ids)} objects")
+        box_of = {oid: (boxes[i] if boxes else mask_to_bbox(label == int(oid))) for i, oid in enumerate(ids)}
+        if len(ids) == 1:
+            return {"init_bbox": box_of[ids[0]], "init_mask": (label > 0).astype(np.uint8)}, ids
+        return {"init_bbox": OrderedDict(box_of), "init_mask": label, "init_object_ids": ids,
+                "object_ids": ids, "sequence_object_ids": ids}, ids
+    if not boxes:
+        raise PytrackingError("give at least one --init-box x,y,w,h or an --init-mask PNG")
+    if len(boxes) == 1:
+        return {"init_bbox": boxes[0]}, ["1"]
+    ids = [str(i + 1) for i in range(len(boxes))]
+    return {"init_bbox": OrderedDict(zip(ids, boxes)), "init_object_ids": ids, "object_ids": ids,
+            "sequence_object_ids": ids}, ids
+
+
+def _make_tracker(spec: TrackerSpec, multi: bool):
+    if not multi:
+        return build_tracker(spec)
+    params = get_parameters(spec.name, spec.param)
+    return MultiObjectWrapper(get_tracker_class(spec.name), params)
+
+
+def write_outputs(out_dir: Path, output: TrackingOutput, ids: list[str]) -> list[Path]:
+    """Boxes and times of the frames tracked so far (float boxes, tab separated)."""
+    written = []
+    if output.multi_object:
+        for oid in ids:
+            rows = [frame[oid] for frame in output.target_bbox if oid in frame]
+            atomic_savetxt(out_dir / f"boxes_{oid}.txt", np.asarray(rows, dtype=np.float64).reshape(-1, 4))
+            written.append(out_dir / f"boxes_{oid}.txt")
+        times = [sum(t.values()) if isinstance(t, dict) else t for t in output.time]
+    else:
+        atomic_savetxt(out_dir / "boxes.txt", np.asarray(output.target_bbox, dtype=np.float64).reshape(-1, 4))
+        written.append(out_dir / "boxes.txt")
+        times = output.time
+    atomic_savetxt(out_dir / "time.txt", np.asarray(times).reshape(-1, 1), fmt="%f")
+    written.append(out_dir / "time.txt")
+    return written
+
+
+def run_video(spec: TrackerSpec, source, out_dir: Path, init_boxes: list[list[float]],
+              init_mask: str | None = None, fps: float = 15.0, write_video: bool = True) -> TrackingOutput:
+    """Track ``source`` (a FrameSource) and write every output into ``out_dir``."""
+    info0, ids = initial_objects(init_boxes, init_mask)
+    tracker = _make_tracker(spec, multi=len(ids) > 1)
+    predicts_mask = tracker.predicts_segmentation_mask()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sink = VideoSink(out_dir / "overlay.mp4", fps=fps) if write_video else None
+    names: dict[int, str] = {}
+    collected = TrackingOutput()
+
+    def frames():
+        for index, name, image in tqdm(source, total=source.num_frames, desc="frames", unit="frame"):
+            names[index] = Path(name).stem
+            yield index, name, image
+
+    def on_frame(index: int, image: np.ndarray, out: dict[str, Any]) -> None:
+        mask = out.get("segmentation") if predicts_mask else None
+        if mask is not None:
+            imwrite_indexed(out_dir / "masks" / f"{names[index]}.png", np.asarray(mask).astype(np.uint8))
+        if sink is not None:
+            sink.write(draw_overlay(image, out["target_bbox"], mask))
+        collected.target_bbox.append(out["target_bbox"])
+        collected.time.append(out["time"])
+
+    try:
+        track_frames(tracker, frames(), lambda i: dict(info0) if i == 0 else {}, on_frame=on_frame)
+    except KeyboardInterrupt:
+        print(f"interrupted after {len(collected.target_bbox)} frames; keeping what was tracked", file=sys.stderr)
+    finally:
+        if sink is not None:
+            sink.close(keep=sink.frames > 0)
+        if collected.target_bbox:
+            write_outputs(out_dir, collected, ids)
+    return collected
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pytracking_ext.run_video", description=__doc__.split("\n")[0])
+    parser.add_argument("tracker_name")
+    parser.add_argument("tracker_param")
+    parser.add_argument("--input", required=True, help="video file, image folder, or webcam index (0, 1, ...)")
+    parser.add_argument("--init-box", type=parse_box, action="append", default=[], metavar="x,y,w,h",
+                        help="initial box; repeat for several objects")
+    parser.add_argument("--init-mask", default=None, help="initial mask PNG (binary, or a label image for several objects)")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames (needed for webcams)")
+    parser.add_argument("--fps", type=float, default=15.0, help="frame rate of the overlay video")
+    parser.add_argument("--no-video", action="store_true", help="do not write overlay.mp4")
+    args = parser.parse_args(argv)
+    from .datasets.own_video import open_frame_source
+
+    source_arg: str | int = int(args.input) if args.input.isdigit() else args.input
+    try:
+        source = open_frame_source(source_arg, max_frames=args.max_frames)
+        spec = TrackerSpec(args.tracker_name, args.tracker_param)
+        output = run_video(spec, source, Path(args.out), args.init_box, args.init_mask, fps=args.fps,
+                           write_video=not args.no_video)
+    except PytrackingError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"tracked {len(output.target_bbox)} frames; results in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
