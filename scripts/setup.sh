@@ -11,6 +11,16 @@ for arg in "$@"; do
     *) echo "usage: scripts/setup.sh [test]" >&2; exit 2 ;;
   esac
 done
+# jpeg4py decodes through the system libturbojpeg; install it when we can (root with apt-get).
+# Without it everything still works: JPEGs are then decoded by OpenCV.
+if [ -n "$extras" ] && ! ldconfig -p 2>/dev/null | grep -q libturbojpeg; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get install -y -q libturbojpeg0 >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q libturbojpeg0 >/dev/null 2>&1; }) \
+      || echo "note: could not install libturbojpeg0; JPEG decoding falls back to OpenCV"
+  else
+    echo "note: libturbojpeg0 not installed (needs root and apt-get); JPEG decoding falls back to OpenCV"
+  fi
+fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
@@ -21,4 +31,4 @@ status=0
 grep -v -E "^WARNING: Location .* is ignored" "$log" || true
 rm -f "$log"
 [ "$status" -eq 0 ] || { echo "setup failed: pip exited with $status" >&2; exit "$status"; }
-.venv/bin/python -c "import pytracking_ext, torch, cv2; print('setup ok: torch', torch.__version__, '| opencv', cv2.__version__)"
+.venv/bin/python -c "import pytracking_ext, torch, cv2; from pytracking_ext.utils.jpeg import jpeg_backend; print('setup ok: torch', torch.__version__, '| opencv', cv2.__version__, '| jpeg', jpeg_backend()[0])"

@@ -14,6 +14,7 @@ from typing import IO, Iterator, Sequence
 import numpy as np
 
 from ..errors import DatasetError, ImageReadError
+from .jpeg import decode_jpeg_rgb
 
 PathLike = str | os.PathLike
 
@@ -118,6 +119,10 @@ def imread_rgb(path: PathLike) -> np.ndarray:
     if not path.is_file():
         raise ImageReadError(f"{path}: image not found")
     data = np.fromfile(str(path), dtype=np.uint8)
+    if data.size and path.suffix.lower() in (".jpg", ".jpeg"):
+        fast = decode_jpeg_rgb(data)
+        if fast is not None:
+            return fast
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if image is None:
         raise ImageReadError(f"{path}: cannot decode image (corrupt or unsupported format)")
