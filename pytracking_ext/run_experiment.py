@@ -12,7 +12,7 @@ import sys
 
 from .errors import PytrackingError, UnknownNameError
 from .evaluation.running import print_summary, run_dataset
-from .run_tracker import add_run_arguments
+from .run_tracker import add_run_arguments, visdom_info
 from .settings import env_settings
 
 
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     summary = run_dataset(dataset, trackers, threads=args.threads, debug=args.debug, overwrite=args.overwrite,
-                          settings=settings, int_boxes=args.int_boxes)
+                          settings=settings, int_boxes=args.int_boxes, visdom_info=visdom_info(args))
     print_summary(summary, trackers[0].results_dir(settings).parent.parent if trackers else None)
     return summary.exit_code
 

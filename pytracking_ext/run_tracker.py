@@ -20,6 +20,18 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=0, help="worker processes (0 = run in this process)")
     parser.add_argument("--overwrite", action="store_true", help="re-run sequences whose results exist")
     parser.add_argument("--int-boxes", action="store_true", help="write integer boxes like PyTracking")
+    add_debug_arguments(parser)
+
+
+def add_debug_arguments(parser: argparse.ArgumentParser) -> None:
+    """--use_visdom and the server address (views go to PNG files without it)."""
+    parser.add_argument("--use_visdom", action="store_true", help="with --debug: show the views in visdom")
+    parser.add_argument("--visdom_server", default="127.0.0.1")
+    parser.add_argument("--visdom_port", type=int, default=8097)
+
+
+def visdom_info(args: argparse.Namespace) -> dict:
+    return {"use_visdom": args.use_visdom, "server": args.visdom_server, "port": args.visdom_port}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     summary = run_dataset(dataset, [spec], threads=args.threads, debug=args.debug, overwrite=args.overwrite,
-                          settings=settings, int_boxes=args.int_boxes)
+                          settings=settings, int_boxes=args.int_boxes, visdom_info=visdom_info(args))
     print_summary(summary, spec.results_dir(settings))
     return summary.exit_code
 

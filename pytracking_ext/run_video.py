@@ -27,7 +27,9 @@ from .trackers import get_parameters, get_tracker_class
 from .trackers.multiobject import MultiObjectWrapper
 from .utils.boxes import mask_to_bbox
 from .utils.io import atomic_savetxt, imread_indexed, imwrite_indexed
+from .run_tracker import add_debug_arguments, visdom_info
 from .visualization import VideoSink, draw_overlay
+from .visualization.debug import open_debug_views
 
 
 def parse_box(text: str) -> list[float]:
@@ -91,11 +93,19 @@ def write_outputs(out_dir: Path, output: TrackingOutput, ids: list[str]) -> list
 
 
 def run_video(spec: TrackerSpec, source, out_dir: Path, init_boxes: list[list[float]],
-              init_mask: str | None = None, fps: float = 15.0, write_video: bool = True) -> TrackingOutput:
-    """Track ``source`` (a FrameSource) and write every output into ``out_dir``."""
+              init_mask: str | None = None, fps: float = 15.0, write_video: bool = True, debug: int = 0,
+              visdom_info: dict | None = None) -> TrackingOutput:
+    """Track ``source`` (a FrameSource) and write every output into ``out_dir``.
+
+    With ``debug > 0`` the tracker's debug views go to visdom or to ``out_dir/debug/video/``.
+    """
     info0, ids = initial_objects(init_boxes, init_mask)
     tracker = _make_tracker(spec, multi=len(ids) > 1)
     predicts_mask = tracker.predicts_segmentation_mask()
+    views = open_debug_views(debug, out_dir / "debug", **(visdom_info or {}))
+    if views is not None:
+        tracker.debug_views = views
+        views.start_sequence("video")
     out_dir.mkdir(parents=True, exist_ok=True)
     sink = VideoSink(out_dir / "overlay.mp4", fps=fps) if write_video else None
     names: dict[int, str] = {}
@@ -114,6 +124,8 @@ def run_video(spec: TrackerSpec, source, out_dir: Path, init_boxes: list[list[fl
             sink.write(draw_overlay(image, out["target_bbox"], mask))
         collected.target_bbox.append(out["target_bbox"])
         collected.time.append(out["time"])
+        if views is not None:
+            views.end_frame(image, out, predicts_mask)
 
     try:
         track_frames(tracker, frames(), lambda i: dict(info0) if i == 0 else {}, on_frame=on_frame)
@@ -139,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames (needed for webcams)")
     parser.add_argument("--fps", type=float, default=15.0, help="frame rate of the overlay video")
     parser.add_argument("--no-video", action="store_true", help="do not write overlay.mp4")
+    parser.add_argument("--debug", type=int, default=0, help="debug level: views in visdom or PNG files")
+    add_debug_arguments(parser)
     args = parser.parse_args(argv)
     from .datasets.own_video import open_frame_source
 
@@ -147,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         source = open_frame_source(source_arg, max_frames=args.max_frames)
         spec = TrackerSpec(args.tracker_name, args.tracker_param)
         output = run_video(spec, source, Path(args.out), args.init_box, args.init_mask, fps=args.fps,
-                           write_video=not args.no_video)
+                           write_video=not args.no_video, debug=args.debug, visdom_info=visdom_info(args))
     except PytrackingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

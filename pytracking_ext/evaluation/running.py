@@ -25,6 +25,7 @@ from ..trackers import get_parameters, get_tracker_class
 from ..trackers.multiobject import MultiObjectWrapper
 from ..utils.boxes import validate_init_box
 from ..utils.io import atomic_write_text, imread_rgb
+from ..visualization.debug import open_debug_views
 from .data import Sequence
 from .results import TrackingOutput, is_multi_object, results_complete, save_tracker_output
 from .tracker_spec import TrackerSpec
@@ -143,11 +144,14 @@ def _sequence_fps(output: TrackingOutput) -> float:
 
 
 def run_sequence(seq: Sequence, spec: TrackerSpec, settings: EnvSettings | None = None, debug: int = 0,
-                 overwrite: bool = False, int_boxes: bool = False, progress: bool = True) -> tuple[str, str]:
+                 overwrite: bool = False, int_boxes: bool = False, progress: bool = True,
+                 visdom_info: dict | None = None) -> tuple[str, str]:
     """Track one sequence and save its results; returns ``(status, message)``.
 
     Status is 'skipped' (results complete), 'done' or 'failed'. With ``debug > 0`` errors
-    propagate with their traceback instead of being recorded.
+    propagate with their traceback instead of being recorded, and debug views go to visdom
+    (``visdom_info = {'use_visdom': True, 'server': ..., 'port': ...}``) or to PNG files in
+    ``<results_dir>/debug/<sequence>/``.
     """
     settings = settings or env_settings()
     results_dir = spec.results_dir(settings)
@@ -157,7 +161,13 @@ def run_sequence(seq: Sequence, spec: TrackerSpec, settings: EnvSettings | None 
         with_masks = tracker.predicts_segmentation_mask()
         if not overwrite and not debug and results_complete(seq, spec, settings, with_masks):
             return "skipped", ""
-        output = track_sequence(tracker, seq, progress=progress)
+        views = open_debug_views(debug, results_dir / "debug", **(visdom_info or {})) if debug else None
+        on_frame = None
+        if views is not None:
+            tracker.debug_views = views
+            views.start_sequence(seq.name)
+            on_frame = lambda index, image, out: views.end_frame(image, out, with_masks)  # noqa: E731
+        output = track_sequence(tracker, seq, progress=progress, on_frame=on_frame)
         save_tracker_output(seq, spec, output, settings, int_boxes=int_boxes)
     except Exception as err:  # one bad sequence must not stop the others
         if debug:
@@ -170,16 +180,20 @@ def run_sequence(seq: Sequence, spec: TrackerSpec, settings: EnvSettings | None 
 
 
 def _run_pair(args: tuple) -> tuple[str, str, str]:
-    seq, spec, settings, debug, overwrite, int_boxes = args
-    status, message = run_sequence(seq, spec, settings, debug, overwrite, int_boxes, progress=False)
+    seq, spec, settings, overwrite, int_boxes = args
+    status, message = run_sequence(seq, spec, settings, 0, overwrite, int_boxes, progress=False)
     return f"{spec.label}/{seq.name}", status, message
 
 
 def run_dataset(dataset: list[Sequence], trackers: list[TrackerSpec], threads: int = 0, debug: int = 0,
-                overwrite: bool = False, settings: EnvSettings | None = None, int_boxes: bool = False) -> RunSummary:
-    """Run every tracker on every sequence (sequence-major); ``threads > 0`` uses worker processes."""
+                overwrite: bool = False, settings: EnvSettings | None = None, int_boxes: bool = False,
+                visdom_info: dict | None = None) -> RunSummary:
+    """Run every tracker on every sequence (sequence-major); ``threads > 0`` uses worker processes.
+
+    Debugging (``debug > 0``) always runs in this process, one sequence after the other.
+    """
     settings = settings or env_settings()
-    pairs = [(seq, spec, settings, debug, overwrite, int_boxes) for seq in dataset for spec in trackers]
+    pairs = [(seq, spec, settings, overwrite, int_boxes) for seq in dataset for spec in trackers]
     summary = RunSummary()
     bar = tqdm(total=len(pairs), desc="sequences", unit="seq")
     if threads > 0 and not debug:
@@ -190,7 +204,7 @@ def run_dataset(dataset: list[Sequence], trackers: list[TrackerSpec], threads: i
     else:
         for seq, spec, *_ in pairs:
             bar.set_postfix_str(seq.name)
-            status, message = run_sequence(seq, spec, settings, debug, overwrite, int_boxes)
+            status, message = run_sequence(seq, spec, settings, debug, overwrite, int_boxes, visdom_info=visdom_info)
             _report(bar, summary, f"{spec.label}/{seq.name}", status, message)
     bar.close()
     return summary

@@ -16,6 +16,7 @@ class BaseTracker:
     (what the tracker returned on the previous frame). Returned dicts carry ``target_bbox``,
     and for segmentation trackers ``segmentation`` (and any private keys they need later).
     Heavy work (loading networks) belongs in :meth:`initialize_features`, not ``__init__``.
+    With ``--debug`` the runner sets :attr:`debug_views` (see ``pytracking_ext.visualization.debug``).
     """
 
     #: 'default' = the tracker handles multi-object info itself; 'parallel' = one instance per object.
@@ -23,7 +24,8 @@ class BaseTracker:
 
     def __init__(self, params: TrackerParams) -> None:
         self.params = params
-        self.visdom = None
+        # Set by the runner when --debug > 0: register(data, kind, title, level) shows a view.
+        self.debug_views = None
 
     def predicts_segmentation_mask(self) -> bool:
         return False

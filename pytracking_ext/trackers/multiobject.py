@@ -49,6 +49,7 @@ class MultiObjectWrapper:
         self.params = params
         self._factory = factory or (lambda: tracker_class(params))
         self.trackers: "OrderedDict[str, BaseTracker]" = OrderedDict()
+        self.debug_views = None
         probe = self._factory()
         self._predicts_mask = probe.predicts_segmentation_mask()
         self._merge = getattr(probe, "merge_results", None)
@@ -99,6 +100,7 @@ class MultiObjectWrapper:
             else:
                 obj_info["init_bbox"] = boxes[oid]
             tracker = self._factory()
+            tracker.debug_views = self.debug_views
             start = time.perf_counter()
             out = dict(tracker.initialize(image, obj_info) or {})
             out.setdefault("time", time.perf_counter() - start)
