@@ -43,3 +43,15 @@ def test_decorator_registration():
 
 def test_builtin_baseline_is_registered():
     assert "opencv_mil" in TRACKERS
+
+
+def test_installed_plugins_are_found_through_entry_points(tmp_path, monkeypatch):
+    dist = tmp_path / "fake_tracker_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-tracker-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[pytracking_ext.trackers]\nfake = fake_tracker_module:FakeTracker\n")
+    (tmp_path / "fake_tracker_module.py").write_text("class FakeTracker:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = Registry("tracker", "pytracking_ext.trackers")
+    assert "fake" in registry.names()
+    assert registry.get("fake").__name__ == "FakeTracker"
