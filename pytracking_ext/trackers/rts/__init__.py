@@ -1,0 +1,1 @@
+"""RTS tracker (thesis ch. 5): tracker-side state, memories and geometry."""
