@@ -52,15 +52,21 @@ class RunSummary:
             getattr(self, status).append(key)
 
 
-def build_tracker(spec: TrackerSpec, seq: Sequence | None = None, debug: int | None = None):
-    """Instantiate ``spec``'s tracker for ``seq`` (wrapped per object when the sequence needs it)."""
+def build_tracker(spec: TrackerSpec, seq: Sequence | None = None, debug: int | None = None,
+                  multiobject: bool | None = None):
+    """Instantiate ``spec``'s tracker (wrapped per object for multi-object sequences).
+
+    ``multiobject`` overrides what ``seq`` says (servers and streaming use have no sequence).
+    """
     params = get_parameters(spec.name, spec.param)
     params.run_id = spec.run_id
     if debug is not None:
         params.debug = debug
         params.visualization = bool(debug)
     tracker_class = get_tracker_class(spec.name)
-    if seq is None or not is_multi_object(seq):
+    if multiobject is None:
+        multiobject = seq is not None and is_multi_object(seq)
+    if not multiobject:
         return tracker_class(params)
     mode = params.get("multiobj_mode", getattr(tracker_class, "multiobj_mode", "default"))
     if mode == "parallel":
@@ -97,6 +103,7 @@ def track_frames(tracker, frames: Iterable[tuple[int, str, np.ndarray]], frame_i
     """
     output = TrackingOutput()
     predicts_mask = tracker.predicts_segmentation_mask()
+    tracker.initialize_features()  # networks load here, outside the timed init frame
     shape: tuple[int, int] | None = None
     previous: dict[str, Any] = {}
     for index, name, image in frames:

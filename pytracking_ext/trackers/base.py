@@ -31,7 +31,7 @@ class BaseTracker:
         return False
 
     def initialize_features(self) -> None:
-        """Load networks and other heavy state once (called before the first ``initialize``)."""
+        """Load networks and other heavy state (called before the first ``initialize``; must be idempotent)."""
 
     def initialize(self, image: np.ndarray, info: dict[str, Any]) -> dict[str, Any] | None:
         raise NotImplementedError

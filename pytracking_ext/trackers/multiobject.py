@@ -50,14 +50,17 @@ class MultiObjectWrapper:
         self._factory = factory or (lambda: tracker_class(params))
         self.trackers: "OrderedDict[str, BaseTracker]" = OrderedDict()
         self.debug_views = None
-        probe = self._factory()
-        self._predicts_mask = probe.predicts_segmentation_mask()
-        self._merge = getattr(probe, "merge_results", None)
+        # One instance answers class-level questions and loads the shared networks early.
+        self._probe = self._factory()
+        self._predicts_mask = self._probe.predicts_segmentation_mask()
+        self._merge = getattr(self._probe, "merge_results", None)
 
     def predicts_segmentation_mask(self) -> bool:
         return self._predicts_mask
 
     def initialize_features(self) -> None:
+        """Load the networks once; the per-object instances share them through ``params``."""
+        self._probe.initialize_features()
         for tracker in self.trackers.values():
             tracker.initialize_features()
 

@@ -48,6 +48,8 @@ class OpenCVTracker(BaseTracker):
         if box is None and init_mask is not None:
             box = mask_to_bbox(init_mask, empty=None)
         box = validate_init_box(box, shape)
+        # MIL samples with OpenCV's global RNG: seed it so results do not depend on what ran before.
+        cv2.setRNGSeed(int(self.params.get("seed", 0)))
         self._tracker = self._factory()
         self._tracker.init(self._to_bgr(image), tuple(int(round(v)) for v in clip_box(box, shape)))
         self._box = box

@@ -1,0 +1,56 @@
+"""Command line: ``python -m pytracking_ext.bridge {install,uninstall} PYTRACKING_ROOT``."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from ..errors import PytrackingError
+from .checkout import install, uninstall
+from .shims import plan_shims
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Argument errors as one line on stderr, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(prog="python -m pytracking_ext.bridge",
+                            description="Run pytracking_ext trackers from a PyTracking checkout.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
+    add = commands.add_parser("install", help="write shims into the checkout (safe to repeat)")
+    add.add_argument("root", type=Path, help="PyTracking checkout (holds pytracking/ and ltr/)")
+    add.add_argument("--trackers", nargs="+", metavar="NAME", help="only these registered trackers (default: all)")
+    add.add_argument("--prefix", default="", help="prepend to the names used in the checkout, e.g. 'ext_'")
+    remove = commands.add_parser("uninstall", help="remove exactly what install wrote")
+    remove.add_argument("root", type=Path, help="PyTracking checkout")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "install":
+            plan = plan_shims(args.trackers, args.prefix)
+            written = install(args.root, plan)
+            print(f"{len(plan.files)} shim files in {args.root.resolve()} ({len(written)} written, "
+                  f"{len(plan.files) - len(written)} unchanged)")
+            for rel in written:
+                print(f"  {rel}")
+        else:
+            removed, kept = uninstall(args.root)
+            print(f"removed {len(removed)} shim files from {args.root.resolve()}")
+            for rel in kept:
+                print(f"  kept {rel}/ (it holds files that were not installed by the bridge)")
+    except PytrackingError as err:
+        parser.exit(1, f"{parser.prog}: error: {err}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

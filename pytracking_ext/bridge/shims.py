@@ -1,0 +1,82 @@
+"""The shim files that expose our trackers, parameters and train settings inside a PyTracking checkout.
+
+Each shim only imports from this package, so the checkout runs our implementation unchanged:
+``pytracking/tracker/<name>/__init__.py`` (``get_tracker_class()``),
+``pytracking/parameter/<name>/<param>.py`` (``parameters()``) and
+``ltr/train_settings/<module>/<name>.py`` (``run(settings)``).
+"""
+from __future__ import annotations
+
+import importlib.util
+import pkgutil
+from dataclasses import dataclass, field
+
+from ..trackers import TRACKERS, get_tracker_class, parameter_names
+
+#: Package whose ``<module>.<name>`` submodules with ``run(settings)`` are our train settings.
+TRAIN_SETTINGS_PACKAGE = "ltr_ext.train_settings"
+HEADER = "# Written by `python -m pytracking_ext.bridge install`; `... uninstall` removes it.\n"
+
+
+@dataclass
+class ShimPlan:
+    """Files to write (relative POSIX path -> text) and the folders each tracker claims."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    #: Folders that must not exist unless we created them (a user's tracker of the same name).
+    owned_dirs: list[str] = field(default_factory=list)
+
+
+def tracker_shim(name: str) -> str:
+    return (f"{HEADER}from pytracking_ext.trackers import get_tracker_class as _tracker_class\n\n\n"
+            f"def get_tracker_class():\n    return _tracker_class({name!r})\n")
+
+
+def parameter_shim(name: str, param: str) -> str:
+    return (f"{HEADER}from pytracking_ext.bridge.runtime import parameters as _parameters\n\n\n"
+            f"def parameters():\n    return _parameters({name!r}, {param!r})\n")
+
+
+def train_settings_shim(module: str) -> str:
+    return (f"{HEADER}import importlib\n\n\n"
+            f"def run(settings):\n    return importlib.import_module({module!r}).run(settings)\n")
+
+
+def train_settings_modules() -> list[tuple[str, str]]:
+    """``(module, name)`` pairs of our train settings (``ltr_ext.train_settings.<module>.<name>``)."""
+    try:
+        spec = importlib.util.find_spec(TRAIN_SETTINGS_PACKAGE)
+    except ModuleNotFoundError:
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    pairs = []
+    for group in pkgutil.iter_modules(spec.submodule_search_locations):
+        if not group.ispkg:
+            continue
+        group_spec = importlib.util.find_spec(f"{TRAIN_SETTINGS_PACKAGE}.{group.name}")
+        pairs += [(group.name, m.name) for m in pkgutil.iter_modules(group_spec.submodule_search_locations)
+                  if not m.ispkg and not m.name.startswith("_")]
+    return sorted(pairs)
+
+
+def plan_shims(trackers: list[str] | None = None, prefix: str = "") -> ShimPlan:
+    """The shims for ``trackers`` (default: every registered tracker) under names ``prefix + name``."""
+    names = TRACKERS.names() if trackers is None else list(trackers)
+    plan = ShimPlan()
+    for name in names:
+        get_tracker_class(name)  # unknown names fail here, listing the known ones
+        shown = prefix + name
+        tracker_dir, param_dir = f"pytracking/tracker/{shown}", f"pytracking/parameter/{shown}"
+        plan.owned_dirs += [tracker_dir, param_dir]
+        plan.files[f"{tracker_dir}/__init__.py"] = tracker_shim(name)
+        plan.files[f"{param_dir}/__init__.py"] = HEADER
+        for param in parameter_names(name):
+            plan.files[f"{param_dir}/{param}.py"] = parameter_shim(name, param)
+    for module, name in train_settings_modules():
+        if trackers is not None and module not in names:
+            continue
+        folder = f"ltr/train_settings/{prefix}{module}"
+        plan.files.setdefault(f"{folder}/__init__.py", HEADER)
+        plan.files[f"{folder}/{name}.py"] = train_settings_shim(f"{TRAIN_SETTINGS_PACKAGE}.{module}.{name}")
+    return plan

@@ -1,0 +1,153 @@
+"""A TraX server that runs any registered tracker for the VOT toolkit.
+
+Behaviour follows PyTracking's VOT2020 integration: networks are loaded before the handshake,
+mask trackers ask for mask regions (the init mask is padded/cropped to the image and its box taken
+with the inclusive extent), box trackers ask for rectangles or polygons (a polygon becomes a box),
+images arrive as file paths and are read as RGB, ``track`` gets ``previous_output``, and masks are
+reported as full-size ``uint8``. With ``multiobject`` the VOTS protocol is served: the objects of an
+initialisation get ids ``'1'..'K'`` in the order received and run through the multi-object wrapper;
+objects announced on later frames get the next ids.
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections import OrderedDict
+from importlib import metadata
+from typing import Any
+
+
+from ..errors import SettingsError, TrackerInputError
+from ..evaluation.running import build_tracker
+from ..evaluation.tracker_spec import TrackerSpec
+from ..utils.boxes import box_to_mask
+from ..utils.io import imread_rgb
+from .regions import decode_init_region, init_info, output_regions
+
+#: Oldest vot-trax whose ``Server`` takes ``multiobject`` and whose requests carry object lists.
+MIN_TRAX_VERSION = (4, 0)
+#: Image channel served (PyTracking trackers are RGB only).
+CHANNEL = "color"
+
+
+def require_trax():
+    """Import the ``trax`` module of ``vot-trax``, failing with an install hint when absent or too old."""
+    try:
+        version = metadata.version("vot-trax")
+    except metadata.PackageNotFoundError:
+        raise SettingsError("the VOT integration needs the 'vot-trax' package: pip install 'vot-trax>=4.0'") from None
+    numbers = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+    if numbers < MIN_TRAX_VERSION:
+        raise SettingsError(f"vot-trax {version} is too old for the VOT integration: pip install 'vot-trax>=4.0'")
+    import trax
+
+    return trax
+
+
+def build_vot_tracker(name: str, param: str, multiobject: bool = False):
+    """The registered tracker ``name``/``param``, with its networks already loaded."""
+    tracker = build_tracker(TrackerSpec(name, param), multiobject=multiobject)
+    tracker.initialize_features()
+    return tracker
+
+
+def region_formats(tracker) -> list[str]:
+    """TraX region formats to request: masks for mask trackers, else rectangles and polygons."""
+    return ["mask"] if tracker.predicts_segmentation_mask() else ["rectangle", "polygon"]
+
+
+class VotSession:
+    """Answers TraX requests with one tracker: ``initialize`` on INITIALIZE, ``track`` on FRAME."""
+
+    def __init__(self, tracker, multiobject: bool = False, conversion: str | None = None) -> None:
+        self.tracker = tracker
+        self.multiobject = multiobject
+        params = getattr(tracker, "params", None)
+        self.conversion = conversion or (params.get("vot_anno_conversion_type", "union") if params else "union")
+        self.predicts_mask = tracker.predicts_segmentation_mask()
+        self.object_ids: list[str] | None = None
+        self.previous: dict[str, Any] = {}
+        self.started = False
+
+    def initialize(self, image_path: str, objects: list[tuple[Any, dict]]) -> list[tuple[Any, dict]]:
+        """Start tracking the ``(region, properties)`` objects on the frame at ``image_path``."""
+        image = imread_rgb(image_path)
+        shape = image.shape[:2]
+        if not objects:
+            raise TrackerInputError("the VOT toolkit sent an initialisation without any object")
+        if not self.multiobject and len(objects) != 1:
+            raise TrackerInputError(f"the VOT toolkit sent {len(objects)} objects; serve with --multiobject for VOTS")
+        regions = [decode_init_region(region, (shape[1], shape[0]), self.conversion) for region, _ in objects]
+        self.object_ids = [str(i + 1) for i in range(len(regions))] if self.multiobject else None
+        info = init_info(regions, self.object_ids, shape)
+        if self.object_ids is not None:
+            info["object_ids"] = list(self.object_ids)
+        out = dict(self.tracker.initialize(image, info) or {})
+        if self.object_ids is None:
+            out.setdefault("target_bbox", regions[0].bbox)
+            if self.predicts_mask and "segmentation" not in out:
+                mask = regions[0].mask
+                out["segmentation"] = box_to_mask(regions[0].bbox, shape) if mask is None else mask
+        self.previous = out
+        self.started = True
+        return output_regions(out, self.object_ids, self.predicts_mask, shape)
+
+    def frame(self, image_path: str, objects: list[tuple[Any, dict]] | None = None) -> list[tuple[Any, dict]]:
+        """Track on the frame at ``image_path``; ``objects`` are objects that start on this frame."""
+        if not self.started:
+            raise TrackerInputError("the VOT toolkit sent a frame before any initialisation")
+        if objects and not self.multiobject:
+            return self.initialize(image_path, objects)
+        image = imread_rgb(image_path)
+        shape = image.shape[:2]
+        info: dict[str, Any] = {"previous_output": OrderedDict(self.previous)}
+        if objects:
+            first = len(self.object_ids) + 1
+            new_ids = [str(first + i) for i in range(len(objects))]
+            regions = [decode_init_region(region, (shape[1], shape[0]), self.conversion) for region, _ in objects]
+            info.update(init_info(regions, new_ids, shape))
+            self.object_ids = self.object_ids + new_ids
+        if self.object_ids is not None:
+            info["object_ids"] = list(self.object_ids)
+        out = dict(self.tracker.track(image, info) or {})
+        self.previous = out
+        return output_regions(out, self.object_ids, self.predicts_mask, shape)
+
+
+def _image_path(request) -> str:
+    image = (request.image or {}).get(CHANNEL)
+    if image is None:
+        raise TrackerInputError(f"the VOT toolkit sent no '{CHANNEL}' image")
+    return image.path()
+
+
+def serve_requests(handle, session: VotSession) -> int:
+    """Answer requests from ``handle`` (``wait()``/``status()``, as ``trax.Server``) until QUIT.
+
+    Returns the number of frames answered (initialisations included).
+    """
+    answered = 0
+    while True:
+        request = handle.wait()
+        if request.type == "quit":
+            return answered
+        if request.type == "initialize":
+            regions = session.initialize(_image_path(request), request.objects)
+        elif request.type == "frame":
+            regions = session.frame(_image_path(request), request.objects)
+        else:
+            raise TrackerInputError(f"unexpected TraX request '{request.type}'")
+        handle.status(regions)
+        answered += 1
+
+
+def serve(name: str, param: str, multiobject: bool = False, log: bool = False) -> int:
+    """Serve tracker ``name``/``param`` over TraX on stdin/stdout (or ``TRAX_SOCKET``) until the client quits."""
+    trax = require_trax()
+    tracker = build_vot_tracker(name, param, multiobject)
+    session = VotSession(tracker, multiobject)
+    # Stray prints must not reach the protocol stream the C library writes to.
+    with contextlib.redirect_stdout(sys.stderr):
+        with trax.Server(region_formats(tracker), [trax.Image.PATH], [CHANNEL], tracker_name=f"{name}_{param}",
+                         tracker_family="pytracking_ext", log=log, multiobject=multiobject) as server:
+            return serve_requests(server, session)
