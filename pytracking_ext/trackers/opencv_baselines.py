@@ -3,6 +3,10 @@
 ``opencv_mil`` wraps ``cv2.TrackerMIL``. With ``params.predict_mask`` the wrapper also outputs a
 segmentation: the initial mask (or the filled initial box) moved and scaled with the tracked box,
 a deliberately simple reference point for mask trackers on VOS benchmarks.
+
+OpenCV's MIL draws random samples from an internal generator that cannot be seeded from Python,
+so two runs on the same frames can differ by a few pixels: compare baselines over several runs
+(``--runid``) rather than trusting one.
 """
 from __future__ import annotations
 
@@ -48,8 +52,6 @@ class OpenCVTracker(BaseTracker):
         if box is None and init_mask is not None:
             box = mask_to_bbox(init_mask, empty=None)
         box = validate_init_box(box, shape)
-        # MIL samples with OpenCV's global RNG: seed it so results do not depend on what ran before.
-        cv2.setRNGSeed(int(self.params.get("seed", 0)))
         self._tracker = self._factory()
         self._tracker.init(self._to_bgr(image), tuple(int(round(v)) for v in clip_box(box, shape)))
         self._box = box
