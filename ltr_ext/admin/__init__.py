@@ -1,0 +1,1 @@
+"""Training administration: environment, settings, constructors, checkpoints, loading, statistics."""

@@ -1,0 +1,89 @@
+"""Rebuild a network from a checkpoint: ``load_network(path_or_dir, checkpoint=None, **kwargs)``.
+
+Accepts our checkpoints, official LTR checkpoints (through the restricted unpickler) and bare
+state dicts (then ``constructor=`` says how to build the network). Loading is strict: every
+missing or unexpected key is named in the error.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn as nn
+
+from .checkpoint import CheckpointError, latest_checkpoint, read_checkpoint
+from .model_constructor import NetConstructor
+
+
+class StateDictMismatch(RuntimeError):
+    """A state dict does not fit the network (names every missing and unexpected key)."""
+
+
+def load_state_dict_strict(net: nn.Module, state_dict: dict[str, torch.Tensor], source: str = "state dict") -> None:
+    """``load_state_dict(strict=True)`` with an error that lists all key and shape mismatches."""
+    own = net.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    shapes = [f"{k}: checkpoint {tuple(state_dict[k].shape)} vs network {tuple(own[k].shape)}"
+              for k in own if k in state_dict and tuple(own[k].shape) != tuple(state_dict[k].shape)]
+    if missing or unexpected or shapes:
+        parts = []
+        if missing:
+            parts.append(f"missing keys ({len(missing)}): {', '.join(missing)}")
+        if unexpected:
+            parts.append(f"unexpected keys ({len(unexpected)}): {', '.join(unexpected)}")
+        if shapes:
+            parts.append(f"shape mismatches ({len(shapes)}): {'; '.join(shapes)}")
+        raise StateDictMismatch(f"{source} does not fit {type(net).__name__}: " + " | ".join(parts))
+    net.load_state_dict(state_dict, strict=True)
+
+
+def resolve_checkpoint_file(network_dir: str | Path, checkpoint: int | str | None = None) -> Path:
+    """A file path from a file, a folder (latest or epoch ``checkpoint``) or an explicit path."""
+    path = Path(network_dir).expanduser()
+    if isinstance(checkpoint, str):
+        return Path(checkpoint).expanduser()
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise CheckpointError(f"{path}: no such checkpoint file or folder")
+    if checkpoint is None:
+        found = latest_checkpoint(path) or next(iter(sorted(path.glob("*.pth*"), reverse=True)), None)
+        if found is None:
+            raise CheckpointError(f"{path}: folder has no checkpoint (*.pth.tar)")
+        return found
+    matches = sorted(path.glob(f"*_ep{checkpoint:04d}.pth.tar"))
+    if len(matches) != 1:
+        raise CheckpointError(f"{path}: expected one checkpoint of epoch {checkpoint}, found {len(matches)}")
+    return matches[0]
+
+
+def load_network(network_dir: str | Path, checkpoint: int | str | None = None,
+                 constructor: Callable[..., nn.Module] | None = None, **kwargs: Any) -> tuple[nn.Module, dict]:
+    """Build the network stored in a checkpoint and load its weights; returns ``(net, checkpoint_dict)``.
+
+    ``kwargs`` override the stored constructor arguments. For a bare state dict pass
+    ``constructor`` (a factory such as ``build_rts50``).
+    """
+    path = resolve_checkpoint_file(network_dir, checkpoint)
+    data = read_checkpoint(path)
+    if "net" in data and isinstance(data["net"], dict):
+        state_dict, record = data["net"], data.get("constructor")
+    elif all(isinstance(v, torch.Tensor) for v in data.values()):
+        state_dict, record = data, None
+    else:
+        raise CheckpointError(f"{path}: neither a checkpoint with 'net' nor a bare state dict")
+    if constructor is not None:
+        net = constructor(**kwargs)
+    elif record is not None:
+        record = record if isinstance(record, NetConstructor) else NetConstructor.from_dict(record)
+        net = record.get(**kwargs)
+    else:
+        raise CheckpointError(f"{path}: a bare state dict; pass constructor= to say how to build the network")
+    load_state_dict_strict(net, state_dict, source=str(path))
+    if record is not None:
+        net.constructor = record if isinstance(record, NetConstructor) else NetConstructor.from_dict(record)
+    if data.get("net_info") is not None:
+        net.info = data["net_info"]
+    return net, data

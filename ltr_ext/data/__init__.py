@@ -1,0 +1,1 @@
+"""Training data: batching (LTRLoader with stack_dim), TensorDict/TensorList."""

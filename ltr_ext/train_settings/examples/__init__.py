@@ -1,0 +1,1 @@
+"""Example train settings (``python -m ltr_ext.run_training examples tiny``)."""
