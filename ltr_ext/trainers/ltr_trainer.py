@@ -71,6 +71,7 @@ class LTRTrainer:
         self.lr_scheduler = lr_scheduler
         self.epoch = 0
         self.stats: dict[str, dict[str, AverageMeter]] = defaultdict(OrderedDict)
+        self.skipped_images: dict[str, int] = {}
         self.device = settings.device
         self.actor.to(self.device)
         if is_distributed():
@@ -184,8 +185,11 @@ class LTRTrainer:
         bar = tqdm(loader, desc=f"[{loader.name}: {self.epoch}]", unit="batch", disable=rank() != 0, leave=False)
         start = time.perf_counter()
         samples = 0
+        skipped_images = 0
         with torch.set_grad_enabled(loader.training):
             for iteration, data in enumerate(bar, 1):
+                if isinstance(data, dict) and "skipped_images" in data:
+                    skipped_images += int(torch.as_tensor(data.pop("skipped_images")).sum())
                 data = self._to_device(data)
                 data["epoch"] = self.epoch
                 data["settings"] = self.settings
@@ -210,6 +214,12 @@ class LTRTrainer:
                              if self.settings.print_stats is None or k in self.settings.print_stats}
                     bar.set_postfix(fps=f"{rate:.1f}", **shown)
         self._reduce_meters(meters)
+        self.skipped_images[loader.name] = skipped_images
+        if skipped_images and rank() == 0:
+            message = f"{loader.name}: skipped {skipped_images} unreadable image draw(s) in epoch {self.epoch}"
+            tqdm.write(message)
+            self.logger.info(message)
+            self._writer(loader.name).add_scalar("Data/skipped_images", skipped_images, self.epoch)
 
     def _reduce_meters(self, meters: dict[str, AverageMeter]) -> None:
         """Average statistics over processes so every rank logs the same numbers."""

@@ -70,12 +70,12 @@ def _ltrval_names(root: Path, settings: EnvSettings) -> list[str]:
 
 
 def load_got10k(root: Path, settings: EnvSettings, split: str) -> SequenceList:
-    """Sequences of ``split`` ('test', 'val' or 'ltrval') in ``list.txt`` order."""
+    """Sequences of ``split`` ('test', 'val', 'train' or 'ltrval') in ``list.txt`` order."""
     if split == "ltrval":
         folder, names = root / "train", _ltrval_names(root, settings)
-    elif split in ("test", "val"):
+    elif split in ("test", "val", "train"):
         folder = require_dir(root / split, f"GOT-10k {split} folder")
         names = read_name_list(folder / "list.txt", f"GOT-10k {split} list")
     else:
-        raise DatasetError(f"GOT-10k: unknown split '{split}' (test, val, ltrval)")
+        raise DatasetError(f"GOT-10k: unknown split '{split}' (test, val, train, ltrval)")
     return SequenceList(got10k_sequence(folder / name, name, first_box_only=split == "test") for name in names)
