@@ -10,8 +10,8 @@ from ltr_ext.data.loader import LTRLoader
 from ltr_ext.data.processing import SegmentationProcessing
 from ltr_ext.data.processing_utils import box_in_crop, crop_and_resize, crop_rectangle, gaussian_label_function
 from ltr_ext.data.sampler import SequenceSampler
-from ltr_ext.data.transforms import Compose, RandomAffine, RandomHorizontalFlip, Sample
-from ltr_ext.dataset import davis, got10k, trackingnet, with_pregenerated_masks, youtubevos
+from ltr_ext.data.transforms import BrightnessJitter, Compose, RandomAffine, RandomHorizontalFlip, Sample
+from ltr_ext.dataset import davis, got10k, lasot, trackingnet, with_pregenerated_masks, youtubevos
 from pytracking_ext.synthetic import generate
 from pytracking_ext.utils.boxes import mask_to_bbox
 from pytracking_ext.utils.io import imwrite_indexed
@@ -196,3 +196,25 @@ def test_affine_box_contains_the_transformed_mask_box():
     bx, by, bw, bh = moved.box.tolist()
     assert bx <= mx + 1 and by <= my + 1 and bx + bw >= mx + mw - 1 and by + bh >= my + mh - 1
     assert bw * bh < 2.0 * mw * mh  # corners of the box, not a blow-up
+
+
+def test_lasot_training_split_excludes_test_sequences_and_keeps_visibility(workspace, tmp_path):
+    root = generate("lasot", tmp_path / "lasot", num_sequences=2, num_frames=10, seed=4)
+    (root / "sequence_table.json").unlink()
+    first = sorted(p for p in root.glob("*/*-*") if p.is_dir())[0]
+    renamed = first.with_name(first.name.rsplit("-", 1)[0] + "-99")  # LaSOT numbers stop at 20: never a test name
+    first.rename(renamed)
+    data = lasot(root)
+    names = {e.sequence.name for e in data.entries}
+    assert renamed.name in names and first.name not in names
+    assert data.get_sequence_info(0)["visible"].shape == (10,)
+
+
+def test_frame_transforms_roll_independently_per_frame(workspace, generated):
+    processing = _processing(frame_transform=Compose(BrightnessJitter(0.5)))
+    sampler = SequenceSampler([got10k(generated["got10k"])], None, 1, max_gap=5, num_test_frames=3,
+                              processing=processing)
+    random.seed(2)
+    sample = sampler[0]
+    means = [float(img.mean()) for img in sample["test_images"]]
+    assert len(set(round(m, 4) for m in means)) == 3

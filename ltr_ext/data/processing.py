@@ -33,6 +33,8 @@ class SegmentationProcessing:
     std: tuple[float, ...] = (0.229, 0.224, 0.225)
     bgr255: bool = False
     joint_transform: Compose | None = None
+    # Applied to each crop on its own (independent roll per frame), e.g. brightness jitter.
+    frame_transform: Compose | None = None
     label_sigma_factor: float | None = None
     label_kernel_sz: int = 4
     label_feature_sz: tuple[int, int] | None = None
@@ -54,12 +56,15 @@ class SegmentationProcessing:
                                       self.scale_mode, rng)
                 rect = crop_rectangle(jittered.tolist(), sample.image.shape[:2], self.search_area_factor,
                                       self.output_sz, self.crop_type, self.max_scale_change)
-                images.append(to_tensor(crop_and_resize(sample.image, rect, self.output_sz), self.mean, self.std,
-                                        self.bgr255))
                 mask = sample.mask if sample.mask is not None else np.zeros(sample.image.shape[:2], np.float32)
-                masks.append(torch.from_numpy(crop_and_resize(np.asarray(mask, np.float32), rect, self.output_sz,
-                                                              is_mask=True)))
-                boxes.append(box_in_crop(sample.box.tolist(), rect, self.output_sz))
+                crop = Sample(crop_and_resize(sample.image, rect, self.output_sz),
+                              box_in_crop(sample.box.tolist(), rect, self.output_sz),
+                              crop_and_resize(np.asarray(mask, np.float32), rect, self.output_sz, is_mask=True))
+                if self.frame_transform is not None:
+                    (crop,) = self.frame_transform([crop], rng, joint=False)
+                images.append(to_tensor(crop.image, self.mean, self.std, self.bgr255))
+                masks.append(torch.from_numpy(np.ascontiguousarray(crop.mask)))
+                boxes.append(crop.box)
             out[f"{part}_images"] = torch.stack(images)
             out[f"{part}_masks"] = torch.stack(masks)
             out[f"{part}_anno"] = torch.stack(boxes)

@@ -86,7 +86,8 @@ def build(settings):
     generator = torch.Generator().manual_seed(settings.seed)
     train_loader = LTRLoader("train", train_set, training=True, batch_size=settings.batch_size,
                              shuffle=sampler is None, sampler=sampler, num_workers=settings.num_workers,
-                             stack_dim=1, drop_last=True, worker_init_fn=worker_init_fn, generator=generator)
+                             stack_dim=1, drop_last=True, worker_init_fn=worker_init_fn, generator=generator,
+                             pin_memory=settings.device.type == "cuda")
     val_loader = LTRLoader("val", val_set, training=False, batch_size=settings.batch_size,
                            num_workers=settings.num_workers, stack_dim=1, epoch_interval=2)
     net = tiny_segnet()
