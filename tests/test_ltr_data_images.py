@@ -91,3 +91,11 @@ def test_image_instances_mix_with_videos_in_the_sampler(tmp_path):
     sample = sampler[0]
     assert len(sample["train_images"]) == 1 and len(sample["test_images"]) == 2
     assert torch.equal(torch.as_tensor(sample["train_anno"][0]), torch.as_tensor(sample["test_anno"][0]))
+
+
+@pytest.mark.parametrize("reader,module,package", [(coco, "pycocotools.coco", "pycocotools"), (lvis, "lvis", "lvis")])
+def test_missing_annotation_package_is_a_one_line_install_hint(tmp_path, monkeypatch, reader, module, package):
+    root = _write(tmp_path, reader is lvis)
+    monkeypatch.setitem(__import__("sys").modules, module, None)  # import now fails as if not installed
+    with pytest.raises(DatasetError, match=f"pip install {package}"):
+        reader(root)
