@@ -24,7 +24,7 @@ def workspace(tmp_path, monkeypatch):
     return ws
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_dir():
     """The read-only ../shared folder (CI has it; a user's clone may not)."""
     if not SHARED_DIR.is_dir():
