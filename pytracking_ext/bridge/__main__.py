@@ -4,24 +4,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import NoReturn
 
+from ..cli import OneLineParser
 from ..errors import PytrackingError
 from .checkout import install, uninstall
 from .shims import plan_shims
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """Argument errors as one line on stderr, exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(prog="python -m pytracking_ext.bridge",
+    parser = OneLineParser(prog="python -m pytracking_ext.bridge",
                             description="Run pytracking_ext trackers from a PyTracking checkout.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     add = commands.add_parser("install", help="write shims into the checkout (safe to repeat)")
     add.add_argument("root", type=Path, help="PyTracking checkout (holds pytracking/ and ltr/)")
     add.add_argument("--trackers", nargs="+", metavar="NAME", help="only these registered trackers (default: all)")

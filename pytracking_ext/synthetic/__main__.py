@@ -4,22 +4,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import NoReturn
 
+from ..cli import OneLineParser
 from ..errors import PytrackingError
 from . import FORMATS, generate_dataset
 from .common import VOT_REGIONS
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """Argument errors as one line on stderr, exit code 2 (no usage dump)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(prog="python -m pytracking_ext.synthetic",
+    parser = OneLineParser(prog="python -m pytracking_ext.synthetic",
                             description="Write a miniature synthetic dataset in a benchmark's official layout.")
     parser.add_argument("--format", required=True, choices=FORMATS.names(), help="benchmark layout to write")
     parser.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")

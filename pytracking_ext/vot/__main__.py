@@ -3,23 +3,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
 
+from ..cli import OneLineParser
 from ..errors import PytrackingError
 from .server import serve
 from .trackers_ini import DEFAULT_TIMEOUT, trackers_ini_entry
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """Argument errors as one line on stderr, exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(prog="python -m pytracking_ext.vot", description="VOT toolkit integration (TraX).")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
+    parser = OneLineParser(prog="python -m pytracking_ext.vot", description="VOT toolkit integration (TraX).")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     run = commands.add_parser("serve", help="serve a tracker over TraX (started by the VOT toolkit)")
     run.add_argument("tracker", help="registered tracker name, e.g. rts")
