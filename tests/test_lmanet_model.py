@@ -87,3 +87,29 @@ def test_bad_arguments_are_rejected():
         build_lmanet(backbone="resnet")
     with pytest.raises(ValueError, match="B x L x 3 x H x W"):
         build_lmanet().forward_clip(torch.zeros(1, 3, 8, 8))
+
+
+def test_streaming_with_a_full_memory_equals_the_clip_protocol(fixture):
+    from segmentation_plugins.lmanet.inference import LMANetStreamer
+
+    model, ref = fixture
+    frames = torch.from_numpy(ref["frames"])
+    streamer = LMANetStreamer(model, memory_size=3)
+    outputs = [streamer.step(frames[:, t]) for t in range(4)]
+    _close(outputs[-1], ref["logits"])
+    assert len(streamer.keys) == 3
+
+
+def test_streaming_memory_is_a_rolling_window_of_the_last_frames():
+    from segmentation_plugins.lmanet.inference import LMANetStreamer
+
+    model = build_lmanet(window=3).eval()
+    frames = torch.rand(5, 1, 3, 32, 32)
+    streamer = LMANetStreamer(model, memory_size=2)
+    for frame in frames:
+        streamer.step(frame)
+    with torch.inference_mode():
+        expected = model.memorize(model.encode(frames[3]))[0]
+    assert len(streamer.keys) == 2 and torch.equal(streamer.keys[0], expected)
+    streamer.reset()
+    assert not streamer.keys

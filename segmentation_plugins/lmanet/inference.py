@@ -1,0 +1,58 @@
+"""Streaming LMANet inference: the caller-side memory of the last S frames (the network stays pure).
+
+Every frame is encoded once; its memory key/value are pushed to a first-in first-out memory of
+``memory_size`` entries after it has been segmented, so frame t reads frames t-S..t-1. The first
+frame of a video has an empty memory and is segmented by reading itself, as the official clip
+protocol never needs to (its memory is always full): the :class:`EmptyMemory` policy chooses.
+``memory_size`` may differ from the one used in training (thesis Table 4.10).
+"""
+from __future__ import annotations
+
+from collections import deque
+from enum import Enum
+
+import torch
+
+from .models.lmanet import LMANet
+
+
+class EmptyMemory(str, Enum):
+    """What the first frames of a video read while the memory holds fewer than S frames."""
+
+    SELF = "self"          # read the frame's own memory key/value (a memory of one)
+    AVAILABLE = "available"  # read whatever is stored; the very first frame reads itself
+
+
+class LMANetStreamer:
+    """Segments a video frame by frame with a rolling memory of ``memory_size`` frames."""
+
+    def __init__(self, model: LMANet, memory_size: int | None = None,
+                 empty_memory: EmptyMemory = EmptyMemory.AVAILABLE) -> None:
+        self.model = model
+        self.memory_size = memory_size or model.memory_size
+        if self.memory_size < 1:
+            raise ValueError(f"memory_size must be at least 1, got {self.memory_size}")
+        self.empty_memory = EmptyMemory(empty_memory)
+        self.keys: deque[torch.Tensor] = deque(maxlen=self.memory_size)
+        self.values: deque[torch.Tensor] = deque(maxlen=self.memory_size)
+
+    def reset(self) -> None:
+        """Forget the memory (a new video or clip)."""
+        self.keys.clear()
+        self.values.clear()
+
+    @torch.inference_mode()
+    def step(self, frame: torch.Tensor) -> torch.Tensor:
+        """Logits ``B x C x H x W`` of ``frame`` (``B x 3 x H x W`` in [0, 1]); then memorise it."""
+        features = self.model.encode(frame)
+        key, value = self.model.memorize(features)
+        if not self.keys or (self.empty_memory is EmptyMemory.SELF and len(self.keys) < self.memory_size):
+            memory_keys, memory_values = key.unsqueeze(2), value.unsqueeze(2)
+        else:
+            memory_keys, memory_values = torch.stack(list(self.keys), 2), torch.stack(list(self.values), 2)
+        query_key, query_value = self.model.query(features)
+        logits = self.model.decode(self.model.fuse(query_value,
+                                                   self.model.read(query_key, memory_keys, memory_values)))
+        self.keys.append(key)
+        self.values.append(value)
+        return logits
