@@ -1,0 +1,1 @@
+"""Networks of the training side (pure ``nn.Module``s; trackers own the online state)."""
