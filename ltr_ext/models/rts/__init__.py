@@ -1,1 +1,4 @@
-"""RTS network parts (thesis ch. 5); the full ``build_rts50`` lands with the remaining modules."""
+"""RTS network (thesis ch. 5): ``build_rts50()`` and its modules."""
+from .rts_net import RTSNet, build_rts50
+
+__all__ = ["RTSNet", "build_rts50"]

@@ -1,0 +1,96 @@
+"""Gauss-Newton steepest descent for the few-shot learners of RTS (reference A.3, A.4).
+
+Each step takes the gradient ``g = J^T r`` of ``0.5 * ||r||^2`` (autograd, one backward) and the
+step length ``alpha = ||g||^2 / ||J g||^2`` per sequence, where ``J g`` has a closed form for both
+residuals (no double backward): the target model is linear in the filter, and the hinge's slope is
+known. Sums run over every dimension except the sequence one (dim 0 of the filter, dim 1 of the
+residuals), as in the reference.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+Residuals = Callable[[torch.Tensor], list[torch.Tensor]]
+
+
+def apply_filter(features: torch.Tensor, weights: torch.Tensor, padding: int) -> torch.Tensor:
+    """``(n, seq, C, h, w)`` x ``(seq, [K,] C, k, k)`` -> ``(n, seq, [K,] h', w')`` (one bank per sequence)."""
+    n, seq = features.shape[:2]
+    single = weights.dim() == 4
+    bank = weights.unsqueeze(1) if single else weights
+    out = F.conv2d(features.reshape(n, -1, *features.shape[-2:]), bank.reshape(-1, *bank.shape[-3:]),
+                   padding=padding, groups=seq)
+    out = out.view(n, seq, bank.shape[1], *out.shape[-2:])
+    return out[:, :, 0] if single else out
+
+
+def steepest_descent(weights: torch.Tensor, residuals: Residuals, jvp: Callable[[torch.Tensor, torch.Tensor], list[torch.Tensor]],
+                     num_iter: int, create_graph: bool = False) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    """``num_iter`` steps from ``weights``; returns (final, all iterates incl. the start, losses).
+
+    Losses (for logging) are the mean squared residual over all parts together, at every iterate
+    (the reference's numbers are ``sum of r^2 over both parts / total element count``).
+    """
+    iterates, losses = [weights], []
+    for _ in range(num_iter):
+        with torch.enable_grad():
+            w = weights if weights.requires_grad else weights.detach().requires_grad_(True)
+            parts = residuals(w)
+            objective = 0.5 * sum((r * r).sum() for r in parts)
+            (grad,) = torch.autograd.grad(objective, w, create_graph=create_graph)
+        losses.append(_mean_square(parts))
+        jg = jvp(w.detach() if not create_graph else w, grad)
+        numerator = (grad * grad).flatten(1).sum(1)
+        denominator = sum((h * h).transpose(0, 1).flatten(1).sum(1) for h in jg)
+        alpha = numerator / denominator.clamp(min=1e-8)
+        weights = weights - alpha.view(-1, *([1] * (weights.dim() - 1))) * grad
+        iterates.append(weights)
+    losses.append(_mean_square(residuals(weights.detach())))
+    return weights, iterates, losses
+
+
+def _mean_square(parts: list[torch.Tensor]) -> torch.Tensor:
+    return sum((r.detach() ** 2).sum() for r in parts) / sum(r.numel() for r in parts)
+
+
+def segmentation_problem(features: torch.Tensor, label_encoding: torch.Tensor, sample_weights: torch.Tensor | None,
+                         filter_reg: torch.Tensor):
+    """Residuals and ``J g`` of the segmentation learner: ``sw * (T_tau(x) - E(y))`` and ``reg * tau``."""
+    sw = sample_weights if sample_weights is not None else torch.tensor((1.0 / features.shape[0]) ** 0.5)
+
+    def residuals(tau: torch.Tensor) -> list[torch.Tensor]:
+        data = sw * (apply_filter(features, tau, tau.shape[-1] // 2) - label_encoding)
+        return [data, filter_reg * tau.reshape(1, tau.shape[0], -1)]
+
+    def jvp(tau: torch.Tensor, g: torch.Tensor) -> list[torch.Tensor]:
+        return [sw * apply_filter(features, g, g.shape[-1] // 2), filter_reg * g.reshape(1, g.shape[0], -1)]
+
+    return residuals, jvp
+
+
+def hinge_mask(label: torch.Tensor, threshold: float = 0.05, leak: float = 0.1) -> torch.Tensor:
+    return ((label > threshold).to(label.dtype) + leak).clamp(max=1.0)
+
+
+def classification_problem(features: torch.Tensor, label: torch.Tensor, sample_weights: torch.Tensor | None,
+                           filter_reg: float = 0.01, threshold: float = 0.05, leak: float = 0.1):
+    """DiMP's hinge residual: scores pass where the label is a target, are leaky-clipped elsewhere."""
+    sw_sqrt = sample_weights.sqrt() if sample_weights is not None else torch.tensor((1.0 / features.shape[0]) ** 0.5)
+    m = hinge_mask(label, threshold, leak)
+
+    def scores(kappa: torch.Tensor) -> torch.Tensor:
+        return apply_filter(features, kappa, kappa.shape[-1] // 2)
+
+    def residuals(kappa: torch.Tensor) -> list[torch.Tensor]:
+        s = scores(kappa)
+        activated = (1 - m) / 2 * s.abs() + (1 + m) / 2 * s
+        return [sw_sqrt * (activated - m * label), filter_reg * kappa.reshape(1, kappa.shape[0], -1)]
+
+    def jvp(kappa: torch.Tensor, g: torch.Tensor) -> list[torch.Tensor]:
+        slope = (1 - m) / 2 * torch.sign(scores(kappa)) + (1 + m) / 2
+        return [sw_sqrt * slope * apply_filter(features, g, g.shape[-1] // 2), filter_reg * g.reshape(1, g.shape[0], -1)]
+
+    return residuals, jvp

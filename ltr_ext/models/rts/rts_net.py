@@ -1,0 +1,178 @@
+"""RTSNet (thesis ch. 5): segmentation learner conditioned on an instance-localisation learner.
+
+Pure network: the training-style ``forward`` (reference A.8) and the per-frame pieces the tracker
+calls (features, learners, classification, segmentation). Module order and names follow the
+official state dict, so an official ``rts50.pth`` loads with ``strict=True``.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ...admin.model_constructor import model_constructor
+from ..backbone.resnet_mrcnn import ResNetMRCNN
+from .decoder import LAYERS, RTSDecoder
+from .features import feature_extractor, norm_scale
+from .label_encoder import MaskEncoder
+from .optim import apply_filter, classification_problem, segmentation_problem, steepest_descent
+from .prroi_pool import prroi_pool2d
+
+
+class TargetModel(nn.Module):
+    """Segmentation branch: features F and the learned regulariser of the few-shot learner A."""
+
+    def __init__(self, out_dim: int = 512, filter_size: int = 3, init_reg: float = 0.01) -> None:
+        super().__init__()
+        self.feature_extractor = feature_extractor(1024, out_dim, 1, norm_scale(out_dim, filter_size))
+        self.filter_optimizer = nn.Module()
+        self.filter_optimizer.residual_module = nn.Module()
+        self.filter_optimizer.residual_module.filter_reg = nn.Parameter(torch.full((1,), init_reg))
+
+    @property
+    def filter_reg(self) -> torch.Tensor:
+        return self.filter_optimizer.residual_module.filter_reg
+
+
+class FilterInitializerLinear(nn.Module):
+    """conv 3x3 on the classification features, PrRoIPool of the target box, mean over frames."""
+
+    def __init__(self, dim: int = 512, filter_size: int = 4, feature_stride: int = 16) -> None:
+        super().__init__()
+        self.filter_conv = nn.Conv2d(dim, dim, 3, padding=1)
+        self.filter_size, self.feature_stride = filter_size, feature_stride
+
+    def forward(self, features: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+        """``(n, seq, C, h, w)`` features and ``(n, seq, 4)`` boxes (x, y, w, h) -> ``(seq, C, k, k)``."""
+        n, seq = features.shape[:2]
+        feat = self.filter_conv(features.reshape(-1, *features.shape[-3:]))
+        boxes = boxes.reshape(-1, 4)
+        index = torch.arange(boxes.shape[0], dtype=boxes.dtype, device=boxes.device)[:, None]
+        rois = torch.cat([index, boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], dim=1)
+        # feature_stride 16 on stride-32 features: the reference's scale, kept (quirk F.1)
+        pooled = prroi_pool2d(feat, rois, (self.filter_size, self.filter_size), 1.0 / self.feature_stride)
+        return pooled.view(n, seq, *pooled.shape[-3:]).mean(dim=0)
+
+
+class Classifier(nn.Module):
+    """Instance branch: features G, filter initializer P (steepest descent runs without parameters)."""
+
+    def __init__(self, out_dim: int = 512, filter_size: int = 4, scale: float = norm_scale(512, 3)) -> None:
+        super().__init__()
+        self.filter_initializer = FilterInitializerLinear(out_dim, filter_size)
+        self.feature_extractor = feature_extractor(1024, out_dim, 2, scale)
+
+
+class RTSNet(nn.Module):
+    """Backbone, segmentation branch (F, E/W, A, T), instance branch (G, P, T_kappa), score encoder H, decoder D."""
+
+    def __init__(self, optim_iter: int = 5, clf_optim_iter: int = 5, hinge_threshold: float = 0.05,
+                 activation_leak: float = 0.1, clf_filter_reg: float = 0.01) -> None:
+        super().__init__()
+        self.target_model = TargetModel()
+        self.label_encoder = MaskEncoder(stride=2)
+        self.clf_encoder = MaskEncoder(stride=1)
+        self.classifier = Classifier()
+        self.feature_extractor = ResNetMRCNN((3, 4, 6, 3), LAYERS[::-1])
+        self.decoder = RTSDecoder()
+        self.optim_iter, self.clf_optim_iter = optim_iter, clf_optim_iter
+        self.hinge_threshold, self.activation_leak, self.clf_filter_reg = hinge_threshold, activation_leak, clf_filter_reg
+
+    # ----- per-frame pieces ------------------------------------------------------------------
+    def extract_backbone_features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.feature_extractor(images, list(LAYERS[::-1]))
+
+    def extract_target_model_features(self, layer3: torch.Tensor) -> torch.Tensor:
+        return self.target_model.feature_extractor(layer3)
+
+    def extract_classification_feat(self, layer3: torch.Tensor) -> torch.Tensor:
+        return self.classifier.feature_extractor(layer3)
+
+    def learn_segmentation_filter(self, features: torch.Tensor, masks: torch.Tensor, tau: torch.Tensor | None = None,
+                                  num_iter: int | None = None, temporal_weights: torch.Tensor | None = None):
+        """Few-shot learner A: encode ``masks`` (n, seq, H, W) and optimise tau on ``features`` (n, seq, C, h, w)."""
+        encoding, weights = self.label_encoder(masks)
+        if temporal_weights is not None:
+            weights = weights * temporal_weights.view(-1, 1, 1, 1, 1)
+        return self.optimize_segmentation_filter(features, encoding, weights, tau, num_iter)
+
+    def optimize_segmentation_filter(self, features, encoding, weights, tau=None, num_iter=None):
+        if tau is None:
+            tau = features.new_zeros((features.shape[1], encoding.shape[2], features.shape[2], 3, 3))
+        residuals, jvp = segmentation_problem(features, encoding, weights, self.target_model.filter_reg)
+        return steepest_descent(tau, residuals, jvp, self.optim_iter if num_iter is None else num_iter,
+                                create_graph=self.training)
+
+    def learn_classifier(self, features: torch.Tensor, boxes: torch.Tensor, labels: torch.Tensor,
+                         kappa: torch.Tensor | None = None, num_iter: int | None = None,
+                         sample_weights: torch.Tensor | None = None):
+        """Model predictor P: initialise kappa from the boxes (unless given) and refine it on the labels."""
+        if kappa is None:
+            kappa = self.classifier.filter_initializer(features, boxes)
+        residuals, jvp = classification_problem(features, labels, sample_weights, self.clf_filter_reg,
+                                                self.hinge_threshold, self.activation_leak)
+        return steepest_descent(kappa, residuals, jvp, self.clf_optim_iter if num_iter is None else num_iter,
+                                create_graph=self.training)
+
+    @staticmethod
+    def classify(kappa: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        return apply_filter(features, kappa, kappa.shape[-1] // 2)
+
+    def segment_target(self, tau: torch.Tensor, features: torch.Tensor, backbone: dict[str, torch.Tensor],
+                       encoded_scores: torch.Tensor, image_size) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mask logits ``(n*seq, 1, H, W)`` and the decoder input for one test frame (n = 1)."""
+        mask_encoding = apply_filter(features, tau, tau.shape[-1] // 2)
+        n, seq = mask_encoding.shape[:2]
+        encoded = F.interpolate(encoded_scores.reshape(n * seq, *encoded_scores.shape[-3:]),
+                                size=mask_encoding.shape[-2:], mode="bilinear", align_corners=False)
+        fused = mask_encoding + encoded.view_as(mask_encoding)
+        return self.decoder(fused.reshape(n * seq, *fused.shape[-3:]), backbone, image_size), fused
+
+    # ----- training-style forward ------------------------------------------------------------
+    def forward(self, train_imgs, test_imgs, train_masks, test_masks, train_bb, train_label, test_label=None,
+                num_refinement_iter: int = 2):
+        n_train, seq = train_imgs.shape[:2]
+        n_test = test_imgs.shape[0]
+        image_size = train_imgs.shape[-2:]
+        train_feat = self.extract_backbone_features(train_imgs.reshape(-1, *train_imgs.shape[-3:]))
+        test_feat = self.extract_backbone_features(test_imgs.reshape(-1, *test_imgs.shape[-3:]))
+
+        def per_frame(x, n):
+            return x.view(n, seq, *x.shape[-3:])
+
+        train_xs = per_frame(self.extract_target_model_features(train_feat["layer3"]), n_train)
+        test_xs = per_frame(self.extract_target_model_features(test_feat["layer3"]), n_test)
+        train_xc = per_frame(self.extract_classification_feat(train_feat["layer3"]), n_train)
+        test_xc = per_frame(self.extract_classification_feat(test_feat["layer3"]), n_test)
+
+        _, kappas, _ = self.learn_classifier(train_xc, train_bb, train_label)
+        clf_scores = [self.classify(kappa, test_xc) for kappa in kappas]
+
+        encoding, weights = self.label_encoder(train_masks)
+        tau, _, _ = self.optimize_segmentation_filter(train_xs, encoding, weights)
+        encoded_scores = self.clf_encoder(clf_scores[-1], with_weights=False)
+
+        features, encodings, sample_weights, predictions = [train_xs], [encoding], [weights], []
+        for i in range(n_test):
+            frame_feat = {k: v.view(n_test, seq, *v.shape[-3:])[i] for k, v in test_feat.items()}
+            mask, _ = self.segment_target(tau, test_xs[i:i + 1], frame_feat, encoded_scores[i:i + 1], image_size)
+            mask = mask.view(1, seq, *image_size)
+            predictions.append(mask)
+            if i == n_test - 1:
+                break
+            new_encoding, new_weights = self.label_encoder(torch.sigmoid(mask).detach())
+            features.append(test_xs[i:i + 1])
+            encodings.append(new_encoding)
+            sample_weights.append(new_weights)
+            tau, _, _ = self.optimize_segmentation_filter(torch.cat(features), torch.cat(encodings),
+                                                          torch.cat(sample_weights), tau, num_refinement_iter)
+        return torch.cat(predictions), clf_scores
+
+
+@model_constructor
+def build_rts50(**kwargs) -> RTSNet:
+    """The rts50 network (reference A; no pretrained weights are loaded)."""
+    kwargs.pop("backbone_pretrained", None)
+    for ignored in ("clf_filter_size", "fusion_type"):  # fixed in this architecture (4, 'add')
+        kwargs.pop(ignored, None)
+    return RTSNet(**kwargs)
