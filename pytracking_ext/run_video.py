@@ -132,6 +132,8 @@ def run_video(spec: TrackerSpec, source, out_dir: Path, init_boxes: list[list[fl
     except KeyboardInterrupt:
         print(f"interrupted after {len(collected.target_bbox)} frames; keeping what was tracked", file=sys.stderr)
     finally:
+        if views is not None:
+            views.close()
         if sink is not None:
             sink.close(keep=sink.frames > 0)
         if collected.target_bbox:

@@ -108,3 +108,5 @@ def test_visdom_pause_and_step_keys(visdom_server):
     views.wait()  # returns at once: one step was granted
     views.handle_event({"event_type": "KeyPress", "key": " "})
     assert not views.paused
+    views.close()
+    assert not views.vis.use_socket

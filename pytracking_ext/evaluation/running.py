@@ -174,7 +174,11 @@ def run_sequence(seq: Sequence, spec: TrackerSpec, settings: EnvSettings | None 
             tracker.debug_views = views
             views.start_sequence(seq.name)
             on_frame = lambda index, image, out: views.end_frame(image, out, with_masks)  # noqa: E731
-        output = track_sequence(tracker, seq, progress=progress, on_frame=on_frame)
+        try:
+            output = track_sequence(tracker, seq, progress=progress, on_frame=on_frame)
+        finally:
+            if views is not None:
+                views.close()
         save_tracker_output(seq, spec, output, settings, int_boxes=int_boxes)
     except Exception as err:  # one bad sequence must not stop the others
         if debug:

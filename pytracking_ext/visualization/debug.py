@@ -161,6 +161,13 @@ class VisdomDebugViews(DebugViews):
         if self._steps:
             self._steps -= 1
 
+    def close(self) -> None:
+        """Stop visdom's event-socket thread (it would otherwise keep reconnecting after the run)."""
+        self.vis.use_socket = False
+        socket = getattr(self.vis, "socket_thread", None)
+        if socket is not None and socket.is_alive():
+            socket.join(timeout=0.1)
+
     def _show_image(self, title: str, image: np.ndarray) -> None:
         self.vis.image(np.ascontiguousarray(image.transpose(2, 0, 1)), win=title,
                        opts={"title": f"{title} ({self.sequence} #{self.frame})"})
