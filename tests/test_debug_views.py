@@ -95,7 +95,8 @@ def test_visdom_windows_are_created_and_updated(workspace, tmp_path, visdom_serv
     assert run_sequence(seq, TrackerSpec("opencv_mil", "default"), debug=1, visdom_info=info)[0] == "done"
     import visdom
 
-    vis = visdom.Visdom(server="http://127.0.0.1", port=visdom_server, env="pytracking_ext", raise_exceptions=True)
+    vis = visdom.Visdom(server="http://127.0.0.1", port=visdom_server, env="pytracking_ext", raise_exceptions=True,
+                        use_incoming_socket=False)
     assert vis.win_exists("Tracking") and vis.win_exists("Controls")
     assert "#2" in json.loads(vis.get_window_data("Tracking"))["title"]  # the last frame's update
 

@@ -134,8 +134,16 @@ class VisdomDebugViews(DebugViews):
 
     def __init__(self, debug_level: int, server: str = "127.0.0.1", port: int = 8097, env: str = "pytracking_ext") -> None:
         super().__init__(debug_level)
+        import socket
+
         import visdom
 
+        host = server.split("://", 1)[-1].split("/", 1)[0]
+        # Probe first: a Visdom client starts a reconnecting socket thread even when nobody answers.
+        with socket.socket() as probe:
+            probe.settimeout(3)
+            if probe.connect_ex((host, port)) != 0:
+                raise ConnectionError(f"no visdom server at {host}:{port}")
         url = server if server.startswith("http") else f"http://{server}"
         self.vis = visdom.Visdom(server=url, port=port, env=env, raise_exceptions=True)
         if not self.vis.check_connection(timeout_seconds=3):
