@@ -30,3 +30,16 @@ def shared_dir():
     if not SHARED_DIR.is_dir():
         pytest.skip(f"../shared not found at {SHARED_DIR} (set PYTRACKING_EXT_SHARED); skipping tests on shared data")
     return SHARED_DIR
+
+
+@pytest.fixture(scope="session")
+def rts_network_dir(tmp_path_factory):
+    """A network folder holding ``rts50.pth`` with random (seeded) weights, for running the RTS tracker."""
+    import torch
+
+    from ltr_ext.models.rts import build_rts50
+
+    folder = tmp_path_factory.mktemp("networks")
+    torch.manual_seed(0)
+    torch.save(build_rts50().state_dict(), folder / "rts50.pth")
+    return folder

@@ -9,11 +9,15 @@ from pytracking_ext.trackers.multiobject import MultiObjectWrapper, default_merg
 
 from seqgen import moving_square_sequence
 
+# tracker name -> fixture giving a network folder for its parameter sets
+NETWORK_FIXTURES = {"rts": "rts_network_dir"}
 ALL_TRACKER_PARAMS = [(t, p) for t in TRACKERS.names() for p in parameter_names(t)]
 
 
 @pytest.mark.parametrize("tracker,param", ALL_TRACKER_PARAMS)
-def test_every_registered_tracker_tracks_a_tiny_sequence(workspace, tmp_path, tracker, param):
+def test_every_registered_tracker_tracks_a_tiny_sequence(workspace, tmp_path, monkeypatch, request, tracker, param):
+    if tracker in NETWORK_FIXTURES:  # trackers with a network get one with random weights
+        monkeypatch.setenv("PYTRACKING_NETWORK_PATH", str(request.getfixturevalue(NETWORK_FIXTURES[tracker])))
     seq = moving_square_sequence(tmp_path, frames=4, objects=1, with_masks=True)
     out = track_sequence(build_tracker(TrackerSpec(tracker, param), seq), seq, progress=False)
     boxes = np.asarray(out.target_bbox, dtype=float)

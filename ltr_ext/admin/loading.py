@@ -1,8 +1,10 @@
 """Rebuild a network from a checkpoint: ``load_network(path_or_dir, checkpoint=None, **kwargs)``.
 
 Accepts our checkpoints, official LTR checkpoints (through the restricted unpickler) and bare
-state dicts (then ``constructor=`` says how to build the network). Loading is strict: every
-missing or unexpected key is named in the error.
+state dicts: ``constructor=`` says how to build the network, else a bare state dict whose keys
+are exactly those of a registered architecture (:data:`BARE_STATE_DICT_ARCHITECTURES`, e.g. the
+official ``rts50.pth``) is recognised. Loading is strict: every missing or unexpected key is named
+in the error.
 """
 from __future__ import annotations
 
@@ -59,12 +61,32 @@ def resolve_checkpoint_file(network_dir: str | Path, checkpoint: int | str | Non
     return matches[0]
 
 
+# name -> (factory "module:attr", a key only that architecture has); checked against the full key set.
+BARE_STATE_DICT_ARCHITECTURES: dict[str, tuple[str, str]] = {
+    "rts50": ("ltr_ext.models.rts:build_rts50", "clf_encoder.label_pred.0.weight"),
+}
+
+
+def _bare_constructor(state_dict: dict[str, torch.Tensor]) -> Callable[..., nn.Module] | None:
+    """The registered architecture whose state-dict keys are exactly those of ``state_dict``."""
+    import importlib
+    for module_attr, marker in BARE_STATE_DICT_ARCHITECTURES.values():
+        if marker not in state_dict:
+            continue
+        module, _, attr = module_attr.partition(":")
+        factory = getattr(importlib.import_module(module), attr)
+        if set(factory().state_dict()) == set(state_dict):
+            return factory
+    return None
+
+
 def load_network(network_dir: str | Path, checkpoint: int | str | None = None,
                  constructor: Callable[..., nn.Module] | None = None, **kwargs: Any) -> tuple[nn.Module, dict]:
     """Build the network stored in a checkpoint and load its weights; returns ``(net, checkpoint_dict)``.
 
-    ``kwargs`` override the stored constructor arguments. For a bare state dict pass
-    ``constructor`` (a factory such as ``build_rts50``).
+    ``kwargs`` override the stored constructor arguments. ``constructor`` (a factory such as
+    ``build_rts50``) builds the network when given; without it, the checkpoint's own constructor
+    record is used, or a bare state dict is matched against the registered architectures.
     """
     path = resolve_checkpoint_file(network_dir, checkpoint)
     data = read_checkpoint(path)
@@ -74,6 +96,8 @@ def load_network(network_dir: str | Path, checkpoint: int | str | None = None,
         state_dict, record = data, None
     else:
         raise CheckpointError(f"{path}: neither a checkpoint with 'net' nor a bare state dict")
+    if constructor is None and record is None:
+        constructor = _bare_constructor(state_dict)
     if constructor is not None:
         net = constructor(**kwargs)
     elif record is not None:

@@ -20,6 +20,7 @@ from .params import TrackerParams
 TRACKERS = Registry("tracker", "pytracking_ext.trackers")
 TRACKERS.add_all({
     "opencv_mil": "pytracking_ext.trackers.opencv_baselines:OpenCVMILTracker",
+    "rts": "pytracking_ext.trackers.rts.tracker:RTS",
 })
 
 PARAMETER_PACKAGES = Registry("parameter package", "pytracking_ext.parameter_packages")

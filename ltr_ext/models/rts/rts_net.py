@@ -24,6 +24,7 @@ class TargetModel(nn.Module):
 
     def __init__(self, out_dim: int = 512, filter_size: int = 3, init_reg: float = 0.01) -> None:
         super().__init__()
+        self.filter_size = filter_size
         self.feature_extractor = feature_extractor(1024, out_dim, 1, norm_scale(out_dim, filter_size))
         self.filter_optimizer = nn.Module()
         self.filter_optimizer.residual_module = nn.Module()
@@ -98,7 +99,8 @@ class RTSNet(nn.Module):
 
     def optimize_segmentation_filter(self, features, encoding, weights, tau=None, num_iter=None):
         if tau is None:
-            tau = features.new_zeros((features.shape[1], encoding.shape[2], features.shape[2], 3, 3))
+            k = self.target_model.filter_size
+            tau = features.new_zeros((features.shape[1], encoding.shape[2], features.shape[2], k, k))
         residuals, jvp = segmentation_problem(features, encoding, weights, self.target_model.filter_reg)
         return steepest_descent(tau, residuals, jvp, self.optim_iter if num_iter is None else num_iter,
                                 create_graph=self.training)

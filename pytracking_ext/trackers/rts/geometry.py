@@ -29,44 +29,52 @@ def target_state_from_probabilities(prob: torch.Tensor, size_factor: float = 4.0
 
     Negative values are clamped to 0 first, so ``+-100`` init logits work as well as probabilities.
     Returns None when the map has no spread in one of the axes (keep the previous state then).
+    Computed in float32 with the reference's order of reductions, so the crop position (which is
+    truncated to whole pixels later) lands on the same pixel.
     """
-    p = prob.clamp(min=0).to(torch.float64)
+    p = prob.clamp(min=0).to(torch.float32)
     total = p.sum()
-    if total <= 0:
+    if not total > 0:
         return None
-    rows, cols = p.sum(dim=1), p.sum(dim=0)
-    ys = torch.arange(p.shape[0], dtype=torch.float64)
-    xs = torch.arange(p.shape[1], dtype=torch.float64)
-    ey, ex = (ys * rows).sum() / total, (xs * cols).sum() / total
-    var_y = ((ys - ey) ** 2 * rows).sum() / total
-    var_x = ((xs - ex) ** 2 * cols).sum() / total
+    rows, cols = p.sum(dim=-1), p.sum(dim=-2)
+    ys = torch.arange(p.shape[-2], dtype=torch.float32)
+    xs = torch.arange(p.shape[-1], dtype=torch.float32)
+    ey, ex = torch.sum(rows * ys) / total, torch.sum(cols * xs) / total
+    var_y = torch.sum(rows * (ys - ey) ** 2) / total
+    var_x = torch.sum(cols * (xs - ex) ** 2) / total
     if not (var_y > 0 and var_x > 0):
         return None
-    pos = torch.stack([ey, ex]).float()
-    size = (size_factor * torch.stack([var_y.sqrt(), var_x.sqrt()])).float()
-    return pos, size
+    return torch.stack([ey, ex]), torch.stack([var_y.sqrt() * size_factor, var_x.sqrt() * size_factor])
 
 
-def clamp_scale_change(new_scale: float, old_scale: float, limits: tuple[float, float] | None) -> float:
-    """Limit the per-frame scale ratio ``new / old`` to ``limits`` (e.g. (0.8, 1.2))."""
+def clamp_scale_change(new_scale, old_scale, limits: tuple[float, float] | None):
+    """Limit the per-frame scale ratio ``new / old`` to ``limits`` (e.g. (0.8, 1.2)).
+
+    A ratio inside the limits returns ``new_scale`` unchanged (not ``old * ratio``, which may differ
+    in the last bit); works on floats and 0-d tensors.
+    """
     if limits is None:
         return new_scale
-    ratio = min(max(new_scale / old_scale, limits[0]), limits[1])
-    return old_scale * ratio
+    ratio = new_scale / old_scale
+    if ratio < limits[0]:
+        return old_scale * limits[0]
+    if ratio > limits[1]:
+        return old_scale * limits[1]
+    return new_scale
 
 
 def rescaled_search_scale(scales: Sequence[float], not_found_count: int, history: int = 60) -> float:
-    """Scale to search with while lost (C.8): mean of recent scales not below the last one."""
+    """Scale to search with while lost (C.8): mean of recent scales not below the last one (float32)."""
     n = max(2, min(30, not_found_count))
-    recent = list(scales[-history:])
-    kept = [s for s in recent if s >= recent[-1]]
-    window = kept[-n:]
-    return float(sum(window) / len(window))
+    recent = torch.tensor([float(s) for s in scales], dtype=torch.float32)[-history:]
+    kept = recent[recent >= recent[-1]][-n:]
+    return float(torch.mean(kept))
 
 
 def sample_patch(image: torch.Tensor, pos: torch.Tensor, sample_size: torch.Tensor,
                  output_size: Sequence[int] | None = None, mode: str = "replicate",
-                 max_scale_change: float | None = None, is_mask: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+                 max_scale_change: float | None = None, is_mask: bool = False,
+                 half_pixel_corners: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Crop ``sample_size`` (h, w) pixels centred at ``pos`` and resize to ``output_size``.
 
     ``image`` is ``(N, C, H, W)``. ``mode``: ``'replicate'`` pads outside pixels by border
@@ -75,6 +83,13 @@ def sample_patch(image: torch.Tensor, pos: torch.Tensor, sample_size: torch.Tens
     what still overflows. Large crops are first subsampled by an integer stride so the bilinear
     resize never skips pixels badly. Masks use zero padding and nearest-neighbour resizing.
     Returns the patch and the crop corners ``(r0, c0, r1, c1)`` in image pixels.
+
+    ``half_pixel_corners``: the corners are ``pos - (n - 1) / 2`` and ``pos + n / 2 + 1`` in true
+    division and the pad amounts are truncated toward zero. That is how the official tracker's
+    crop arithmetic (written for integer division) evaluates on current PyTorch, and what its
+    published outputs were produced with: a half-pixel corner inside the image adds one pixel to
+    the crop (top/left for even ``n``, bottom/right for odd ``n``) and the reported corners keep
+    the half pixel. False gives exact integer crops of ``n`` pixels.
     """
     pos = pos.long()  # truncation, as the reference tracker does (callers round where it rounds)
     sample_size = sample_size.to(torch.float32).clone()
@@ -83,7 +98,8 @@ def sample_patch(image: torch.Tensor, pos: torch.Tensor, sample_size: torch.Tens
         ratio = sample_size / image_size
         shrink = ratio.max() if mode == "inside" else ratio.min()
         shrink = shrink.clamp(min=1.0, max=max_scale_change if max_scale_change is not None else float("inf"))
-        sample_size = sample_size / shrink
+        # the shrunk size is truncated to whole pixels before the crop arithmetic (reference behaviour)
+        sample_size = (sample_size / shrink).long().to(torch.float32)
 
     stride = 1
     if output_size is not None:
@@ -97,20 +113,23 @@ def sample_patch(image: torch.Tensor, pos: torch.Tensor, sample_size: torch.Tens
         source = image[..., int(offset[0])::stride, int(offset[1])::stride]
 
     crop = torch.clamp(size.round(), min=2).long()
-    top_left = pos - torch.div(crop - 1, 2, rounding_mode="floor")
-    bottom_right = pos + torch.div(crop, 2, rounding_mode="floor") + 1
+    if half_pixel_corners:
+        top_left, bottom_right = pos - (crop - 1) / 2, pos + crop / 2 + 1
+    else:
+        top_left = pos - torch.div(crop - 1, 2, rounding_mode="floor")
+        bottom_right = pos + torch.div(crop, 2, rounding_mode="floor") + 1
     if mode in ("inside", "inside_major"):
         source_size = torch.tensor(source.shape[-2:])
         shift = (-top_left).clamp(min=0) - (bottom_right - source_size).clamp(min=0)
         top_left, bottom_right = top_left + shift, bottom_right + shift
         outside = torch.div((-top_left).clamp(min=0) + (bottom_right - source_size).clamp(min=0), 2,
                             rounding_mode="floor")
-        shift = (-top_left - outside) * (outside > 0)
+        shift = (-top_left - outside) * (outside > 0).to(top_left.dtype)
         top_left, bottom_right = top_left + shift, bottom_right + shift
 
     height, width = source.shape[-2:]
     pad = (int(-top_left[1]), int(bottom_right[1] - width), int(-top_left[0]), int(bottom_right[0] - height))
-    patch = _pad_or_crop(source, pad, "constant" if is_mask else "replicate")
+    patch = pad_or_crop(source, pad, "constant" if is_mask else "replicate")
     coords = stride * torch.cat([top_left, bottom_right])
     if output_size is None or tuple(patch.shape[-2:]) == tuple(output_size):
         return patch, coords
@@ -119,7 +138,7 @@ def sample_patch(image: torch.Tensor, pos: torch.Tensor, sample_size: torch.Tens
     return F.interpolate(patch, size=tuple(output_size), mode="bilinear", align_corners=False), coords
 
 
-def _pad_or_crop(image: torch.Tensor, pad: tuple[int, int, int, int], mode: str) -> torch.Tensor:
+def pad_or_crop(image: torch.Tensor, pad: tuple[int, int, int, int], mode: str) -> torch.Tensor:
     """``F.pad`` semantics (negative amounts crop), with replicate padding that also works on int maps."""
     left, right, top, bottom = pad
     h, w = image.shape[-2:]
@@ -136,11 +155,14 @@ def _pad_or_crop(image: torch.Tensor, pad: tuple[int, int, int, int], mode: str)
 
 
 def sample_geometry(coords: torch.Tensor, output_size: Sequence[int]) -> tuple[torch.Tensor, float]:
-    """Centre ``(y, x)`` and scale of a crop with corners ``coords`` resized to ``output_size`` (C.2)."""
+    """Centre ``(y, x)`` and scale of a crop with corners ``coords`` resized to ``output_size`` (C.2).
+
+    The scale is computed in float32, as the reference does, because it sets the pasted size.
+    """
     coords = coords.to(torch.float32)
     centre = (coords[:2] + coords[2:] - 1) / 2
-    scale = math.sqrt(float(torch.prod((coords[2:] - coords[:2]) / torch.tensor(output_size, dtype=torch.float32))))
-    return centre, scale
+    scale = torch.prod((coords[2:] - coords[:2]) / torch.tensor(output_size, dtype=torch.float32)).sqrt()
+    return centre, float(scale)
 
 
 def paste_scores(scores: torch.Tensor, sample_pos: torch.Tensor, sample_scale: float, image_shape: Sequence[int],

@@ -1,0 +1,1 @@
+"""Training losses (Lovász hinge and binary Lovász-Softmax)."""

@@ -1,0 +1,1 @@
+"""RTS parameter sets: ``rts50`` (the release, faithful) and variants."""
