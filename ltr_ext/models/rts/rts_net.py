@@ -15,7 +15,8 @@ from ..backbone.resnet_mrcnn import ResNetMRCNN
 from .decoder import LAYERS, RTSDecoder
 from .features import feature_extractor, norm_scale
 from .label_encoder import MaskEncoder
-from .optim import apply_filter, classification_problem, segmentation_problem, steepest_descent
+from .optim import (apply_filter, classification_problem, linear_steepest_descent, segmentation_problem,
+                    steepest_descent)
 from .prroi_pool import prroi_pool2d
 
 
@@ -101,6 +102,9 @@ class RTSNet(nn.Module):
         if tau is None:
             k = self.target_model.filter_size
             tau = features.new_zeros((features.shape[1], encoding.shape[2], features.shape[2], k, k))
+        num_iter = self.optim_iter if num_iter is None else num_iter
+        if not (self.training or torch.is_grad_enabled()):
+            return linear_steepest_descent(tau, features, encoding, weights, self.target_model.filter_reg, num_iter)
         residuals, jvp = segmentation_problem(features, encoding, weights, self.target_model.filter_reg)
         return steepest_descent(tau, residuals, jvp, self.optim_iter if num_iter is None else num_iter,
                                 create_graph=self.training)

@@ -1,0 +1,107 @@
+"""Per-frame and init time of the RTS tracker at rts50 settings on a 640x480 sequence.
+
+Runs the official tracker_ref sequence of ``../shared`` when present (and then also checks that the
+boxes equal the official ones, i.e. the speed is measured at identical outputs), else a generated
+640x480 sequence. Weights: seed-0 synthetic weights (``../shared/fixtures/synth_weights.py``) or,
+without ``../shared``, seeded random ones. Prints our times and the ratios to the official
+implementation's times measured on this machine (fixture README section 4 and the issue text).
+
+    python benchmarks/rts_speed.py [--threads 2] [--device cpu|cuda] [--frames 30]
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pytracking_ext.trackers import get_parameters, get_tracker_class  # noqa: E402
+from pytracking_ext.utils.io import imread_rgb  # noqa: E402
+
+# Official implementation on this machine, CPU, 2 threads: (init s, median per-frame s over frames 2-30).
+OFFICIAL = {"fixture README (480x832 crop)": (4.5, 0.93), "issue text": (5.0, 1.75)}
+
+
+def _weights(shared: Path, out: Path) -> Path:
+    manifest = shared / "fixtures" / "rts" / "state_dict_manifest.json"
+    if manifest.is_file():
+        spec = importlib.util.spec_from_file_location("synth_weights", shared / "fixtures" / "synth_weights.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        torch.save(module.make_state_dict(str(manifest), 0), out)
+    else:
+        from ltr_ext.models.rts import build_rts50
+        torch.manual_seed(0)
+        torch.save(build_rts50().state_dict(), out)
+    return out
+
+
+def _sequence(shared: Path, frames: int, scratch: Path):
+    ref = shared / "fixtures" / "rts" / "tracker_ref"
+    if ref.is_dir():
+        paths = sorted((ref / "frames").glob("*.jpg"))[:frames]
+        box = [float(v) for v in (ref / "init_box.txt").read_text().split()]
+        mask = (imread_rgb(ref / "init_mask.png")[..., 0] > 127).astype(np.uint8)
+        return [imread_rgb(p) for p in paths], box, mask, np.loadtxt(ref / "boxes.txt")[:frames]
+    from pytracking_ext.synthetic import generate
+    folder = generate("davis", scratch / "davis", num_sequences=1, num_frames=frames, seed=0, height=480, width=640,
+                      num_objects=1, progress=False)
+    seq_dir = sorted((Path(folder) / "JPEGImages" / "480p").iterdir())[0]
+    images = [imread_rgb(p) for p in sorted(seq_dir.glob("*.jpg"))]
+    label = imread_rgb(Path(folder) / "Annotations" / "480p" / seq_dir.name / "00000.png")[..., 0] > 0
+    ys, xs = np.nonzero(label)
+    box = [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)]
+    return images, box, label.astype(np.uint8), None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--frames", type=int, default=30)
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp)
+        params = get_parameters("rts", "rts50")
+        params.net.path = str(_weights(args.shared, scratch / "rts50.pth"))
+        params.device = args.device
+        tracker = get_tracker_class("rts")(params)
+        images, box, mask, reference = _sequence(args.shared, args.frames, scratch)
+        tracker.initialize_features()
+        start = time.perf_counter()
+        out = tracker.initialize(images[0], {"init_bbox": box, "init_mask": mask})
+        init_time = time.perf_counter() - start
+        times, boxes = [], [box]
+        for image in images[1:]:
+            start = time.perf_counter()
+            out = tracker.track(image, {"previous_output": out})
+            if args.device.startswith("cuda"):
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+            boxes.append(out["target_bbox"])
+    median = statistics.median(times)
+    print(f"device {args.device}, {args.threads} threads, {len(images)} frames of {images[0].shape[1]}x{images[0].shape[0]}")
+    print(f"ours: init {init_time:.2f} s, median per frame (frames 2-{len(images)}) {median:.3f} s "
+          f"({1 / median:.2f} FPS), first {times[0]:.3f} s, last {times[-1]:.3f} s")
+    for source, (official_init, official_frame) in OFFICIAL.items():
+        print(f"vs official ({source}: init {official_init} s, frame {official_frame} s): "
+              f"init {official_init / init_time:.2f}x faster, per frame {official_frame / median:.2f}x faster")
+    if reference is not None:
+        equal = np.allclose(np.asarray(boxes, dtype=float), reference, atol=1e-4)
+        print(f"boxes equal to the official tracker's on all {len(boxes)} frames: {equal}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
