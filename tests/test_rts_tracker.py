@@ -137,3 +137,20 @@ def test_rts_tracks_two_objects_with_merged_labels_and_per_object_boxes(workspac
     labels = out.segmentation[-1]
     assert labels.shape == (64, 80) and set(np.unique(labels)) <= {0, 1, 2}
     assert set(out.target_bbox[-1]) == {"1", "2"}
+
+
+def test_rts_streams_objects_added_with_a_mask_or_a_box_and_removed(workspace, tmp_path, monkeypatch, rts_network_dir):
+    monkeypatch.setenv("PYTRACKING_NETWORK_PATH", str(rts_network_dir))
+    seq = moving_square_sequence(tmp_path, frames=3, objects=2, with_masks=True)
+    tracker = build_tracker(TrackerSpec("rts", "rts50"), multiobject=True)
+    first_mask = np.zeros((64, 80), np.uint8)
+    x, y, w, h = (int(v) for v in seq.ground_truth_rect["1"][0])
+    first_mask[y:y + h, x:x + w] = 1
+    tracker.add_object("1", init_mask=first_mask)
+    masks = tracker.step(imread_rgb(seq.frames[0]))
+    assert list(masks) == ["1"] and np.array_equal(masks["1"], first_mask)
+    tracker.add_object("2", init_bbox=seq.ground_truth_rect["2"][1])  # box only: GrabCut init
+    masks = tracker.step(imread_rgb(seq.frames[1]))
+    assert list(masks) == ["1", "2"] and all(m.shape == (64, 80) for m in masks.values())
+    tracker.remove_object("1")
+    assert list(tracker.step(imread_rgb(seq.frames[2]))) == ["2"]

@@ -54,16 +54,25 @@ def test_default_merge_takes_argmax_above_threshold():
 
 def test_objects_can_start_late_and_be_removed(workspace, tmp_path):
     seq = moving_square_sequence(tmp_path, frames=3, objects=2, with_masks=True)
-    params_tracker = build_tracker(TrackerSpec("opencv_mil", "mask"), seq)
-    assert isinstance(params_tracker, MultiObjectWrapper)
+    tracker = build_tracker(TrackerSpec("opencv_mil", "mask"), seq)
+    assert isinstance(tracker, MultiObjectWrapper)
     from pytracking_ext.utils.io import imread_rgb
 
-    image = imread_rgb(seq.frames[0])
-    first = params_tracker.initialize(image, {"init_object_ids": ["1"], "init_bbox": {"1": seq.ground_truth_rect["1"][0]}})
-    assert set(first["target_bbox"]) == {"1"}
-    later = params_tracker.add_object(image, "2", init_bbox=seq.ground_truth_rect["2"][0])
-    assert set(later["target_bbox"]) == {"2"}
-    out = params_tracker.track(imread_rgb(seq.frames[1]), {})
-    assert set(out["target_bbox"]) == {"1", "2"}
-    params_tracker.remove_object("1")
-    assert set(params_tracker.track(imread_rgb(seq.frames[2]), {})["target_bbox"]) == {"2"}
+    tracker.add_object("1", init_bbox=seq.ground_truth_rect["1"][0])
+    first = tracker.step(imread_rgb(seq.frames[0]))
+    assert list(first) == ["1"] and first["1"].shape == (64, 80)
+    tracker.add_object("2", init_bbox=seq.ground_truth_rect["2"][1])
+    assert list(tracker.step(imread_rgb(seq.frames[1]))) == ["1", "2"]
+    assert set(tracker.last_output["target_bbox"]) == {"1", "2"}
+    tracker.remove_object("1")
+    assert list(tracker.step(imread_rgb(seq.frames[2]))) == ["2"]
+
+
+def test_adding_an_object_twice_or_without_mask_and_box_is_refused(workspace, tmp_path):
+    seq = moving_square_sequence(tmp_path, frames=1, objects=2, with_masks=True)
+    tracker = build_tracker(TrackerSpec("opencv_mil", "mask"), seq)
+    with pytest.raises(ValueError, match="give init_mask or init_bbox"):
+        tracker.add_object("1")
+    tracker.add_object("1", init_bbox=[1, 1, 5, 5])
+    with pytest.raises(ValueError, match="already tracked"):
+        tracker.add_object("1", init_bbox=[1, 1, 5, 5])

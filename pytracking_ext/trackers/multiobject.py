@@ -50,6 +50,8 @@ class MultiObjectWrapper:
         self._factory = factory or (lambda: tracker_class(params))
         self.trackers: "OrderedDict[str, BaseTracker]" = OrderedDict()
         self.debug_views = None
+        self._pending: "OrderedDict[str, tuple]" = OrderedDict()
+        self.last_output: dict[str, Any] | None = None
         # One instance answers class-level questions and loads the shared networks early.
         self._probe = self._factory()
         self._predicts_mask = self._probe.predicts_segmentation_mask()
@@ -81,27 +83,62 @@ class MultiObjectWrapper:
             return self._start_objects(image, info, outputs)
         return self._merge_outputs(outputs)
 
-    def add_object(self, image: np.ndarray, object_id: str, init_bbox=None, init_mask=None) -> dict[str, Any]:
-        """Start tracking one more object on this frame (streaming use)."""
-        info: dict[str, Any] = {"init_object_ids": [object_id], "init_bbox": {object_id: init_bbox}}
-        if init_mask is not None:
-            info["init_mask"] = np.where(np.asarray(init_mask) > 0, int(object_id), 0).astype(np.uint8)
-        return self._start_objects(image, info, OrderedDict())
+    # ----- streaming use (own videos): add_object / remove_object / step ----------------------
+    def add_object(self, object_id: str, init_mask: np.ndarray | None = None, init_bbox=None) -> None:
+        """Start tracking ``object_id`` on the next :meth:`step` (give its mask, its box, or both)."""
+        if init_mask is None and init_bbox is None:
+            raise ValueError(f"object {object_id}: give init_mask or init_bbox")
+        object_id = str(object_id)
+        if object_id in self.trackers or object_id in self._pending:
+            raise ValueError(f"object {object_id} is already tracked; remove it first")
+        self._pending[object_id] = (init_mask, init_bbox)
 
     def remove_object(self, object_id: str) -> None:
-        self.trackers.pop(object_id, None)
+        """Stop tracking ``object_id`` (from the next frame on)."""
+        self.trackers.pop(str(object_id), None)
+        self._pending.pop(str(object_id), None)
+
+    def step(self, image: np.ndarray) -> "OrderedDict[str, np.ndarray]":
+        """Track every object on ``image`` (starting the added ones here); ``uint8`` mask per object.
+
+        The full merged output (boxes, label image, scores) is kept in :attr:`last_output`.
+        """
+        info: dict[str, Any] = {"previous_output": self.last_output or {}}
+        if self._pending:
+            shape = image.shape[:2]
+            label = np.zeros(shape, np.uint8)
+            boxes = {}
+            for oid, (mask, box) in self._pending.items():
+                if mask is not None:
+                    mask = np.asarray(mask) > 0
+                    if mask.shape != shape:
+                        raise ValueError(f"object {oid}: mask shape {mask.shape} differs from the image {shape}")
+                    label[mask] = int(oid)
+                boxes[oid] = box
+            info.update(init_object_ids=list(self._pending), init_bbox=boxes, init_mask=label)
+            self._pending = OrderedDict()
+        fresh = not self.trackers
+        out = self.initialize(image, info) if fresh else self.track(image, info)
+        self.last_output = out
+        ids = list(self.trackers)
+        label = out.get("segmentation")
+        if label is None:
+            return OrderedDict((oid, np.zeros(image.shape[:2], np.uint8)) for oid in ids)
+        label = np.asarray(label)
+        return OrderedDict((oid, (label == int(oid)).astype(np.uint8)) for oid in ids)
 
     def _start_objects(self, image: np.ndarray, info: dict[str, Any], outputs: "OrderedDict[str, dict]") -> dict[str, Any]:
         boxes = info.get("init_bbox") or {}
         label = info.get("init_mask")
         for oid in info["init_object_ids"]:
             obj_info: dict[str, Any] = {"object_ids": [oid], "sequence_object_ids": info.get("sequence_object_ids")}
-            if label is not None:
-                obj_info["init_mask"] = (np.asarray(label) == int(oid)).astype(np.uint8)
-                obj_info["init_bbox"] = boxes.get(oid) if isinstance(boxes, dict) and boxes.get(oid) is not None \
-                    else mask_to_bbox(obj_info["init_mask"])
+            mask = None if label is None else (np.asarray(label) == int(oid)).astype(np.uint8)
+            box = boxes.get(oid) if isinstance(boxes, dict) else None
+            if mask is not None and (mask.any() or box is None):  # a box alone starts box-only objects
+                obj_info["init_mask"] = mask
+                obj_info["init_bbox"] = box if box is not None else mask_to_bbox(obj_info["init_mask"])
             else:
-                obj_info["init_bbox"] = boxes[oid]
+                obj_info["init_bbox"] = box
             tracker = self._factory()
             tracker.debug_views = self.debug_views
             start = time.perf_counter()
