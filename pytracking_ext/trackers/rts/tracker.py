@@ -150,8 +150,10 @@ class RTS(BaseTracker):
         expanded = expanded + (expanded - self.img_sample_sz.long()) % 2
         out_size = tuple(self.img_sample_sz.long().tolist())
         identity = Augmentation("identity", output_size=out_size, shift=tuple(int(v) for v in shift.long()))
-        patch, _ = sample_patch(im, sample_pos, scale * expanded.float(), expanded.tolist(), half_pixel_corners=half)
-        mask_patch, _ = sample_patch(mask, sample_pos, scale * expanded.float(), expanded.tolist(), is_mask=True, half_pixel_corners=half)
+        crop_size = scale * expanded.float()
+        patch, _ = sample_patch(im, sample_pos, crop_size, expanded.tolist(), half_pixel_corners=half)
+        mask_patch, _ = sample_patch(mask, sample_pos, crop_size, expanded.tolist(), is_mask=True,
+                                     half_pixel_corners=half)
         x = self.net.extract_target_model_features(self._backbone(identity(patch))["layer3"])
         return x, identity(mask_patch).to(self.device)
 
@@ -230,7 +232,8 @@ class RTS(BaseTracker):
         half = p.get("crop_half_pixel_corners", False)
         crop, _ = sample_patch(prev_prob[None, None], self.prev_sample_pos, self.prev_target_scale * self.img_sample_sz,
                                self.img_sample_sz.long().tolist(), mode=p.get("border_mode", "replicate"),
-                               max_scale_change=p.get("patch_max_scale_change", None), is_mask=True, half_pixel_corners=half)
+                               max_scale_change=p.get("patch_max_scale_change", None), is_mask=True,
+                               half_pixel_corners=half)
         diag["seg_memory_size_before_update"] = self.seg_memory.num_stored
         if self.frame_num % p.get("train_sample_interval", 1) == 0 or force:
             encoding, weight_map = self._encode_masks(crop[:, 0])
