@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pytracking_ext.trackers import get_parameters, get_tracker_class  # noqa: E402
+from pytracking_ext.utils.boxes import mask_to_bbox  # noqa: E402
 from pytracking_ext.utils.io import imread_rgb  # noqa: E402
 
 # Official implementation on this machine, CPU, 2 threads: (init s, median per-frame s over frames 2-30).
@@ -58,9 +59,7 @@ def _sequence(shared: Path, frames: int, scratch: Path):
     seq_dir = sorted((Path(folder) / "JPEGImages" / "480p").iterdir())[0]
     images = [imread_rgb(p) for p in sorted(seq_dir.glob("*.jpg"))]
     label = imread_rgb(Path(folder) / "Annotations" / "480p" / seq_dir.name / "00000.png")[..., 0] > 0
-    ys, xs = np.nonzero(label)
-    box = [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)]
-    return images, box, label.astype(np.uint8), None
+    return images, mask_to_bbox(label), label.astype(np.uint8), None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,8 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 
+from pytracking_ext.registry import resolve
+
 from .checkpoint import CheckpointError, latest_checkpoint, read_checkpoint
 from .model_constructor import NetConstructor
 
@@ -67,16 +69,13 @@ BARE_STATE_DICT_ARCHITECTURES: dict[str, tuple[str, str]] = {
 }
 
 
-def _bare_constructor(state_dict: dict[str, torch.Tensor]) -> Callable[..., nn.Module] | None:
-    """The registered architecture whose state-dict keys are exactly those of ``state_dict``."""
-    import importlib
-    for module_attr, marker in BARE_STATE_DICT_ARCHITECTURES.values():
-        if marker not in state_dict:
-            continue
-        module, _, attr = module_attr.partition(":")
-        factory = getattr(importlib.import_module(module), attr)
-        if set(factory().state_dict()) == set(state_dict):
-            return factory
+def _bare_architecture(state_dict: dict[str, torch.Tensor], **kwargs: Any) -> nn.Module | None:
+    """The registered architecture (built once, with ``kwargs``) whose keys are exactly those of ``state_dict``."""
+    for factory_name, marker in BARE_STATE_DICT_ARCHITECTURES.values():
+        if marker in state_dict:
+            net = resolve(factory_name)(**kwargs)
+            if set(net.state_dict()) == set(state_dict):
+                return net
     return None
 
 
@@ -96,15 +95,15 @@ def load_network(network_dir: str | Path, checkpoint: int | str | None = None,
         state_dict, record = data, None
     else:
         raise CheckpointError(f"{path}: neither a checkpoint with 'net' nor a bare state dict")
-    if constructor is None and record is None:
-        constructor = _bare_constructor(state_dict)
     if constructor is not None:
         net = constructor(**kwargs)
     elif record is not None:
         record = record if isinstance(record, NetConstructor) else NetConstructor.from_dict(record)
         net = record.get(**kwargs)
     else:
-        raise CheckpointError(f"{path}: a bare state dict; pass constructor= to say how to build the network")
+        net = _bare_architecture(state_dict, **kwargs)
+        if net is None:
+            raise CheckpointError(f"{path}: a bare state dict; pass constructor= to say how to build the network")
     load_state_dict_strict(net, state_dict, source=str(path))
     if record is not None:
         net.constructor = record if isinstance(record, NetConstructor) else NetConstructor.from_dict(record)

@@ -24,14 +24,24 @@ def mask_to_bbox(mask: np.ndarray, empty: Sequence[float] | None = EMPTY_BOX) ->
     return [float(x0), float(y0), float(x1 - x0 + 1), float(y1 - y0 + 1)]
 
 
-def box_to_mask(box: Sequence[float], shape: tuple[int, int]) -> np.ndarray:
-    """Filled-box ``uint8`` mask of ``shape`` (H, W) covering the pixels whose centres lie in ``box``."""
+def box_pixel_bounds(box: Sequence[float], shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """``(x0, y0, x1, y1)`` (end exclusive) of the pixels whose centres lie in ``box``, clipped to ``shape``.
+
+    None when no pixel is covered (a box outside the image or thinner than a pixel).
+    """
     h, w = shape
     x, y, bw, bh = (float(v) for v in box)
-    mask = np.zeros((h, w), dtype=np.uint8)
     x0, y0 = max(0, int(np.ceil(x - 0.5))), max(0, int(np.ceil(y - 0.5)))
     x1, y1 = min(w, int(np.ceil(x + bw - 0.5))), min(h, int(np.ceil(y + bh - 0.5)))
-    if x1 > x0 and y1 > y0:
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def box_to_mask(box: Sequence[float], shape: tuple[int, int]) -> np.ndarray:
+    """Filled-box ``uint8`` mask of ``shape`` (H, W) covering the pixels whose centres lie in ``box``."""
+    mask = np.zeros(shape, dtype=np.uint8)
+    bounds = box_pixel_bounds(box, shape)
+    if bounds is not None:
+        x0, y0, x1, y1 = bounds
         mask[y0:y1, x0:x1] = 1
     return mask
 

@@ -59,6 +59,15 @@ def _softmax_binary_flat(probabilities: Tensor, labels: Tensor) -> Tensor:
     return torch.dot(errors_sorted, jaccard_loss_gradient(labels[order]))
 
 
+def _over_batch(flat_loss, values: Tensor, labels: Tensor, per_image: bool, ignore: int | None) -> Tensor:
+    """``flat_loss`` on the whole batch as one set of pixels, or averaged over the images."""
+    if not per_image:
+        return flat_loss(*_valid_pixels(values, labels, ignore))
+    if values.shape[0] == 0:
+        return values.sum() * 0.0
+    return torch.stack([flat_loss(*_valid_pixels(v, lb, ignore)) for v, lb in zip(values, labels)]).mean()
+
+
 def lovasz_hinge(logits: Tensor, labels: Tensor, per_image: bool = True, ignore: int | None = None) -> Tensor:
     """Binary Lovász hinge loss.
 
@@ -66,12 +75,7 @@ def lovasz_hinge(logits: Tensor, labels: Tensor, per_image: bool = True, ignore:
     loss of every image (an image whose pixels are all ignored counts as 0); otherwise the whole batch
     is one set of pixels.
     """
-    if not per_image:
-        return _hinge_flat(*_valid_pixels(logits, labels, ignore))
-    if logits.shape[0] == 0:
-        return logits.sum() * 0.0
-    losses = [_hinge_flat(*_valid_pixels(lg, lb, ignore)) for lg, lb in zip(logits, labels)]
-    return torch.stack(losses).mean()
+    return _over_batch(_hinge_flat, logits, labels, per_image, ignore)
 
 
 def lovasz_softmax_binary(probabilities: Tensor, labels: Tensor, per_image: bool = False,
@@ -82,9 +86,4 @@ def lovasz_softmax_binary(probabilities: Tensor, labels: Tensor, per_image: bool
     foreground pixel is not skipped: its loss is the largest error (Jaccard loss 1 for any mistake).
     ``per_image`` averages the per-image losses; by default the whole batch is one set of pixels.
     """
-    if not per_image:
-        return _softmax_binary_flat(*_valid_pixels(probabilities, labels, ignore))
-    if probabilities.shape[0] == 0:
-        return probabilities.sum() * 0.0
-    losses = [_softmax_binary_flat(*_valid_pixels(pr, lb, ignore)) for pr, lb in zip(probabilities, labels)]
-    return torch.stack(losses).mean()
+    return _over_batch(_softmax_binary_flat, probabilities, labels, per_image, ignore)

@@ -11,6 +11,8 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
+from ...utils import boxes
+
 BoxInitMethod = Callable[[np.ndarray, Sequence[float]], np.ndarray]
 
 # GrabCut iterations and crop side: on the four DAVIS 2016 first frames of ../shared, one
@@ -33,20 +35,13 @@ GRABCUT_MARGIN_MIN = 8
 
 
 def _box_bounds(box: Sequence[float], height: int, width: int) -> tuple[int, int, int, int] | None:
-    """Inclusive integer bounds ``(x0, y0, x1, y1)`` of ``[x, y, w, h]`` clipped to the image, or None if empty."""
+    """Inclusive integer bounds ``(x0, y0, x1, y1)`` of the pixels in ``[x, y, w, h]``, or None if empty."""
     if len(box) != 4:
         raise ValueError(f"box must be [x, y, w, h], got {list(box)}")
-    x, y, w, h = (float(v) for v in box)
-    if not all(math.isfinite(v) for v in (x, y, w, h)):
+    if not all(math.isfinite(float(v)) for v in box):
         raise ValueError(f"box must be finite, got {list(box)}")
-    # Round half up (not Python's half-to-even) so that x.5 boxes do not depend on parity.
-    x0, y0 = math.floor(x + 0.5), math.floor(y + 0.5)
-    x1, y1 = x0 + math.floor(w + 0.5) - 1, y0 + math.floor(h + 0.5) - 1
-    x0, y0 = max(x0, 0), max(y0, 0)
-    x1, y1 = min(x1, width - 1), min(y1, height - 1)
-    if x1 < x0 or y1 < y0:
-        return None
-    return x0, y0, x1, y1
+    bounds = boxes.box_pixel_bounds(box, (height, width))
+    return None if bounds is None else (bounds[0], bounds[1], bounds[2] - 1, bounds[3] - 1)
 
 
 def _check_image(image: np.ndarray) -> tuple[int, int]:
@@ -60,12 +55,8 @@ def _check_image(image: np.ndarray) -> tuple[int, int]:
 def filled_box_mask(image: np.ndarray, box: Sequence[float]) -> np.ndarray:
     """The filled box as an ``(H, W) uint8`` 0/1 mask (all zeros if the box lies outside the image)."""
     height, width = _check_image(image)
-    mask = np.zeros((height, width), dtype=np.uint8)
-    bounds = _box_bounds(box, height, width)
-    if bounds is not None:
-        x0, y0, x1, y1 = bounds
-        mask[y0:y1 + 1, x0:x1 + 1] = 1
-    return mask
+    _box_bounds(box, height, width)  # validates the box
+    return boxes.box_to_mask(box, (height, width))
 
 
 def grabcut_mask(image: np.ndarray, box: Sequence[float]) -> np.ndarray:

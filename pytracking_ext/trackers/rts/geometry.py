@@ -19,6 +19,11 @@ def box_to_state(box: Sequence[float]) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.tensor([y + (h - 1) / 2, x + (w - 1) / 2]), torch.tensor([h, w])
 
 
+def search_scale(size: torch.Tensor, area_scale: float, sample_size: torch.Tensor) -> torch.Tensor:
+    """Crop scale for a target of ``size``: side ``sqrt(prod(area_scale * size))`` over the sample side (C.2)."""
+    return math.sqrt(float(torch.prod(size * area_scale))) / sample_size.prod().sqrt()
+
+
 def state_to_box(pos: torch.Tensor, size: torch.Tensor) -> list[float]:
     """Centre ``(y, x)`` and size ``(h, w)`` -> ``[x, y, w, h]``."""
     return [float(pos[1] - (size[1] - 1) / 2), float(pos[0] - (size[0] - 1) / 2), float(size[1]), float(size[0])]

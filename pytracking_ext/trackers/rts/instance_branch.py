@@ -7,14 +7,13 @@ own peak), and stores the frame in its memory when the target was found.
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 
 from ..params import TrackerParams
 from .augmentation import Augmentation, build_augmentations
-from .geometry import sample_geometry, sample_patch
+from .geometry import sample_geometry, sample_patch, search_scale
 from .memory import SampleMemory
 
 
@@ -46,7 +45,7 @@ class InstanceBranch:
         p = self.params
         self.frame_num = 1
         self.pos, self.target_sz = pos.clone(), target_sz.clone()
-        self.target_scale = math.sqrt(float(torch.prod(target_sz * p.clf_search_area_scale))) / self.img_sample_sz.prod().sqrt()
+        self.target_scale = search_scale(target_sz, p.clf_search_area_scale, self.img_sample_sz)
         self.base_target_sz = self.target_sz / self.target_scale
         self.image_sz = torch.tensor(image.shape[-2:], dtype=torch.float32)
         self.min_scale_factor = torch.max(10 / self.base_target_sz)
@@ -176,5 +175,5 @@ class InstanceBranch:
                 self.memory.stored("features")[:, None], self.memory.stored("boxes")[:, None],
                 self.memory.stored("labels")[:, None], kappa=self.kappa, num_iter=num_iter,
                 sample_weights=weights.to(x.device))
-        self.losses = self.losses + losses
+        self.losses = losses
         self.updated = True

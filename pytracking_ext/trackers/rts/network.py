@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 
 from ...errors import PytrackingError
+from ...registry import resolve
 
 _CACHE: dict[tuple, nn.Module] = {}
 _LOCK = threading.Lock()
@@ -54,11 +55,7 @@ class NetworkSpec:
 
 
 def _constructor(spec: NetworkSpec) -> Callable[..., nn.Module] | None:
-    if isinstance(spec.constructor, str):
-        module, _, attr = spec.constructor.partition(":")
-        import importlib
-        return getattr(importlib.import_module(module), attr)
-    return spec.constructor
+    return resolve(spec.constructor) if isinstance(spec.constructor, str) else spec.constructor
 
 
 def load_network(spec: NetworkSpec, device: torch.device | str, network_dir: str | None = None) -> nn.Module:

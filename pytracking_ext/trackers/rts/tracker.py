@@ -9,25 +9,23 @@ memories, positions, flags) lives here and in :class:`InstanceBranch`.
 """
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
 import numpy as np
 import torch
 
-from ...utils.boxes import mask_to_bbox
+from ...utils.boxes import EMPTY_BOX, mask_to_bbox
 from ..base import BaseTracker
 from ..params import TrackerParams
 from .augmentation import Augmentation
-from .geometry import (clamp_scale_change, paste_scores, rescaled_search_scale, sample_geometry, sample_patch,
-                       target_state_from_probabilities)
+from .box_init import box_to_mask
+from .geometry import (box_to_state, clamp_scale_change, paste_scores, rescaled_search_scale, sample_geometry,
+                       sample_patch, search_scale, target_state_from_probabilities)
 from .instance_branch import InstanceBranch
 from .memory import SampleMemory
 from .merge import INIT_LOGIT_SCALE, merge_segmentations
 from .network import load_network, normalize_patches, select_device
-
-EMPTY_BOX = [0.0, 0.0, 1.0, 1.0]
 
 
 def image_to_tensor(image: np.ndarray) -> torch.Tensor:
@@ -63,11 +61,8 @@ class RTS(BaseTracker):
 
     def _state_from_box(self, box) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Centre, size and search scale of a box ``(x, y, w, h)`` (C.2)."""
-        x, y, w, h = (float(v) for v in box)
-        pos = torch.tensor([y + (h - 1) / 2, x + (w - 1) / 2])
-        size = torch.tensor([h, w])
-        scale = math.sqrt(float(torch.prod(size * self.params.search_area_scale))) / self.img_sample_sz.prod().sqrt()
-        return pos, size, scale
+        pos, size = box_to_state(box)
+        return pos, size, search_scale(size, self.params.search_area_scale, self.img_sample_sz)
 
     def _centered_sample_pos(self) -> torch.Tensor:
         # Half a feature cell of offset for odd (feature + kernel) sizes (quirk F.11).
@@ -91,7 +86,6 @@ class RTS(BaseTracker):
         box = info["init_bbox"]
         init_mask = info.get("init_mask")
         if init_mask is None:
-            from .box_init import box_to_mask
             init_mask = box_to_mask(image, box, method=p.get("box_init_method", "grabcut"))
             out["segmentation"] = init_mask.astype(np.uint8)
         mask = torch.from_numpy((np.asarray(init_mask) > 0).astype(np.float32))
@@ -189,8 +183,9 @@ class RTS(BaseTracker):
         mask = (scores_im > 0).numpy().astype(np.uint8)
         box = mask_to_bbox(mask)
         probabilities = torch.sigmoid(scores_im)
-        self.is_lost_seg = box == EMPTY_BOX
-        self.seg_too_small = bool(probabilities.sum() <= self.min_mask_area)
+        probability_sum = float(probabilities.sum())
+        self.is_lost_seg = box == list(EMPTY_BOX)
+        self.seg_too_small = probability_sum <= self.min_mask_area
         seg_state = None
         if not (self.is_lost_seg or self.seg_too_small):
             pos, size, scale = self._state_from_box(box)
@@ -213,7 +208,7 @@ class RTS(BaseTracker):
         diag.update(clf_max_score=self.clf.max_score, clf_flag=self.clf.flag, clf_updated=self.clf.updated,
                     clf_num_stored=self.clf.memory.num_stored, is_lost_seg=self.is_lost_seg,
                     seg_too_small=self.seg_too_small, is_lost_clf=self.is_lost_clf, fallback_clf_box=fallback,
-                    img_pixels_pos=int(mask.sum()), sigmoid_sum_img=float(probabilities.sum()),
+                    img_pixels_pos=int(mask.sum()), sigmoid_sum_img=probability_sum,
                     max_seg_score_crop=float(scores.max()))
         self._show_debug(clf_scores, mask, diag)
         return out
