@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     except (TrainingDiverged, CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except (FileNotFoundError, PytrackingError) as err:  # missing data folders, bad split lists, ...
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted; the last finished epoch's checkpoint is kept", file=sys.stderr)
         return 130

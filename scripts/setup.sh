@@ -8,12 +8,13 @@ extras=""
 for arg in "$@"; do
   case "$arg" in
     test) extras="[test]" ;;
-    *) echo "usage: scripts/setup.sh [test]" >&2; exit 2 ;;
+    train) extras="[train]" ;;
+    *) echo "usage: scripts/setup.sh [test|train]" >&2; exit 2 ;;
   esac
 done
 # jpeg4py decodes through the system libturbojpeg; install it when we can (root with apt-get).
 # Without it everything still works: JPEGs are then decoded by OpenCV.
-if [ -n "$extras" ] && ! ldconfig -p 2>/dev/null | grep -q libturbojpeg; then
+if [ "$extras" = "[test]" ] && ! ldconfig -p 2>/dev/null | grep -q libturbojpeg; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     (apt-get install -y -q libturbojpeg0 >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q libturbojpeg0 >/dev/null 2>&1; }) \
       || echo "note: could not install libturbojpeg0; JPEG decoding falls back to OpenCV"
@@ -33,7 +34,7 @@ rm -f "$log"
 [ "$status" -eq 0 ] || { echo "setup failed: pip exited with $status" >&2; exit "$status"; }
 # visdom (optional debug views) ships only an sdist whose build needs pkg_resources, which
 # current setuptools dropped: build it against an older setuptools, without build isolation.
-if [ -n "$extras" ] && ! .venv/bin/python -c "import visdom" >/dev/null 2>&1; then
+if [ "$extras" = "[test]" ] && ! .venv/bin/python -c "import visdom" >/dev/null 2>&1; then
   { .venv/bin/python -m pip install --quiet --disable-pip-version-check "setuptools<81" wheel \
     && .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-build-isolation "visdom==0.2.4"; } \
     >"$log.visdom" 2>&1 || echo "note: visdom could not be installed; its tests will skip (see pip output above)"

@@ -156,8 +156,14 @@ def trackingnet(root: str | Path, chunks: tuple[int, ...] = (0,)) -> SequenceVid
 
 
 def davis(root: str | Path, version: str = "2017", split: str = "train") -> SequenceVideoDataset:
-    """DAVIS videos of ``split`` with masks, one entry per object."""
-    return SequenceVideoDataset("davis", _load("dv2017_val", root, version=version, split=split))
+    """DAVIS videos of ``split`` with masks, one entry per object (DAVIS 2016: 0/255 masks, object 1)."""
+    sequences = _load("dv2017_val", root, version=version, split=split)
+    return SequenceVideoDataset("davis", sequences, _binary_mask if str(version) == "2016" else None)
+
+
+def _binary_mask(seq: Sequence, frame: int) -> np.ndarray | None:
+    seg = seq.ground_truth_seg
+    return None if not seg or seg[frame] is None else (imread_indexed(seg[frame]) > 0).astype(np.uint8)
 
 
 def youtubevos(root: str | Path, version: str = "2019", split: str = "train") -> SequenceVideoDataset:
@@ -174,3 +180,36 @@ def with_pregenerated_masks(dataset: SequenceVideoDataset, mask_root: str | Path
         return (imread_indexed(path) > 0).astype(np.uint8) if path.is_file() else None
 
     return SequenceVideoDataset(dataset.name, [e.sequence for e in dataset.entries], mask_fn)
+
+
+def subset(dataset: SequenceVideoDataset, list_file: str | Path) -> SequenceVideoDataset:
+    """Only the sequences named in ``list_file`` (one per line: a sequence name, or an integer index
+    into the dataset's sequence order, as LTR's ``data_specs`` split files for GOT-10k are)."""
+    path = Path(list_file)
+    if not path.is_file():
+        raise DatasetError(f"{path}: split list not found")
+    lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    sequences = _unique_sequences(dataset)
+    if lines and all(line.isdigit() for line in lines):
+        bad = [line for line in lines if int(line) >= len(sequences)]
+        if bad:
+            raise DatasetError(f"{path}: index {bad[0]} is out of range for {len(sequences)} sequences")
+        chosen = [sequences[int(line)] for line in lines]
+    else:
+        return only_sequences(dataset, lines, source=str(path))
+    return SequenceVideoDataset(dataset.name, chosen, dataset._mask_fn)
+
+
+def _unique_sequences(dataset: SequenceVideoDataset) -> list[Sequence]:
+    """The dataset's sequences in order, once each (a multi-object video has several entries)."""
+    return list({id(e.sequence): e.sequence for e in dataset.entries}.values())
+
+
+def only_sequences(dataset: SequenceVideoDataset, names: list[str], source: str = "sequence list") -> SequenceVideoDataset:
+    """The videos of ``dataset`` named in ``names`` (all objects of each); unknown names raise."""
+    by_name = {seq.name: seq for seq in _unique_sequences(dataset)}
+    missing = [name for name in names if name not in by_name]
+    if missing:
+        raise DatasetError(f"{source}: {len(missing)} sequence(s) not in '{dataset.name}', e.g. '{missing[0]}'; "
+                           f"it has {', '.join(sorted(by_name)[:5])}{'...' if len(by_name) > 5 else ''}")
+    return SequenceVideoDataset(dataset.name, [by_name[name] for name in names], dataset._mask_fn)

@@ -17,6 +17,7 @@ from pytracking_ext.registry import Registry
 TRAIN_SETTINGS = Registry("train module", "ltr_ext.train_settings")
 TRAIN_SETTINGS.add_all({
     "examples": "ltr_ext.train_settings.examples",
+    "rts": "ltr_ext.train_settings.rts",
 })
 
 

@@ -23,8 +23,8 @@ class Bottleneck(nn.Module):
         self.bn1 = nn.BatchNorm2d(planes)
         self.conv2 = nn.Conv2d(planes, planes, 3, stride=1, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.conv3 = nn.Conv2d(planes, planes * self.expansion, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
 
@@ -47,15 +47,21 @@ class ResNetMRCNN(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         channels = 64
+        # output channels per level, for the heads built on top (a plain dict: no state-dict keys)
+        self.channels: dict[str, int] = {}
         for index, (count, planes, stride) in enumerate(zip(blocks, (64, 128, 256, 512), (1, 2, 2, 2)), 1):
-            downsample = nn.Sequential(nn.Conv2d(channels, planes * 4, 1, stride=stride, bias=False),
-                                       nn.BatchNorm2d(planes * 4))
+            out_channels = planes * Bottleneck.expansion
+            downsample = nn.Sequential(nn.Conv2d(channels, out_channels, 1, stride=stride, bias=False),
+                                       nn.BatchNorm2d(out_channels))
             layer = [Bottleneck(channels, planes, stride, downsample)]
-            channels = planes * 4
+            channels = out_channels
             layer += [Bottleneck(channels, planes) for _ in range(count - 1)]
             setattr(self, f"layer{index}", nn.Sequential(*layer))
+            self.channels[f"layer{index}"] = channels
 
     def forward(self, x: torch.Tensor, output_layers: Sequence[str] | None = None) -> "OrderedDict[str, torch.Tensor]":
+        """The requested layers (default: ``self.output_layers``) in network order; stops after the
+        deepest requested one."""
         wanted = list(output_layers or self.output_layers)
         out: OrderedDict[str, torch.Tensor] = OrderedDict()
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))

@@ -1,1 +1,1 @@
-"""Training losses (Lovász hinge and binary Lovász-Softmax)."""
+"""Training losses: Lovász hinge and binary Lovász-Softmax (segmentation), DiMP hinge (classification)."""

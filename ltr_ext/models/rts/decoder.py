@@ -82,15 +82,17 @@ class Upsampler(nn.Module):
 class RTSDecoder(nn.Module):
     """Mask encoding (16 ch at stride 16) + backbone layers 4..1 -> raw mask logits at image size."""
 
-    def __init__(self, score_channels: int = 16) -> None:
+    def __init__(self, score_channels: int = 16, feature_channels: dict[str, int] | None = None,
+                 widths: dict[str, int] | None = None) -> None:
         super().__init__()
-        self.TSE = nn.ModuleDict({L: TSE(FEATURE_CHANNELS[L], WIDTH[L], score_channels) for L in LAYERS})
-        self.RRB1 = nn.ModuleDict({L: RRB(WIDTH[L]) for L in LAYERS})
-        self.CAB = nn.ModuleDict({L: CAB(WIDTH[L], L == LAYERS[0]) for L in LAYERS})
-        self.RRB2 = nn.ModuleDict({L: RRB(WIDTH[L]) for L in LAYERS})
-        self.proj = nn.ModuleDict({L: nn.Sequential(_conv(WIDTH[prev], WIDTH[L], 1), nn.ReLU())
+        channels, width = feature_channels or FEATURE_CHANNELS, widths or WIDTH
+        self.TSE = nn.ModuleDict({L: TSE(channels[L], width[L], score_channels) for L in LAYERS})
+        self.RRB1 = nn.ModuleDict({L: RRB(width[L]) for L in LAYERS})
+        self.CAB = nn.ModuleDict({L: CAB(width[L], L == LAYERS[0]) for L in LAYERS})
+        self.RRB2 = nn.ModuleDict({L: RRB(width[L]) for L in LAYERS})
+        self.proj = nn.ModuleDict({L: nn.Sequential(_conv(width[prev], width[L], 1), nn.ReLU())
                                    for prev, L in zip(LAYERS, LAYERS[1:])})
-        self.project = Upsampler(WIDTH["layer1"])
+        self.project = Upsampler(width["layer1"])
 
     def forward(self, scores: torch.Tensor, features: dict[str, torch.Tensor], image_size) -> torch.Tensor:
         """``scores`` (N, 16, h, w); ``features`` by layer name with batch N -> (N, 1, H, W)."""

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from ...admin.model_constructor import model_constructor
 from ..backbone.resnet_mrcnn import ResNetMRCNN
-from .decoder import LAYERS, RTSDecoder
+from .decoder import FEATURE_CHANNELS, LAYERS, RTSDecoder
 from .features import feature_extractor, norm_scale
 from .label_encoder import MaskEncoder
 from .optim import (apply_filter, classification_problem, linear_steepest_descent, segmentation_problem,
@@ -23,10 +23,10 @@ from .prroi_pool import prroi_pool2d
 class TargetModel(nn.Module):
     """Segmentation branch: features F and the learned regulariser of the few-shot learner A."""
 
-    def __init__(self, out_dim: int = 512, filter_size: int = 3, init_reg: float = 0.01) -> None:
+    def __init__(self, out_dim: int = 512, filter_size: int = 3, init_reg: float = 0.01, in_dim: int = 1024) -> None:
         super().__init__()
         self.filter_size = filter_size
-        self.feature_extractor = feature_extractor(1024, out_dim, 1, norm_scale(out_dim, filter_size))
+        self.feature_extractor = feature_extractor(in_dim, out_dim, 1, norm_scale(out_dim, filter_size))
         self.filter_optimizer = nn.Module()
         self.filter_optimizer.residual_module = nn.Module()
         self.filter_optimizer.residual_module.filter_reg = nn.Parameter(torch.full((1,), init_reg))
@@ -59,24 +59,30 @@ class FilterInitializerLinear(nn.Module):
 class Classifier(nn.Module):
     """Instance branch: features G, filter initializer P (steepest descent runs without parameters)."""
 
-    def __init__(self, out_dim: int = 512, filter_size: int = 4, scale: float = norm_scale(512, 3)) -> None:
+    def __init__(self, out_dim: int = 512, filter_size: int = 4, scale: float | None = None, in_dim: int = 1024) -> None:
         super().__init__()
         self.filter_initializer = FilterInitializerLinear(out_dim, filter_size)
-        self.feature_extractor = feature_extractor(1024, out_dim, 2, scale)
+        # both branches normalise with the segmentation filter's scale (3x3), as the reference does
+        self.feature_extractor = feature_extractor(in_dim, out_dim, 2, norm_scale(out_dim, 3) if scale is None else scale)
 
 
 class RTSNet(nn.Module):
     """Backbone, segmentation branch (F, E/W, A, T), instance branch (G, P, T_kappa), score encoder H, decoder D."""
 
     def __init__(self, optim_iter: int = 5, clf_optim_iter: int = 5, hinge_threshold: float = 0.05,
-                 activation_leak: float = 0.1, clf_filter_reg: float = 0.01) -> None:
+                 activation_leak: float = 0.1, clf_filter_reg: float = 0.01, backbone: nn.Module | None = None,
+                 feature_dim: int = 512, decoder_widths: dict[str, int] | None = None) -> None:
+        """Defaults build rts50; ``backbone`` (with a ``channels`` dict for layer1..4 at strides 4..32),
+        ``feature_dim`` (channels of both branches' features) and ``decoder_widths`` build smaller variants."""
         super().__init__()
-        self.target_model = TargetModel()
+        backbone = backbone if backbone is not None else ResNetMRCNN((3, 4, 6, 3), LAYERS[::-1])
+        channels = dict(getattr(backbone, "channels", FEATURE_CHANNELS))
+        self.target_model = TargetModel(feature_dim, in_dim=channels["layer3"])
         self.label_encoder = MaskEncoder(stride=2)
         self.clf_encoder = MaskEncoder(stride=1)
-        self.classifier = Classifier()
-        self.feature_extractor = ResNetMRCNN((3, 4, 6, 3), LAYERS[::-1])
-        self.decoder = RTSDecoder()
+        self.classifier = Classifier(feature_dim, in_dim=channels["layer3"])
+        self.feature_extractor = backbone
+        self.decoder = RTSDecoder(feature_channels=channels, widths=decoder_widths)
         self.optim_iter, self.clf_optim_iter = optim_iter, clf_optim_iter
         self.hinge_threshold, self.activation_leak, self.clf_filter_reg = hinge_threshold, activation_leak, clf_filter_reg
 
@@ -103,11 +109,13 @@ class RTSNet(nn.Module):
             k = self.target_model.filter_size
             tau = features.new_zeros((features.shape[1], encoding.shape[2], features.shape[2], k, k))
         num_iter = self.optim_iter if num_iter is None else num_iter
-        if not (self.training or torch.is_grad_enabled()):
+        if not torch.is_grad_enabled():
             return linear_steepest_descent(tau, features, encoding, weights, self.target_model.filter_reg, num_iter)
         residuals, jvp = segmentation_problem(features, encoding, weights, self.target_model.filter_reg)
+        # The graph through the unrolled iterates is what trains F, E/W and the regulariser; it is
+        # needed whenever gradients are on (training keeps the net in eval mode for its BatchNorms).
         return steepest_descent(tau, residuals, jvp, self.optim_iter if num_iter is None else num_iter,
-                                create_graph=self.training)
+                                create_graph=torch.is_grad_enabled())
 
     def learn_classifier(self, features: torch.Tensor, boxes: torch.Tensor, labels: torch.Tensor,
                          kappa: torch.Tensor | None = None, num_iter: int | None = None,
@@ -118,7 +126,7 @@ class RTSNet(nn.Module):
         residuals, jvp = classification_problem(features, labels, sample_weights, self.clf_filter_reg,
                                                 self.hinge_threshold, self.activation_leak)
         return steepest_descent(kappa, residuals, jvp, self.clf_optim_iter if num_iter is None else num_iter,
-                                create_graph=self.training)
+                                create_graph=torch.is_grad_enabled())
 
     @staticmethod
     def classify(kappa: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
@@ -182,3 +190,17 @@ def build_rts50(**kwargs) -> RTSNet:
     for ignored in ("clf_filter_size", "fusion_type"):  # fixed in this architecture (4, 'add')
         kwargs.pop(ignored, None)
     return RTSNet(**kwargs)
+
+
+SMALL_DECODER_WIDTHS = {"layer4": 64, "layer3": 32, "layer2": 32, "layer1": 16}
+
+
+@model_constructor
+def build_rts_small(backbone: str = "efficientnet_lite0", feature_dim: int = 64,
+                    decoder_widths: dict[str, int] | None = None, **kwargs) -> RTSNet:
+    """A CPU-trainable RTS: a small backbone from :data:`~ltr_ext.models.backbone.BACKBONES`, thin
+    branches and decoder. Random weights; training settings load ImageNet weights where they exist."""
+    from ..backbone import build_backbone
+
+    return RTSNet(backbone=build_backbone(backbone), feature_dim=feature_dim,
+                  decoder_widths=decoder_widths or SMALL_DECODER_WIDTHS, **kwargs)

@@ -1,0 +1,102 @@
+"""How well trackers follow targets on the DAVIS clips and on a generated benchmark: success AUC
+(boxes) and J&F (masks), one table per data set.
+
+    python benchmarks/rts_small_quality.py [--trackers rts:rts_small opencv_mil:mask]
+        [--davis ../shared/data/davis2016] [--generated 8 --frames 50 --seed 1234] [--threads 2]
+
+Every tracker starts from the first-frame mask. Boxes are scored against the tight box of each
+ground-truth mask (PyTracking's success AUC over 21 IoU thresholds, all frames but the first),
+masks with DAVIS's J (region IoU) and F (boundary measure), averaged per sequence and then over
+sequences. The generated benchmark is DAVIS-2016-format videos written by
+``pytracking_ext.synthetic`` with a seed the training data does not use.
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pytracking_ext.analysis.box_metrics import average_curves, scores_from_curves, sequence_curves, sequence_errors
+from pytracking_ext.analysis.vos_metrics import boundary_measure, region_similarity
+from pytracking_ext.datasets import get_dataset
+from pytracking_ext.evaluation.running import build_tracker, track_sequence
+from pytracking_ext.evaluation.tracker_spec import TrackerSpec
+from pytracking_ext.synthetic import generate
+from pytracking_ext.utils.io import imread_indexed
+
+
+def _single(value):
+    """The one object's entry of a multi-object output (DAVIS 2016 has object '1')."""
+    return next(iter(value.values())) if isinstance(value, dict) else value
+
+
+def score_sequence(seq, output) -> dict[str, float]:
+    boxes = np.array([_single(b) for b in output.target_bbox], dtype=np.float64)
+    gt_boxes = np.asarray(_single(seq.ground_truth_rect), dtype=np.float64)
+    curves = sequence_curves(sequence_errors(boxes[1:], gt_boxes[1:], "DAVIS"))
+    j, f = [], []
+    if not output.has_segmentation:
+        return {"curves": curves, "J": float("nan"), "F": float("nan")}
+    for mask, gt_path in list(zip(output.segmentation, seq.ground_truth_seg))[1:]:
+        if gt_path is None:  # frame without annotation
+            continue
+        gt = imread_indexed(gt_path) > 0
+        pred = np.zeros_like(gt) if mask is None else np.asarray(_single(mask)) > 0
+        j.append(region_similarity(pred, gt))
+        f.append(boundary_measure(pred, gt))
+    return {"curves": curves, "J": float(np.mean(j)), "F": float(np.mean(f))}
+
+
+def evaluate(spec: TrackerSpec, sequences) -> dict[str, float]:
+    scores, frames, start = [], 0, time.perf_counter()
+    for seq in sequences:
+        output = track_sequence(build_tracker(spec, seq), seq, progress=False)
+        scores.append(score_sequence(seq, output))
+        frames += len(seq.frames)
+    box = scores_from_curves(*(lambda c: (c.success, c.precision, c.norm_precision))(
+        average_curves([s["curves"] for s in scores])))
+    j, f = np.mean([s["J"] for s in scores]) * 100, np.mean([s["F"] for s in scores]) * 100
+    return {"auc": box.auc, "J": j, "F": f, "JF": (j + f) / 2, "fps": frames / (time.perf_counter() - start),
+            "per_sequence": {seq.name: (s["J"] * 100 + s["F"] * 100) / 2 for seq, s in zip(sequences, scores)}}
+
+
+def print_table(title: str, results: dict[str, dict[str, float]]) -> None:
+    print(f"\n{title}")
+    print("| tracker | AUC | J | F | J&F | FPS | J&F per sequence |")
+    print("|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        per = ", ".join(f"{k} {v:.1f}" for k, v in r["per_sequence"].items())
+        print(f"| {name} | {r['auc']:.1f} | {r['J']:.1f} | {r['F']:.1f} | {r['JF']:.1f} | {r['fps']:.1f} | {per} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--trackers", nargs="+", default=["rts:rts_small", "opencv_mil:mask"])
+    parser.add_argument("--davis", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "davis2016"))
+    parser.add_argument("--generated", type=int, default=8, help="generated sequences (0: none)")
+    parser.add_argument("--frames", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    specs = [TrackerSpec(*t.split(":", 1)) for t in args.trackers]
+    sets = {}
+    if Path(args.davis).is_dir():
+        sets[f"DAVIS 2016 clips ({args.davis})"] = list(get_dataset("dv2016_val", root=args.davis))
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.generated:
+            root = generate("davis", Path(tmp) / "gen", args.generated, args.frames, args.seed, davis_version=2016,
+                            progress=False)
+            sets[f"generated DAVIS-2016-format, {args.generated} x {args.frames} frames, seed {args.seed}"] = \
+                list(get_dataset("dv2016_val", root=root))
+        for title, sequences in sets.items():
+            print_table(title, {f"{s.name}/{s.param}": evaluate(s, sequences) for s in specs})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
