@@ -27,6 +27,17 @@ def gaussian_label(feature_size: torch.Tensor, sigma: float, centre: torch.Tenso
         axis(float(feature_size[1]), centre[1], float(end_pad[1]))[None, :]
 
 
+def peak_translation(scores: torch.Tensor, img_sample_sz: torch.Tensor, ksz_even: torch.Tensor,
+                     sample_scale) -> tuple[torch.Tensor, float]:
+    """Offset (image pixels, y x) of the score peak from the crop centre, and the peak score."""
+    s = scores.reshape(scores.shape[-2:])
+    score_sz = torch.tensor(s.shape, dtype=torch.float32)
+    index = int(torch.argmax(s))
+    peak = torch.tensor([index // s.shape[1], index % s.shape[1]], dtype=torch.float32)
+    output_sz = score_sz - ksz_even  # the score map has one extra cell per axis (even kernel)
+    return (peak - (score_sz - 1) / 2) * (img_sample_sz / output_sz) * sample_scale, float(s.flatten()[index])
+
+
 class InstanceBranch:
     """Classifier state, memory and localisation of one target."""
 
@@ -118,13 +129,7 @@ class InstanceBranch:
         With the release's thresholds the distractor and hard-negative tests never fire (their
         thresholds are 10000 x the peak), so only the not-found test is evaluated here.
         """
-        s = scores.reshape(scores.shape[-2:])
-        score_sz = torch.tensor(s.shape, dtype=torch.float32)
-        index = int(torch.argmax(s))
-        self.max_score = float(s.flatten()[index])
-        peak = torch.tensor([index // s.shape[1], index % s.shape[1]], dtype=torch.float32)
-        output_sz = score_sz - self.ksz_even  # the score map has one extra cell per axis (even kernel)
-        translation = (peak - (score_sz - 1) / 2) * (self.img_sample_sz / output_sz) * sample_scale
+        translation, self.max_score = peak_translation(scores, self.img_sample_sz, self.ksz_even, sample_scale)
         flag = "not_found" if self.max_score < self.params.clf_target_not_found_threshold else "normal"
         return translation, flag
 

@@ -23,6 +23,7 @@ from .box_init import box_to_mask
 from .geometry import (box_to_state, clamp_scale_change, paste_scores, rescaled_search_scale, sample_geometry,
                        sample_patch, search_scale, target_state_from_probabilities)
 from .instance_branch import InstanceBranch
+from .redetection import search_frame
 from .memory import SampleMemory
 from .merge import INIT_LOGIT_SCALE, merge_segmentations
 from .network import load_network, normalize_patches, select_device
@@ -166,6 +167,8 @@ class RTS(BaseTracker):
         self._reposition(prev_prob, diag)
 
         im = image_to_tensor(image)
+        if p.get("redetect", False):
+            self._redetect(im, diag)
         half = p.get("crop_half_pixel_corners", False)
         sample_pos = self._centered_sample_pos()
         patch, coords = sample_patch(im, sample_pos, self.target_scale * self.img_sample_sz,
@@ -273,6 +276,27 @@ class RTS(BaseTracker):
             self._search_area_rescaling()
         diag.update(update_case=case, target_scale_after=float(self.target_scale),
                     pos_yx=[float(v) for v in self.pos], target_sz_hw=[float(v) for v in self.target_sz])
+
+    def _redetect(self, im: torch.Tensor, diag: dict[str, Any]) -> None:
+        """While both branches are lost (every ``redetect_interval`` frames once ``redetect_after``
+        frames have passed), search the whole frame with the instance model; a peak of at least
+        ``redetect_threshold`` moves the search area there at the last valid scale."""
+        p = self.params
+        after, every = p.get("redetect_after", 3), p.get("redetect_interval", 2)
+        lost = self.not_found_count
+        due = diag.get("update_case") == "both_lost_rescale_search_area" and lost >= after and (lost - after) % every == 0
+        diag.update(redetect_ran=due, redetect_score=None, redetect_accepted=False, redetect_tiles=0)
+        if not due:
+            return
+        scale = self.target_scales[-1].to(torch.float32)
+        found = search_frame(self.net, self.clf.kappa, self._backbone, im, float(scale), self.img_sample_sz,
+                             self.clf.ksz_even, p.get("redetect_max_tiles", 16))
+        diag.update(redetect_score=found.score, redetect_tiles=found.tiles)
+        if found.score >= p.get("redetect_threshold", 0.5):
+            self.pos, self.target_scale = found.pos, scale
+            self.target_sz = self.base_target_sz * scale
+            self.not_found_count = 0
+            diag["redetect_accepted"] = True
 
     def _set_state_from_probabilities(self, prob: torch.Tensor) -> None:
         state = target_state_from_probabilities(prob, self.params.get("seg_to_bb_sz_factor", 4))
