@@ -1,9 +1,10 @@
 """The README's first command: a complete run on an embedded default, no download needed.
 
-It generates a small LaSOT-format benchmark, runs a tracker over it with the ordinary runner,
-writes an overlay video of one sequence, and produces the analysis tables and success plot:
+It generates a small LaSOT-format benchmark, runs RTS with the small network shipped in this
+package (and the OpenCV MIL baseline next to it) with the ordinary runner, writes an overlay
+video of one sequence, and produces the analysis tables and success plot:
 
-    python -m pytracking_ext.demo [--tracker opencv_mil --param default] [--out DIR]
+    python -m pytracking_ext.demo [--tracker rts --param rts_small] [--baseline opencv_mil:default] [--out DIR]
 """
 from __future__ import annotations
 
@@ -30,8 +31,10 @@ def write_overlay_video(seq, spec: TrackerSpec, path: Path, fps: float = 15.0) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pytracking_ext.demo", description=__doc__.split("\n")[0])
-    parser.add_argument("--tracker", default="opencv_mil")
-    parser.add_argument("--param", default="default")
+    parser.add_argument("--tracker", default="rts")
+    parser.add_argument("--param", default="rts_small")
+    parser.add_argument("--baseline", default="opencv_mil:default",
+                        help="NAME:PARAM run next to it for comparison ('' for none)")
     parser.add_argument("--out", default=None, help="demo folder (default: <workspace>/demo)")
     parser.add_argument("--num-sequences", type=int, default=4)
     parser.add_argument("--num-frames", type=int, default=60)
@@ -51,13 +54,14 @@ def main(argv: list[str] | None = None) -> int:
                     seed=args.seed)
     dataset = get_dataset("lasot", settings=settings, root=root)
     spec = TrackerSpec(args.tracker, args.param)
-    print(f"[2/4] running {args.tracker}/{args.param} on {len(dataset)} sequences")
-    summary = run_dataset(dataset, [spec], settings=settings)
+    specs = [spec] + ([TrackerSpec(*args.baseline.split(":", 1))] if args.baseline else [])
+    print(f"[2/4] running {', '.join(f'{s.name}/{s.param}' for s in specs)} on {len(dataset)} sequences")
+    summary = run_dataset(dataset, specs, settings=settings)
     print_summary(summary, spec.results_dir(settings))
     video = write_overlay_video(dataset[0], spec, out / f"overlay_{dataset[0].name}.mp4")
     print(f"[3/4] overlay video: {video}")
     print("[4/4] analysis")
-    report = run_report(ReportOptions(dataset="lasot", trackers=[spec], report_name="demo", plot=True,
+    report = run_report(ReportOptions(dataset="lasot", trackers=specs, report_name="demo", plot=True,
                                       dataset_path=str(root)), settings)
     print((report.folder / "summary.md").read_text(), end="")
     print(f"results: {spec.results_dir(settings)}")

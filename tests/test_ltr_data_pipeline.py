@@ -218,3 +218,26 @@ def test_frame_transforms_roll_independently_per_frame(workspace, generated):
     sample = sampler[0]
     means = [float(img.mean()) for img in sample["test_images"]]
     assert len(set(round(m, 4) for m in means)) == 3
+
+
+def test_davis_2016_training_masks_map_255_to_the_object(tmp_path):
+    root = generate("davis", tmp_path / "d16", num_sequences=1, num_frames=4, seed=2, davis_version=2016, progress=False)
+    data = davis(root, "2016", "val")
+    _, anno, _ = data.get_frames(0, [0])
+    assert anno["mask"][0].max() == 1 and anno["mask"][0].sum() > 0
+
+
+def test_only_sequences_keeps_the_named_videos_and_names_unknown_ones(tmp_path):
+    from ltr_ext.dataset.video_dataset import only_sequences, subset
+    from pytracking_ext.errors import DatasetError
+
+    root = generate("davis", tmp_path / "d17", num_sequences=3, num_frames=4, seed=2, num_objects=2, progress=False)
+    data = davis(root, "2017", "train")
+    names = sorted({e.sequence.name for e in data.entries})
+    kept = only_sequences(data, names[:1])
+    assert {e.sequence.name for e in kept.entries} == {names[0]} and kept.get_num_sequences() == sum(e.sequence.name == names[0] for e in data.entries)  # every object
+    listing = tmp_path / "list.txt"
+    listing.write_text("1\n")
+    assert {e.sequence.name for e in subset(data, listing).entries} == {list(dict.fromkeys(e.sequence.name for e in data.entries))[1]}
+    with pytest.raises(DatasetError, match="nope"):
+        only_sequences(data, ["nope"])

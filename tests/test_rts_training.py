@@ -32,6 +32,23 @@ def _batch(seq: int = 2, n_test: int = 3, seed: int = 0) -> dict[str, torch.Tens
             "train_anno": boxes[:1], "test_anno": boxes[1:], "train_label": labels[:1], "test_label": labels[1:]}
 
 
+class _FixedNet(torch.nn.Module):
+    """Returns the same mask logits and classifier scores whatever the input."""
+
+    def __init__(self, segm, scores) -> None:
+        super().__init__()
+        self.outputs = (segm, scores)
+
+    def forward(self, *args, **kwargs):
+        return self.outputs
+
+
+def _fixed_outputs():
+    segm = torch.randn(3, 2, H, W)
+    scores = [torch.randn(3, 2, H // 32 + 1, W // 32 + 1) for _ in range(6)]
+    return segm, scores, _FixedNet(segm, scores)
+
+
 @pytest.fixture(scope="module")
 def small_net():
     torch.manual_seed(0)
@@ -48,14 +65,8 @@ def test_lbhinge_penalises_only_positive_scores_on_background():
 
 def test_actor_loss_is_ten_lovasz_plus_hundred_per_classifier_iterate():
     data = _batch()
-    segm = torch.randn(3, 2, H, W)
-    scores = [torch.randn(3, 2, H // 32 + 1, W // 32 + 1) for _ in range(6)]
-
-    class FixedNet(torch.nn.Module):
-        def forward(self, *args, **kwargs):
-            return segm, scores
-
-    loss, stats = RTSActor(FixedNet())(data)
+    segm, scores, net = _fixed_outputs()
+    loss, stats = RTSActor(net)(data)
     expected = 10 * lovasz_softmax_binary(torch.sigmoid(segm).flatten(0, 1), data["test_masks"].flatten(0, 1)) \
         + 100 * sum(lbhinge(s, data["test_label"]) for s in scores)
     assert float(loss) == pytest.approx(float(expected), rel=1e-5)
@@ -64,14 +75,8 @@ def test_actor_loss_is_ten_lovasz_plus_hundred_per_classifier_iterate():
 
 def test_loss_weights_scale_their_terms():
     data = _batch()
-    segm = torch.randn(3, 2, H, W)
-    scores = [torch.randn(3, 2, H // 32 + 1, W // 32 + 1) for _ in range(6)]
-
-    class FixedNet(torch.nn.Module):
-        def forward(self, *args, **kwargs):
-            return segm, scores
-
-    _, stats = RTSActor(FixedNet(), loss_weight=RTSLossWeights(segm=1.0, test_clf=0, test_init_clf=0, test_iter_clf=0))(data)
+    segm, scores, net = _fixed_outputs()
+    _, stats = RTSActor(net, loss_weight=RTSLossWeights(segm=1.0, test_clf=0, test_init_clf=0, test_iter_clf=0))(data)
     assert stats["Loss/total"] == pytest.approx(stats["Loss/segm"], rel=1e-6)
 
 
@@ -162,15 +167,38 @@ def test_rts50_settings_train_on_the_four_release_datasets(workspace, tmp_path, 
 
 def test_cross_entropy_term_is_added_only_when_weighted():
     data = _batch()
-    segm = torch.randn(3, 2, H, W)
-    scores = [torch.randn(3, 2, H // 32 + 1, W // 32 + 1) for _ in range(6)]
-
-    class FixedNet(torch.nn.Module):
-        def forward(self, *args, **kwargs):
-            return segm, scores
-
-    _, plain = RTSActor(FixedNet())(data)
-    _, with_bce = RTSActor(FixedNet(), loss_weight=RTSLossWeights(segm_bce=2.0))(data)
+    segm, scores, net = _fixed_outputs()
+    _, plain = RTSActor(net)(data)
+    _, with_bce = RTSActor(net, loss_weight=RTSLossWeights(segm_bce=2.0))(data)
     assert "Loss/segm_bce" not in plain
     bce = torch.nn.functional.binary_cross_entropy_with_logits(segm, data["test_masks"])
     assert with_bce["Loss/total"] == pytest.approx(plain["Loss/total"] + 2.0 * float(bce), rel=1e-5)
+
+
+def test_small_network_scores_at_stride_16_with_clf_stride_1():
+    torch.manual_seed(0)
+    net = build_rts_small(backbone="resnet18", feature_dim=16, clf_stride=1)
+    data = _batch(seq=1)
+    data["train_label"] = gaussian_label_function(data["train_anno"], 0.05, 4, (W // 16, H // 16), (W, H)).view(
+        1, 1, H // 16 + 1, W // 16 + 1)
+    with torch.no_grad():
+        _, scores = net(data["train_images"], data["test_images"], data["train_masks"], data["test_masks"],
+                        data["train_anno"], data["train_label"])
+    assert scores[-1].shape[-2:] == (H // 16 + 1, W // 16 + 1)
+
+
+def test_export_keeps_weights_and_constructor_and_drops_the_optimiser(workspace, tmp_path, capsys):
+    from ltr_ext.admin.export import main as export
+    from ltr_ext.admin.loading import load_network
+
+    assert run_training(["rts", "rts_small", *SMALL_RUN, "--set", "max_epochs=1"]) == 0
+    source = workspace / "checkpoints" / "ltr" / "rts" / "rts_small" / "RTSNet_ep0001.pth.tar"
+    out = tmp_path / "shipped.pth.tar"
+    assert export([str(source), str(out)]) == 0
+    data = torch.load(out, weights_only=True)
+    assert "optimizer" not in data and data["net_info"]["train_settings"] == "rts_small"
+    net, _ = load_network(out)
+    trained = torch.load(source, weights_only=True)["net"]
+    assert all(torch.equal(v, trained[k]) for k, v in net.state_dict().items())
+    assert export([str(tmp_path / "missing.pth.tar"), str(out)]) == 2
+    assert "not found" in capsys.readouterr().err

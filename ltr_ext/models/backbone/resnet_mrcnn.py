@@ -36,7 +36,27 @@ class Bottleneck(nn.Module):
         return self.relu(out + shortcut)
 
 
-class ResNetMRCNN(nn.Module):
+class ResNetLevels(nn.Module):
+    """A ResNet body (``conv1``, ``bn1``, ``relu``, ``maxpool``, ``layer1..4``) read out by level."""
+
+    output_layers: list[str]
+
+    def forward(self, x: torch.Tensor, output_layers: Sequence[str] | None = None) -> "OrderedDict[str, torch.Tensor]":
+        """The requested layers (default: ``self.output_layers``) in network order; stops after the
+        deepest requested one."""
+        wanted = list(output_layers or self.output_layers)
+        out: OrderedDict[str, torch.Tensor] = OrderedDict()
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        for name in ("layer1", "layer2", "layer3", "layer4"):
+            if len(out) == len(wanted):
+                break
+            x = getattr(self, name)(x)
+            if name in wanted:
+                out[name] = x
+        return out
+
+
+class ResNetMRCNN(ResNetLevels):
     """Stem + four bottleneck layers; ``forward(x, layers)`` returns an OrderedDict of feature maps."""
 
     def __init__(self, blocks: Sequence[int] = (3, 4, 6, 3), output_layers: Sequence[str] = ("layer3",)) -> None:
@@ -58,20 +78,6 @@ class ResNetMRCNN(nn.Module):
             layer += [Bottleneck(channels, planes) for _ in range(count - 1)]
             setattr(self, f"layer{index}", nn.Sequential(*layer))
             self.channels[f"layer{index}"] = channels
-
-    def forward(self, x: torch.Tensor, output_layers: Sequence[str] | None = None) -> "OrderedDict[str, torch.Tensor]":
-        """The requested layers (default: ``self.output_layers``) in network order; stops after the
-        deepest requested one."""
-        wanted = list(output_layers or self.output_layers)
-        out: OrderedDict[str, torch.Tensor] = OrderedDict()
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        for name in ("layer1", "layer2", "layer3", "layer4"):
-            if len(out) == len(wanted):
-                break
-            x = getattr(self, name)(x)
-            if name in wanted:
-                out[name] = x
-        return out
 
 
 def resnet50_mrcnn(output_layers: Sequence[str] = ("layer3",)) -> ResNetMRCNN:

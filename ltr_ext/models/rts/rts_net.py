@@ -59,11 +59,13 @@ class FilterInitializerLinear(nn.Module):
 class Classifier(nn.Module):
     """Instance branch: features G, filter initializer P (steepest descent runs without parameters)."""
 
-    def __init__(self, out_dim: int = 512, filter_size: int = 4, scale: float | None = None, in_dim: int = 1024) -> None:
+    def __init__(self, out_dim: int = 512, filter_size: int = 4, scale: float | None = None, in_dim: int = 1024,
+                 stride: int = 2) -> None:
         super().__init__()
         self.filter_initializer = FilterInitializerLinear(out_dim, filter_size)
         # both branches normalise with the segmentation filter's scale (3x3), as the reference does
-        self.feature_extractor = feature_extractor(in_dim, out_dim, 2, norm_scale(out_dim, 3) if scale is None else scale)
+        self.feature_extractor = feature_extractor(in_dim, out_dim, stride,
+                                                   norm_scale(out_dim, 3) if scale is None else scale)
 
 
 class RTSNet(nn.Module):
@@ -71,16 +73,17 @@ class RTSNet(nn.Module):
 
     def __init__(self, optim_iter: int = 5, clf_optim_iter: int = 5, hinge_threshold: float = 0.05,
                  activation_leak: float = 0.1, clf_filter_reg: float = 0.01, backbone: nn.Module | None = None,
-                 feature_dim: int = 512, decoder_widths: dict[str, int] | None = None) -> None:
+                 feature_dim: int = 512, decoder_widths: dict[str, int] | None = None, clf_stride: int = 2) -> None:
         """Defaults build rts50; ``backbone`` (with a ``channels`` dict for layer1..4 at strides 4..32),
-        ``feature_dim`` (channels of both branches' features) and ``decoder_widths`` build smaller variants."""
+        ``feature_dim`` (channels of both branches' features), ``decoder_widths`` and ``clf_stride``
+        (the instance branch's stride on layer3: 2 gives stride-32 scores, 1 stride-16) build smaller variants."""
         super().__init__()
         backbone = backbone if backbone is not None else ResNetMRCNN((3, 4, 6, 3), LAYERS[::-1])
         channels = dict(getattr(backbone, "channels", FEATURE_CHANNELS))
         self.target_model = TargetModel(feature_dim, in_dim=channels["layer3"])
         self.label_encoder = MaskEncoder(stride=2)
         self.clf_encoder = MaskEncoder(stride=1)
-        self.classifier = Classifier(feature_dim, in_dim=channels["layer3"])
+        self.classifier = Classifier(feature_dim, in_dim=channels["layer3"], stride=clf_stride)
         self.feature_extractor = backbone
         self.decoder = RTSDecoder(feature_channels=channels, widths=decoder_widths)
         self.optim_iter, self.clf_optim_iter = optim_iter, clf_optim_iter
@@ -197,10 +200,10 @@ SMALL_DECODER_WIDTHS = {"layer4": 64, "layer3": 32, "layer2": 32, "layer1": 16}
 
 @model_constructor
 def build_rts_small(backbone: str = "efficientnet_lite0", feature_dim: int = 64,
-                    decoder_widths: dict[str, int] | None = None, **kwargs) -> RTSNet:
+                    decoder_widths: dict[str, int] | None = None, clf_stride: int = 2, **kwargs) -> RTSNet:
     """A CPU-trainable RTS: a small backbone from :data:`~ltr_ext.models.backbone.BACKBONES`, thin
     branches and decoder. Random weights; training settings load ImageNet weights where they exist."""
     from ..backbone import build_backbone
 
     return RTSNet(backbone=build_backbone(backbone), feature_dim=feature_dim,
-                  decoder_widths=decoder_widths or SMALL_DECODER_WIDTHS, **kwargs)
+                  decoder_widths=decoder_widths or SMALL_DECODER_WIDTHS, clf_stride=clf_stride, **kwargs)

@@ -42,6 +42,7 @@ def processing(settings: Any, fmt: InputFormat, training: bool) -> SegmentationP
     w, h = settings.output_sz
     if w % BACKBONE_STRIDE_CLF or h % BACKBONE_STRIDE_CLF:
         raise ValueError(f"output_sz {settings.output_sz} must be a multiple of {BACKBONE_STRIDE_CLF} on both axes")
+    clf_stride = getattr(settings, "clf_feature_stride", BACKBONE_STRIDE_CLF)  # pixels per classifier cell
     frame = Compose(RandomAffine(max_rotation=15.0, max_scale=0.2), BrightnessJitter(0.2)) if training else None
     return SegmentationProcessing(
         output_sz=(w, h), search_area_factor=settings.search_area_factor,
@@ -49,7 +50,7 @@ def processing(settings: Any, fmt: InputFormat, training: bool) -> SegmentationP
         mean=fmt.mean, std=fmt.std, bgr255=fmt.bgr255,
         joint_transform=Compose(ToGrayscale(0.05), RandomHorizontalFlip(0.5)) if training else None,
         frame_transform=frame, label_sigma_factor=settings.label_sigma_factor, label_kernel_sz=4,
-        label_feature_sz=(w // BACKBONE_STRIDE_CLF, h // BACKBONE_STRIDE_CLF))
+        label_feature_sz=(w // clf_stride, h // clf_stride))
 
 
 def loaders(settings: Any, fmt: InputFormat, train_sets: Sequence, train_weights: Sequence[float] | None,

@@ -76,6 +76,23 @@ def rescaled_search_scale(scales: Sequence[float], not_found_count: int, history
     return float(torch.mean(kept))
 
 
+def fitted_sample_size(sample_size: torch.Tensor, image_size: Sequence[int], mode: str = "replicate",
+                       max_scale_change: float | None = None) -> torch.Tensor:
+    """The crop size (h, w) that :func:`sample_patch` cuts in ``mode`` from an image of ``image_size``.
+
+    ``'inside'`` / ``'inside_major'`` shrink an oversized crop (see :func:`sample_patch`); other modes
+    keep ``sample_size``.
+    """
+    sample_size = sample_size.to(torch.float32).clone()
+    if mode in ("inside", "inside_major"):
+        ratio = sample_size / torch.tensor(tuple(image_size), dtype=torch.float32)
+        shrink = ratio.max() if mode == "inside" else ratio.min()
+        shrink = shrink.clamp(min=1.0, max=max_scale_change if max_scale_change is not None else float("inf"))
+        # the shrunk size is truncated to whole pixels before the crop arithmetic (reference behaviour)
+        sample_size = (sample_size / shrink).long().to(torch.float32)
+    return sample_size
+
+
 def sample_patch(image: torch.Tensor, pos: torch.Tensor, sample_size: torch.Tensor,
                  output_size: Sequence[int] | None = None, mode: str = "replicate",
                  max_scale_change: float | None = None, is_mask: bool = False,
@@ -97,14 +114,7 @@ def sample_patch(image: torch.Tensor, pos: torch.Tensor, sample_size: torch.Tens
     the half pixel. False gives exact integer crops of ``n`` pixels.
     """
     pos = pos.long()  # truncation, as the reference tracker does (callers round where it rounds)
-    sample_size = sample_size.to(torch.float32).clone()
-    image_size = torch.tensor(image.shape[-2:], dtype=torch.float32)
-    if mode in ("inside", "inside_major"):
-        ratio = sample_size / image_size
-        shrink = ratio.max() if mode == "inside" else ratio.min()
-        shrink = shrink.clamp(min=1.0, max=max_scale_change if max_scale_change is not None else float("inf"))
-        # the shrunk size is truncated to whole pixels before the crop arithmetic (reference behaviour)
-        sample_size = (sample_size / shrink).long().to(torch.float32)
+    sample_size = fitted_sample_size(sample_size, image.shape[-2:], mode, max_scale_change)
 
     stride = 1
     if output_size is not None:

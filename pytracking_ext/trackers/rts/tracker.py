@@ -23,10 +23,10 @@ from .box_init import box_to_mask
 from .geometry import (box_to_state, clamp_scale_change, paste_scores, rescaled_search_scale, sample_geometry,
                        sample_patch, search_scale, target_state_from_probabilities)
 from .instance_branch import InstanceBranch
-from .redetection import search_frame
 from .memory import SampleMemory
 from .merge import INIT_LOGIT_SCALE, merge_segmentations
 from .network import load_network, normalize_patches, select_device
+from .redetection import CropSettings, search_due, search_frame
 
 
 def image_to_tensor(image: np.ndarray) -> torch.Tensor:
@@ -282,15 +282,14 @@ class RTS(BaseTracker):
         frames have passed), search the whole frame with the instance model; a peak of at least
         ``redetect_threshold`` moves the search area there at the last valid scale."""
         p = self.params
-        after, every = p.get("redetect_after", 3), p.get("redetect_interval", 2)
-        lost = self.not_found_count
-        due = diag.get("update_case") == "both_lost_rescale_search_area" and lost >= after and (lost - after) % every == 0
+        due = diag.get("update_case") == "both_lost_rescale_search_area" and \
+            search_due(self.not_found_count, p.get("redetect_after", 3), p.get("redetect_interval", 2))
         diag.update(redetect_ran=due, redetect_score=None, redetect_accepted=False, redetect_tiles=0)
         if not due:
             return
         scale = self.target_scales[-1].to(torch.float32)
         found = search_frame(self.net, self.clf.kappa, self._backbone, im, float(scale), self.img_sample_sz,
-                             self.clf.ksz_even, p.get("redetect_max_tiles", 16))
+                             self.clf.ksz_even, p.get("redetect_max_tiles", 16), CropSettings.from_params(p))
         diag.update(redetect_score=found.score, redetect_tiles=found.tiles)
         if found.score >= p.get("redetect_threshold", 0.5):
             self.pos, self.target_scale = found.pos, scale
