@@ -159,3 +159,14 @@ def test_efficientnet_lite0_matches_the_reference_package(size):
     # stage 5 ends after block 10, stage 7 after block 15 (0-based)
     assert torch.allclose(out["layer3"], after[10], atol=1e-5)
     assert torch.allclose(out["layer4"], after[15], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", BACKBONES.names())
+def test_trainable_parameters_leave_the_stem_and_layer1_frozen(name):
+    net = build_backbone(name)
+    trainable = {id(p) for p in net.trainable_parameters()}
+    level1 = net(torch.randn(1, 3, 64, 64), ["layer1"])["layer1"]
+    level1.sum().backward()
+    before_level2 = {id(p) for p in net.parameters() if p.grad is not None}
+    assert trainable and not trainable & before_level2
+    assert len(trainable) + len(before_level2) == len(list(net.parameters()))

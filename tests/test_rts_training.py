@@ -202,3 +202,23 @@ def test_export_keeps_weights_and_constructor_and_drops_the_optimiser(workspace,
     assert all(torch.equal(v, trained[k]) for k, v in net.state_dict().items())
     assert export([str(tmp_path / "missing.pth.tar"), str(out)]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_lwl_parts_are_copied_strictly_and_the_rest_keeps_its_init(tmp_path):
+    from ltr_ext.admin.checkpoint import save_checkpoint
+    from ltr_ext.train_settings.rts import LWL_PARTS, load_lwl_parts
+
+    torch.manual_seed(1)
+    source = build_rts_small(backbone="resnet18", feature_dim=16)
+    lwl = {k: v for k, v in source.state_dict().items() if k.split(".")[0] in LWL_PARTS}
+    save_checkpoint(tmp_path / "lwl.pth.tar", {"net": lwl})
+    torch.manual_seed(2)
+    net = build_rts_small(backbone="resnet18", feature_dim=16)
+    classifier_before = net.classifier.feature_extractor[0].weight.clone()
+    load_lwl_parts(net, tmp_path / "lwl.pth.tar")
+    assert all(torch.equal(net.state_dict()[k], v) for k, v in lwl.items())
+    assert torch.equal(net.classifier.feature_extractor[0].weight, classifier_before)
+    del lwl["decoder.project.conv2.bias"]
+    save_checkpoint(tmp_path / "broken.pth.tar", {"net": lwl})
+    with pytest.raises(Exception, match="project.conv2.bias"):
+        load_lwl_parts(net, tmp_path / "broken.pth.tar")

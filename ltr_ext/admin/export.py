@@ -17,18 +17,9 @@ from .checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 
 
 def _last_stats(stats: dict[str, Any] | None) -> dict[str, dict[str, float]]:
-    """Last epoch's average of every logged value, per loader."""
-    out: dict[str, dict[str, float]] = {}
-    for loader, meters in (stats or {}).items():
-        values = {}
-        for name, meter in meters.items():
-            history = meter.get("history") if isinstance(meter, dict) else None
-            if history:
-                values[name] = float(history[-1])
-            elif isinstance(meter, dict) and meter.get("count"):
-                values[name] = float(meter["sum"]) / float(meter["count"])
-        out[loader] = values
-    return out
+    """Last epoch's average of every logged value, per loader (from the meters' saved histories)."""
+    return {loader: {name: float(meter["history"][-1]) for name, meter in meters.items() if meter.get("history")}
+            for loader, meters in (stats or {}).items()}
 
 
 def inference_checkpoint(data: dict[str, Any], source: str) -> dict[str, Any]:

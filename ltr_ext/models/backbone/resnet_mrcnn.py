@@ -55,6 +55,11 @@ class ResNetLevels(nn.Module):
                 out[name] = x
         return out
 
+    def trainable_parameters(self):
+        """Parameters of layer2..layer4 (the stem and layer1 stay frozen, as in RTS)."""
+        for name in ("layer2", "layer3", "layer4"):
+            yield from getattr(self, name).parameters()
+
 
 class ResNetMRCNN(ResNetLevels):
     """Stem + four bottleneck layers; ``forward(x, layers)`` returns an OrderedDict of feature maps."""

@@ -15,6 +15,7 @@ import torch.distributed as dist
 from torch.utils.data import DistributedSampler
 
 from ...actors import RTSActor, RTSLossWeights
+from ...admin.checkpoint import read_checkpoint
 from ...admin.loading import load_state_dict_strict
 from ...data.loader import LTRLoader
 from ...data.processing import SegmentationProcessing
@@ -80,11 +81,8 @@ def parameter_groups(net: torch.nn.Module, lr_backbone: float, lr_segmentation: 
 
     The stem and layer1 are left out (frozen), as in the release.
     """
-    backbone = [p for name in ("layer2", "layer3", "layer4")
-                for p in getattr(net.feature_extractor, name).parameters()] \
-        if hasattr(net.feature_extractor, "layer2") else list(net.feature_extractor.trainable_parameters())
     groups = [
-        {"params": backbone, "lr": lr_backbone},
+        {"params": list(net.feature_extractor.trainable_parameters()), "lr": lr_backbone},
         {"params": [*net.target_model.parameters(), *net.label_encoder.parameters(), *net.decoder.parameters()],
          "lr": lr_segmentation},
         {"params": [*net.clf_encoder.parameters(), *net.classifier.parameters()], "lr": lr_instance},
@@ -101,8 +99,8 @@ def load_lwl_parts(net: torch.nn.Module, path: str | Path) -> None:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"LWL checkpoint {path} not found (setting lwl_checkpoint)")
-    data = torch.load(path, map_location="cpu", weights_only=False)
-    state = data.get("net", data) if isinstance(data, dict) else data
+    data = read_checkpoint(path)  # official LTR pickles go through the restricted unpickler
+    state = data.get("net", data)
     for part in LWL_PARTS:
         prefix = part + "."
         sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
