@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pytracking_ext.bridge import MANIFEST_NAME, install, plan_shims, uninstall
+from pytracking_ext.bridge.checkout import BACKUP_DIR
 from pytracking_ext.bridge.runtime import hidden_pytracking_package_dirs
 from pytracking_ext.errors import SettingsError, UnknownNameError
 
@@ -25,8 +28,8 @@ def _fake_checkout(root: Path) -> Path:
     return root
 
 
-def _snapshot(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture
@@ -144,24 +147,118 @@ def test_unknown_tracker_name_is_refused():
         plan_shims(["nosuchtracker"])
 
 
-def test_train_settings_shims_forward_run(checkout, tmp_path, monkeypatch):
-    package = tmp_path / "pkgs" / "ltr_ext" / "train_settings" / "opencv_mil"
-    package.mkdir(parents=True)
-    for folder in (package.parent.parent, package.parent, package):
-        (folder / "__init__.py").write_text("")
-    (package / "tiny.py").write_text("def run(settings):\n    settings.ran = 'tiny'\n")
-    monkeypatch.syspath_prepend(str(tmp_path / "pkgs"))
-    for name in [n for n in sys.modules if n == "ltr_ext" or n.startswith("ltr_ext.")]:
-        monkeypatch.delitem(sys.modules, name)
-    install(checkout, plan_shims(["opencv_mil"]))
-    shim = checkout / "ltr/train_settings/opencv_mil/tiny.py"
-    namespace: dict = {}
-    exec(shim.read_text(), namespace)
-    settings = type("Settings", (), {})()
-    namespace["run"](settings)
-    assert settings.ran == "tiny"
+def test_train_settings_shims_call_our_settings_modules():
+    plan = plan_shims(["rts"])
+    shim = plan.files["ltr/train_settings/rts/rts_small.py"]
+    assert "_run_training('ltr_ext.train_settings.rts.rts_small', settings)" in shim
+    assert "ltr/train_settings/rts" in plan.owned_dirs
+
+
+def test_bridged_training_runs_ours_with_ltrs_workspace_and_overrides(tmp_path, monkeypatch):
+    from ltr_ext.admin.settings import Settings
+    from pytracking_ext.bridge.runtime import run_training
+
+    (tmp_path / "tiny_settings.py").write_text("RECEIVED = []\n\ndef run(settings):\n    RECEIVED.append(settings)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("LTR_EXT_SET", "max_epochs=1 note='two words'")
+    monkeypatch.delenv("PYTRACKING_CACHE_DIR", raising=False)
+    ltr_env = type("Env", (), {"workspace_dir": str(tmp_path / "ltr_ws"), "davis_dir": "/data/davis", "lasot_dir": ""})()
+    run_training("tiny_settings", type("LTRSettings", (), {"env": ltr_env, "module_name": "rts", "script_name": "x"})())
+    import tiny_settings
+    ours = tiny_settings.RECEIVED[-1]
+    assert isinstance(ours, Settings)
+    assert (ours.env.workspace_dir, ours.env.davis_dir) == (str(tmp_path / "ltr_ws"), "/data/davis")
+    assert (ours.module_name, ours.script_name, ours.max_epochs, ours.note) == ("rts", "x", 1, "two words")
+    assert os.environ["PYTRACKING_CACHE_DIR"] == str(tmp_path / "ltr_ws" / "cache")
+
+
+def test_bridged_training_with_missing_data_exits_2_with_one_line(tmp_path, monkeypatch, capsys):
+    from pytracking_ext.bridge.runtime import run_training
+
+    (tmp_path / "needs_data.py").write_text("def run(settings):\n    settings.env.require('lasot_dir')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("LTR_LASOT_DIR", raising=False)
+    with pytest.raises(SystemExit) as stop:
+        run_training("needs_data", object())
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_bad_bridged_training_override_names_the_variable():
+    from pytracking_ext.bridge.runtime import ltr_ext_settings
+
+    with pytest.raises(SettingsError, match="LTR_EXT_SET: --set expects key=value"):
+        ltr_ext_settings(object(), "max_epochs")
+
+
+def _user_tracker(checkout: Path, name: str) -> None:
+    for rel in (f"pytracking/tracker/{name}/__init__.py", f"pytracking/tracker/{name}/{name}.py",
+                f"pytracking/parameter/{name}/default.py"):
+        (checkout / rel).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / rel).write_text(f"# the user's own {rel}\n")
+
+
+def test_replace_moves_the_users_folders_aside_and_uninstall_restores_them(checkout):
+    _user_tracker(checkout, "opencv_mil")
+    before = _snapshot(checkout)
+    install(checkout, plan_shims(["opencv_mil"]), replace=True)
+    assert "get_tracker_class" in (checkout / "pytracking/tracker/opencv_mil/__init__.py").read_text()
+    assert not (checkout / "pytracking/tracker/opencv_mil/opencv_mil.py").exists()
+    backup = checkout / BACKUP_DIR / "pytracking/tracker/opencv_mil/opencv_mil.py"
+    assert backup.read_text() == "# the user's own pytracking/tracker/opencv_mil/opencv_mil.py\n"
     uninstall(checkout)
-    assert not (checkout / "ltr/train_settings/opencv_mil").exists()
+    assert _snapshot(checkout) == before
+    assert not (checkout / BACKUP_DIR).exists()
+
+
+def test_reinstalling_with_replace_changes_nothing(checkout):
+    _user_tracker(checkout, "opencv_mil")
+    plan = plan_shims(["opencv_mil"])
+    install(checkout, plan, replace=True)
+    before = _snapshot(checkout)
+    assert install(checkout, plan, replace=True) == []
+    assert _snapshot(checkout) == before
+
+
+def test_uninstall_refuses_to_restore_over_files_added_since(checkout):
+    _user_tracker(checkout, "opencv_mil")
+    install(checkout, plan_shims(["opencv_mil"]), replace=True)
+    (checkout / "pytracking/tracker/opencv_mil/new.py").write_text("# added later\n")
+    with pytest.raises(SettingsError, match="cannot restore the user's pytracking/tracker/opencv_mil"):
+        uninstall(checkout)
+    assert (checkout / "pytracking/tracker/opencv_mil/new.py").is_file()
+    assert (checkout / BACKUP_DIR / "pytracking/tracker/opencv_mil/opencv_mil.py").is_file()
+
+
+def test_replace_refuses_when_an_old_backup_is_in_the_way(checkout):
+    _user_tracker(checkout, "opencv_mil")
+    (checkout / BACKUP_DIR / "pytracking/tracker/opencv_mil").mkdir(parents=True)
+    before = _snapshot(checkout)
+    with pytest.raises(SettingsError, match="backup of pytracking/tracker/opencv_mil already exists"):
+        install(checkout, plan_shims(["opencv_mil"]), replace=True)
+    assert _snapshot(checkout) == before
+
+
+def test_relative_network_missing_here_is_taken_from_the_checkouts_network_path(tmp_path, workspace):
+    from pytracking_ext.bridge.runtime import use_checkout_networks
+    from pytracking_ext.trackers import get_parameters
+
+    (tmp_path / "checkout_networks").mkdir()
+    (tmp_path / "checkout_networks" / "rts50.pth").write_bytes(b"weights")
+    params = use_checkout_networks(get_parameters("rts", "rts50"), tmp_path / "checkout_networks")
+    assert params.net.path == str(tmp_path / "checkout_networks" / "rts50.pth")
+
+
+def test_our_network_path_wins_when_the_file_is_there(tmp_path, workspace, monkeypatch):
+    from pytracking_ext.bridge.runtime import use_checkout_networks
+    from pytracking_ext.trackers import get_parameters
+
+    for folder in ("ours", "checkout_networks"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "rts50.pth").write_bytes(b"weights")
+    monkeypatch.setenv("PYTRACKING_NETWORK_PATH", str(tmp_path / "ours"))
+    params = use_checkout_networks(get_parameters("rts", "rts50"), tmp_path / "checkout_networks")
+    assert params.net.path == "rts50.pth"
 
 
 def test_parameter_lookup_ignores_pytracking_parameter_folder_on_sys_path(checkout, monkeypatch):
@@ -189,27 +286,59 @@ def test_command_line_names_a_non_checkout_in_one_line(tmp_path):
     assert result.stderr.count("\n") == 1 and "not a PyTracking checkout" in result.stderr
 
 
-@pytest.mark.slow
-def test_real_pytracking_checkout_runs_our_tracker(tmp_path):
-    """Needs PYTRACKING_ROOT (a PyTracking checkout whose dependencies are importable)."""
+def _real_checkout_copy(tmp_path: Path) -> Path:
+    """A copy of the PyTracking checkout in PYTRACKING_ROOT (the user's own is never touched)."""
     root = os.environ.get("PYTRACKING_ROOT")
     if not root:
-        pytest.skip("set PYTRACKING_ROOT to a PyTracking checkout to run this test")
-    root = Path(root)
+        pytest.skip("set PYTRACKING_ROOT to a PyTracking checkout (its dependencies importable) to run this test")
+    copy = tmp_path / "pytracking"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".git", "__pycache__", "local.py", "networks"))
+    return copy
+
+
+@pytest.mark.slow
+def test_real_pytracking_checkout_runs_our_rts_with_its_own_scripts(tmp_path):
+    from pytracking_ext.synthetic import generate_dataset
+
+    checkout = _real_checkout_copy(tmp_path)
+    data = generate_dataset("got10k", tmp_path / "got10k", 1, 6, seed=0, progress=False).root
+    (checkout / "pytracking/evaluation/local.py").write_text(
+        "from pytracking.evaluation.environment import EnvSettings\n\n\ndef local_env_settings():\n"
+        f"    settings = EnvSettings()\n    settings.got10k_path = {str(data)!r}\n"
+        f"    settings.results_path = {str(tmp_path / 'results')!r}\n"
+        f"    settings.segmentation_path = {str(tmp_path / 'segmentation')!r}\n    return settings\n")
+    (checkout / "ltr/admin/local.py").write_text(
+        f"class EnvironmentSettings:\n    def __init__(self):\n        self.workspace_dir = {str(tmp_path / 'ltr_ws')!r}\n"
+        "        self.tensorboard_dir = self.workspace_dir + '/tensorboard/'\n"
+        "        self.pretrained_networks = self.workspace_dir + '/pretrained_networks/'\n")
+    before = _snapshot(checkout)
+    bridge = [sys.executable, "-m", "pytracking_ext.bridge"]
+    subprocess.run([*bridge, "install", str(checkout), "--trackers", "rts", "--replace"], check=True,
+                   capture_output=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTRACKING_", "LTR_"))}
+    tracked = subprocess.run([sys.executable, "pytracking/run_tracker.py", "rts", "rts_small", "--dataset_name",
+                              "got10k_val", "--use_visdom", "False"], cwd=checkout, capture_output=True, text=True,
+                             env=env)
+    assert tracked.returncode == 0, tracked.stdout + tracked.stderr
+    boxes = np.loadtxt(tmp_path / "results/rts/rts_small/GOT-10k_Val_000001.txt", delimiter="\t")
+    assert boxes.shape == (6, 4)
+    assert len(list((tmp_path / "segmentation/rts/rts_small/GOT-10k_Val_000001").glob("*.png"))) == 6
+    budget = "max_epochs=1 samples_per_epoch=2 val_samples_per_epoch=2 batch_size=2 generated_sequences=2 " \
+             "generated_frames=12 num_workers=0"
+    trained = subprocess.run([sys.executable, "ltr/run_training.py", "rts", "rts_small"], cwd=checkout,
+                             capture_output=True, text=True, env={**env, "LTR_EXT_SET": budget})
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    assert (tmp_path / "ltr_ws/checkpoints/ltr/rts/rts_small/RTSNet_ep0001.pth.tar").is_file()
+    subprocess.run([*bridge, "uninstall", str(checkout)], check=True, capture_output=True)
+    after = {rel: text for rel, text in _snapshot(checkout).items() if "__pycache__" not in rel}
+    assert after == {rel: text for rel, text in before.items() if "__pycache__" not in rel}
+
+
+def test_command_line_replace_says_where_the_users_folder_went(checkout):
+    _user_tracker(checkout, "opencv_mil")
     run = [sys.executable, "-m", "pytracking_ext.bridge"]
-    subprocess.run([*run, "install", str(root), "--trackers", "opencv_mil", "--prefix", "pte_"], check=True)
-    try:
-        script = ("import sys; sys.path.insert(0, 'pytracking'); sys.path.insert(1, '.');"
-                  "from pytracking.evaluation.tracker import Tracker;"
-                  "import numpy as np;"
-                  "t = Tracker.__new__(Tracker); t.name, t.parameter_name = 'pte_opencv_mil', 'default';"
-                  "import importlib; cls = importlib.import_module('pytracking.tracker.pte_opencv_mil').get_tracker_class();"
-                  "params = t.get_parameters(); params.visualization = False; params.debug = 0;"
-                  "tr = cls(params); img = np.zeros((48, 64, 3), np.uint8); img[10:30, 10:30] = 255;"
-                  "tr.initialize(img, {'init_bbox': [10, 10, 20, 20]});"
-                  "print(tr.track(img, {'previous_output': {}})['target_bbox'])")
-        result = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr
-        assert len(result.stdout.strip().strip("[]").split(",")) == 4
-    finally:
-        subprocess.run([*run, "uninstall", str(root)], check=True)
+    done = subprocess.run([*run, "install", str(checkout), "--trackers", "opencv_mil", "--replace"],
+                          capture_output=True, text=True, check=True)
+    assert f"pytracking/tracker/opencv_mil/ is kept in {BACKUP_DIR}/pytracking/tracker/opencv_mil/" in done.stdout
+    undone = subprocess.run([*run, "uninstall", str(checkout)], capture_output=True, text=True, check=True)
+    assert "restored the checkout's own pytracking/tracker/opencv_mil/" in undone.stdout

@@ -27,6 +27,11 @@ from pytracking_ext.vot.trackers_ini import trackers_ini_entry  # noqa: E402
 pytestmark = pytest.mark.slow
 
 NUM_SEQUENCES, NUM_FRAMES = 2, 10
+#: (tracker, parameters) served through TraX, the name the toolkit knows it by, and the region it reports
+TRACKERS = [("opencv_mil", "default", "opencv_mil_default", "Rectangle"),
+            ("opencv_mil", "mask", "opencv_mil_mask", "Mask"),
+            ("rts", "rts_small", "rts_rts_small", "Mask")]
+NAMES = [name for _, _, name, _ in TRACKERS]
 STACK = """title: tiny synthetic stack
 experiments:
   baseline:
@@ -60,7 +65,7 @@ def _make_workspace(root: Path, multiobject: bool) -> tuple[Path, list[str]]:
             _add_second_object(dataset.root / "sequences" / name)
     (workspace / "stack.yaml").write_text(STACK.format(multiobject=multiobject))
     (workspace / "config.yaml").write_text("stack: ./stack.yaml\nregistry:\n- ./trackers.ini\n")
-    entries = [trackers_ini_entry("opencv_mil", param, multiobject=multiobject) for param in ("default", "mask")]
+    entries = [trackers_ini_entry(tracker, param, multiobject=multiobject) for tracker, param, _, _ in TRACKERS]
     (workspace / "trackers.ini").write_text("\n".join(entries))
     return workspace, names
 
@@ -74,7 +79,7 @@ def _add_second_object(folder: Path) -> None:
 
 
 def _check_results(workspace: Path, names: list[str], object_suffixes: list[str]) -> None:
-    for tracker, region_type in (("opencv_mil_default", "Rectangle"), ("opencv_mil_mask", "Mask")):
+    for _, _, tracker, region_type in TRACKERS:
         for name in names:
             folder = workspace / "results" / tracker / "baseline" / name
             for suffix in object_suffixes:
@@ -87,23 +92,26 @@ def _check_results(workspace: Path, names: list[str], object_suffixes: list[str]
 
 
 def _check_analysis(workspace: Path) -> None:
-    _vot(workspace, "analysis", "--name", "tiny", "--format", "json", "opencv_mil_default", "opencv_mil_mask")
+    _vot(workspace, "analysis", "--name", "tiny", "--format", "json", *NAMES)
     report = json.loads((workspace / "analysis" / "tiny.json").read_text())
-    assert set(report["trackers"]) == {"opencv_mil_default", "opencv_mil_mask"}
+    assert set(report["trackers"]) == set(NAMES)
     accuracies = np.array(report["results"]["baseline"]["results"], dtype=float).ravel()
-    assert accuracies.shape == (2,)
+    assert accuracies.shape == (len(NAMES),)
     assert np.all((accuracies > 0.1) & (accuracies <= 1.0))
+    return dict(zip(report["trackers"], accuracies))
 
 
-def test_vot_evaluate_and_analysis_run_the_box_and_mask_baselines(tmp_path):
+def test_vot_evaluate_and_analysis_run_rts_and_the_box_and_mask_baselines(tmp_path):
     workspace, names = _make_workspace(tmp_path, multiobject=False)
-    _vot(workspace, "evaluate", "opencv_mil_default", "opencv_mil_mask")
+    _vot(workspace, "evaluate", *NAMES)
     _check_results(workspace, names, [""])
-    _check_analysis(workspace)
+    accuracy = _check_analysis(workspace)
+    # the shipped RTS segments the generated objects far better than a box-filled MIL mask
+    assert accuracy["rts_rts_small"] > accuracy["opencv_mil_mask"]
 
 
 def test_vots_multiobject_evaluate_and_analysis(tmp_path):
     workspace, names = _make_workspace(tmp_path, multiobject=True)
-    _vot(workspace, "evaluate", "opencv_mil_default", "opencv_mil_mask")
+    _vot(workspace, "evaluate", *NAMES)
     _check_results(workspace, names, ["_1", "_2"])
     _check_analysis(workspace)

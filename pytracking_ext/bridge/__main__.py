@@ -7,9 +7,8 @@ from pathlib import Path
 
 from ..cli import OneLineParser
 from ..errors import PytrackingError
-from .checkout import install, uninstall
+from .checkout import Manifest, install, uninstall
 from .shims import plan_shims
-
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("root", type=Path, help="PyTracking checkout (holds pytracking/ and ltr/)")
     add.add_argument("--trackers", nargs="+", metavar="NAME", help="only these registered trackers (default: all)")
     add.add_argument("--prefix", default="", help="prepend to the names used in the checkout, e.g. 'ext_'")
+    add.add_argument("--replace", action="store_true",
+                     help="move the checkout's own folders of the same names (e.g. its rts) aside so its scripts "
+                          "run ours; uninstall moves them back")
     remove = commands.add_parser("uninstall", help="remove exactly what install wrote")
     remove.add_argument("root", type=Path, help="PyTracking checkout")
     return parser
@@ -31,14 +33,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "install":
             plan = plan_shims(args.trackers, args.prefix)
-            written = install(args.root, plan)
+            written = install(args.root, plan, replace=args.replace)
             print(f"{len(plan.files)} shim files in {args.root.resolve()} ({len(written)} written, "
                   f"{len(plan.files) - len(written)} unchanged)")
             for rel in written:
                 print(f"  {rel}")
+            for rel, backup in (Manifest.load(args.root.resolve()) or Manifest()).moved.items():
+                print(f"  the checkout's own {rel}/ is kept in {backup}/ until uninstall")
         else:
+            moved = (Manifest.load(args.root.resolve()) or Manifest()).moved
             removed, kept = uninstall(args.root)
             print(f"removed {len(removed)} shim files from {args.root.resolve()}")
+            for rel in moved:
+                print(f"  restored the checkout's own {rel}/")
             for rel in kept:
                 print(f"  kept {rel}/ (it holds files that were not installed by the bridge)")
     except PytrackingError as err:

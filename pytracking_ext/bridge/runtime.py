@@ -1,18 +1,31 @@
-"""What the parameter shims call at run time inside a PyTracking checkout.
+"""What the shims call at run time inside a PyTracking checkout.
 
 PyTracking's scripts run with ``<checkout>/pytracking`` as ``sys.path[0]``, where the top-level
 name ``parameter`` is PyTracking's own parameter folder (now holding our shims), not our
 ``parameter`` package: a plain lookup would import the shim itself again and recurse. The lookup
 therefore runs with those folders hidden from ``sys.path``.
+
+Two more translations make the checkout's own configuration count: network files named
+relatively are also looked up in the checkout's ``network_path`` (its ``local.py``), and LTR's
+``settings`` object is turned into ours, keeping its workspace and dataset folders. LTR's
+``run_training.py`` has no ``--set``: the variable :data:`SET_VARIABLE` carries the same
+overrides (``LTR_EXT_SET="max_epochs=1 samples_per_epoch=8"``).
 """
 from __future__ import annotations
 
+import argparse
+import importlib
+import importlib.util
+import os
+import shlex
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
+from ..errors import PytrackingError, SettingsError
 from ..trackers import TrackerParams, get_parameters
+from ..trackers.rts.network import NetworkSpec
 
 
 def _is_pytracking_package_dir(entry: str) -> bool:
@@ -44,7 +57,98 @@ def hidden_pytracking_package_dirs() -> Iterator[None]:
         sys.path[:] = saved
 
 
+def checkout_network_path() -> Path | None:
+    """``network_path`` of the running PyTracking checkout's ``local.py``; None outside one.
+
+    Only read when that ``local.py`` exists: PyTracking's ``env_settings`` writes a template into
+    the checkout otherwise, which is not ours to do.
+    """
+    try:
+        if importlib.util.find_spec("pytracking.evaluation.local") is None:
+            return None
+        from pytracking.evaluation.environment import env_settings as checkout_env_settings
+        path = checkout_env_settings().network_path
+    except Exception:  # not inside a checkout, or a local.py that does not import: keep our own lookup
+        return None
+    return Path(path).expanduser() if path else None
+
+
+def use_checkout_networks(params: TrackerParams, network_dir: Path | None) -> TrackerParams:
+    """Point relative network paths missing from our ``network_path`` at ``network_dir`` when found there."""
+    if network_dir is None:
+        return params
+    for value in vars(params).values():
+        if isinstance(value, NetworkSpec) and not Path(value.path).expanduser().is_absolute():
+            candidate = network_dir / value.path
+            if not value.resolve().is_file() and candidate.is_file():
+                value.path = str(candidate)
+    return params
+
+
 def parameters(tracker: str, param: str) -> TrackerParams:
     """:func:`pytracking_ext.trackers.get_parameters`, safe to call from PyTracking's scripts."""
     with hidden_pytracking_package_dirs():
-        return get_parameters(tracker, param)
+        params = get_parameters(tracker, param)
+    return use_checkout_networks(params, checkout_network_path())
+
+
+#: environment variable with ``key=value`` overrides (shell-quoted, space-separated) for bridged training
+SET_VARIABLE = "LTR_EXT_SET"
+
+
+def ltr_ext_settings(ltr_settings: Any, assignments: str = ""):
+    """Our :class:`ltr_ext.admin.settings.Settings` from the object LTR's ``run_training.py`` builds.
+
+    Its environment (``workspace_dir``, ``tensorboard_dir``, dataset folders from LTR's
+    ``local.py``) replaces ours wherever it is set; everything else keeps our defaults.
+    ``assignments`` are ``run_training --set`` overrides, e.g. ``"max_epochs=1 batch_size=2"``.
+    """
+    from ltr_ext.admin.settings import Settings
+    from ltr_ext.run_training import parse_assignment
+
+    settings = Settings()
+    ltr_env = getattr(ltr_settings, "env", None)
+    for key in vars(settings.env):
+        value = getattr(ltr_env, key, None)
+        if isinstance(value, str) and value:
+            setattr(settings.env, key, value)
+    for key in ("module_name", "script_name", "project_path"):
+        if isinstance(getattr(ltr_settings, key, None), str):
+            setattr(settings, key, getattr(ltr_settings, key))
+    settings.rank, settings.world_size = 0, 1
+    for text in shlex.split(assignments):
+        try:
+            settings.override(*parse_assignment(text))
+        except argparse.ArgumentTypeError as err:
+            raise SettingsError(f"{SET_VARIABLE}: {err}") from None
+    return settings
+
+
+def keep_cache_in(folder: Path) -> None:
+    """Use ``folder`` as ``cache_dir`` unless the user chose one.
+
+    Dataset scans are cached under the tracking settings' ``cache_dir``, by default below the
+    current folder, which for LTR's script is the user's checkout.
+    """
+    from ..settings import EnvSettings, env_settings
+
+    if env_settings().sources.get("cache_dir", "default") == "default":
+        os.environ[EnvSettings.variable("cache_dir")] = str(folder)
+
+
+def run_training(module: str, ltr_settings: Any) -> Any:
+    """Run our train-settings ``module`` for LTR's ``run_training.py`` (what the train shims call).
+
+    Missing data folders and bad settings end the process with a one-line error and exit code 2,
+    as ``python -m ltr_ext.run_training`` does, instead of a traceback through LTR's script.
+    """
+    from ltr_ext.trainers import seed_everything
+
+    try:
+        settings = ltr_ext_settings(ltr_settings, os.environ.get(SET_VARIABLE, ""))
+        keep_cache_in(Path(settings.env.workspace_dir) / "cache")
+        seed_everything(int(settings.seed))
+        return importlib.import_module(module).run(settings)
+    except (FileNotFoundError, PytrackingError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None

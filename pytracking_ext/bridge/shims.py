@@ -38,8 +38,8 @@ def parameter_shim(name: str, param: str) -> str:
 
 
 def train_settings_shim(module: str) -> str:
-    return (f"{HEADER}import importlib\n\n\n"
-            f"def run(settings):\n    return importlib.import_module({module!r}).run(settings)\n")
+    return (f"{HEADER}from pytracking_ext.bridge.runtime import run_training as _run_training\n\n\n"
+            f"def run(settings):\n    return _run_training({module!r}, settings)\n")
 
 
 def train_settings_modules() -> list[tuple[str, str]]:
@@ -77,6 +77,8 @@ def plan_shims(trackers: list[str] | None = None, prefix: str = "") -> ShimPlan:
         if trackers is not None and module not in names:
             continue
         folder = f"ltr/train_settings/{prefix}{module}"
+        if folder not in plan.owned_dirs:
+            plan.owned_dirs.append(folder)
         plan.files.setdefault(f"{folder}/__init__.py", HEADER)
         plan.files[f"{folder}/{name}.py"] = train_settings_shim(f"{TRAIN_SETTINGS_PACKAGE}.{module}.{name}")
     return plan
