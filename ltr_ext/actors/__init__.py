@@ -1,5 +1,6 @@
 """Actors: ``actor(data) -> (loss, stats)``, holding the network and the objective."""
 from .base_actor import BaseActor
 from .rts_actor import RTSActor, RTSLossWeights
+from .segmentation_actor import ClipSegmentationActor
 
-__all__ = ["BaseActor", "RTSActor", "RTSLossWeights"]
+__all__ = ["BaseActor", "ClipSegmentationActor", "RTSActor", "RTSLossWeights"]

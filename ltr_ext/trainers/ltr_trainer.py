@@ -164,14 +164,29 @@ class LTRTrainer:
             for loader in self.loaders:
                 if loader.name in ran:
                     self.cycle_dataset(loader)
-            if self.lr_scheduler is not None:
+            plateau = isinstance(self.lr_scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+            if self.lr_scheduler is not None and not plateau:
                 self.lr_scheduler.step()
             self._end_epoch(ran)
+            if plateau:
+                self._step_plateau(ran)
             path = self.save_checkpoint()
             if path is not None:
                 self.logger.info("epoch %d done, checkpoint %s", self.epoch, path)
         for writer in self._writers.values():
             writer.close()
+
+    def _step_plateau(self, ran: list[str]) -> None:
+        """Step a reduce-on-plateau schedule with this epoch's value of ``settings.plateau_metric``.
+
+        ``plateau_metric`` is ``(loader name, statistic)``, by default the mean training loss
+        ``('train', 'Loss/total')``; epochs in which that loader did not run leave the schedule alone.
+        """
+        loader, name = getattr(self.settings, "plateau_metric", ("train", "Loss/total"))
+        meter = self.stats.get(loader, {}).get(name)
+        if loader not in ran or meter is None or not meter.history:
+            return
+        self.lr_scheduler.step(meter.history[-1])
 
     def cycle_dataset(self, loader: LTRLoader) -> None:
         """One pass over ``loader`` (training steps when ``loader.training``)."""
