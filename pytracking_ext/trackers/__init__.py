@@ -51,14 +51,16 @@ def _has_package(package: str) -> bool:
     return importlib.util.find_spec(package) is not None
 
 
-def get_parameters(tracker_name: str, param_name: str) -> TrackerParams:
+def get_parameters(tracker_name: str, param_name: str, registry: Registry = TRACKERS) -> TrackerParams:
     """Call ``parameters()`` of ``<package>.<tracker_name>.<param_name>``.
 
-    Unknown names raise :class:`UnknownNameError` listing what exists; an existing module that
-    fails to import propagates its own error (a broken file is not a missing one).
+    ``registry`` names the kind of method (trackers by default; the segmentation plugins pass
+    theirs, their parameter modules live in the same ``parameter`` packages). Unknown names raise
+    :class:`UnknownNameError` listing what exists; an existing module that fails to import
+    propagates its own error (a broken file is not a missing one).
     """
-    if tracker_name not in TRACKERS:
-        TRACKERS.get(tracker_name)  # raises with the list of trackers
+    if tracker_name not in registry:
+        registry.get(tracker_name)  # raises with the list of known names
     for package in _parameter_packages():
         module_name = f"{package}.{tracker_name}.{param_name}"
         try:
@@ -75,7 +77,8 @@ def get_parameters(tracker_name: str, param_name: str) -> TrackerParams:
         params.param_name = param_name
         return params
     known = ", ".join(parameter_names(tracker_name)) or "(none)"
-    raise UnknownNameError(f"unknown parameter '{param_name}' for tracker '{tracker_name}'; known parameters: {known}")
+    raise UnknownNameError(f"unknown parameter '{param_name}' for {registry.kind} '{tracker_name}'; "
+                           f"known parameters: {known}")
 
 
 __all__ = ["TRACKERS", "PARAMETER_PACKAGES", "BaseTracker", "TrackerParams", "get_tracker_class",

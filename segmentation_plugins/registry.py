@@ -1,0 +1,34 @@
+"""Segmentation methods by name, with their parameter modules in ``parameter/<name>/``.
+
+``SEGMENTERS`` maps a method name to a factory ``build(params) -> VideoSegmenter``; installed
+plugins add theirs through the entry-point group ``segmentation_plugins.segmenters``.
+"""
+from __future__ import annotations
+
+from pytracking_ext.registry import Registry
+from pytracking_ext.trackers import TrackerParams, get_parameters, parameter_names
+
+from .segmenter import VideoSegmenter
+
+SEGMENTERS = Registry("segmenter", "segmentation_plugins.segmenters")
+SEGMENTERS.add_all({
+    "lmanet": "segmentation_plugins.lmanet.segmenter:build_segmenter",
+    "evs": "segmentation_plugins.evs.segmenter:build_segmenter",
+})
+
+
+def segmenter_parameters(name: str, param: str) -> TrackerParams:
+    """``parameters()`` of ``parameter/<name>/<param>.py``; unknown names list the known ones."""
+    return get_parameters(name, param, registry=SEGMENTERS)
+
+
+def segmenter_parameter_names(name: str) -> list[str]:
+    SEGMENTERS.get(name)
+    return parameter_names(name)
+
+
+def build_segmenter(name: str, params: TrackerParams | str) -> VideoSegmenter:
+    """The segmenter ``name`` with ``params`` (an object, or a parameter-module name)."""
+    if isinstance(params, str):
+        params = segmenter_parameters(name, params)
+    return SEGMENTERS.get(name)(params)
