@@ -23,7 +23,9 @@ def segmenter_parameters(name: str, param: str) -> TrackerParams:
 
 
 def segmenter_parameter_names(name: str) -> list[str]:
-    SEGMENTERS.get(name)
+    """The parameter sets of segmenter ``name`` (its implementation is not imported)."""
+    if name not in SEGMENTERS:
+        SEGMENTERS.get(name)  # raises, listing the known segmenters
     return parameter_names(name)
 
 
