@@ -9,7 +9,7 @@ in the error.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 import torch.nn as nn
@@ -41,6 +41,15 @@ def load_state_dict_strict(net: nn.Module, state_dict: dict[str, torch.Tensor], 
             parts.append(f"shape mismatches ({len(shapes)}): {'; '.join(shapes)}")
         raise StateDictMismatch(f"{source} does not fit {type(net).__name__}: " + " | ".join(parts))
     net.load_state_dict(state_dict, strict=True)
+
+
+def load_parts_strict(net: nn.Module, state_dict: dict[str, torch.Tensor], parts: Sequence[str],
+                      source: str = "state dict") -> None:
+    """Load the submodules ``parts`` of ``net`` from the matching ``<part>.*`` keys, each strictly."""
+    for part in parts:
+        prefix = part + "."
+        sub = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+        load_state_dict_strict(net.get_submodule(part), sub, source=f"{source} [{part}]")
 
 
 def resolve_checkpoint_file(network_dir: str | Path, checkpoint: int | str | None = None) -> Path:

@@ -16,7 +16,7 @@ from torch.utils.data import DistributedSampler
 
 from ...actors import RTSActor, RTSLossWeights
 from ...admin.checkpoint import read_checkpoint
-from ...admin.loading import load_state_dict_strict
+from ...admin.loading import load_parts_strict
 from ...data.loader import LTRLoader
 from ...data.processing import SegmentationProcessing
 from ...data.sampler import SequenceSampler
@@ -100,11 +100,7 @@ def load_lwl_parts(net: torch.nn.Module, path: str | Path) -> None:
     if not path.is_file():
         raise FileNotFoundError(f"LWL checkpoint {path} not found (setting lwl_checkpoint)")
     data = read_checkpoint(path)  # official LTR pickles go through the restricted unpickler
-    state = data.get("net", data)
-    for part in LWL_PARTS:
-        prefix = part + "."
-        sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-        load_state_dict_strict(getattr(net, part), sub, source=f"{path} [{part}]")
+    load_parts_strict(net, data.get("net", data), LWL_PARTS, source=str(path))
 
 
 def train(settings: Any, net: torch.nn.Module, train_loaders: list[LTRLoader], groups: list[dict[str, Any]]) -> None:
