@@ -1,0 +1,16 @@
+"""LMANet parameter sets: weights, memory size at inference, working resolution, label set.
+
+Nothing is loaded here. ``net_path`` is absolute or relative to the ``network_path`` setting;
+``--set net_path=...`` in ``run_segmentation`` points a set at any checkpoint of
+``run_training lmanet`` (window and attention come from the checkpoint's constructor record).
+"""
+from __future__ import annotations
+
+from pytracking_ext.trackers.params import TrackerParams
+
+
+def lmanet_parameters(net_path: str, label_set: str, num_classes: int, input_size: tuple[int, int] | None,
+                      memory_size: int | None = 3, **extra) -> TrackerParams:
+    """A parameter set; ``input_size`` is (height, width) or None for the frame's own size."""
+    return TrackerParams(net_path=net_path, label_set=label_set, num_classes=num_classes, input_size=input_size,
+                         memory_size=memory_size, empty_memory="available", use_gpu=True, **extra)

@@ -1,0 +1,70 @@
+"""LMANet as a :class:`~segmentation_plugins.segmenter.VideoSegmenter` (streaming, rolling memory).
+
+The parameters name the weights (``net_path``: a checkpoint of ``run_training lmanet``, whose
+constructor record rebuilds the network, or a bare state dict with ``constructor`` and
+``constructor_kwargs``), the memory size used at inference (it may differ from training, thesis
+Table 4.10), the working resolution ``input_size`` (h, w) and the device. A single-frame network
+(no ``forward_clip``) is segmented frame by frame with no memory: the baseline of the study.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from pytracking_ext.errors import PytrackingError
+from pytracking_ext.trackers import TrackerParams
+from pytracking_ext.trackers.rts.network import NetworkSpec, load_network, select_device
+
+from ..segmenter import FrameSegmenter, SegmentationOutput, check_frame
+from .inference import EmptyMemory, LMANetStreamer
+
+
+class LMANetSegmenter(FrameSegmenter):
+    """Frame-by-frame segmentation with the last ``memory_size`` frames as memory."""
+
+    def __init__(self, net: torch.nn.Module, params: TrackerParams, device: torch.device) -> None:
+        self.net = net.to(device).eval()
+        self.params = params
+        self.device = device
+        self.num_classes = int(params.num_classes)
+        self.input_size = tuple(params.input_size) if params.get("input_size", None) else None  # (h, w)
+        self.streamer = None
+        if hasattr(net, "forward_clip"):
+            self.streamer = LMANetStreamer(self.net, params.get("memory_size", None),
+                                           EmptyMemory(params.get("empty_memory", "available")))
+
+    def reset(self) -> None:
+        if self.streamer is not None:
+            self.streamer.reset()
+
+    @torch.inference_mode()
+    def segment(self, frame: np.ndarray) -> SegmentationOutput:
+        start = time.perf_counter()
+        check_frame(frame)
+        x = torch.from_numpy(np.ascontiguousarray(frame)).to(self.device).permute(2, 0, 1)[None].float() / 255.0
+        if self.input_size is not None and x.shape[-2:] != self.input_size:
+            x = F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False)
+        logits = self.streamer.step(x) if self.streamer is not None else self.net(x)
+        if logits.shape[-2:] != frame.shape[:2]:
+            logits = F.interpolate(logits, size=frame.shape[:2], mode="bilinear", align_corners=False)
+        labels = logits[0].argmax(0).to(torch.uint8).cpu().numpy()
+        return SegmentationOutput(labels, logits[0].softmax(0), {"latency_s": time.perf_counter() - start})
+
+
+def network_spec(params: TrackerParams) -> NetworkSpec:
+    """Where the weights are and how to build the network (frames are normalised by the segmenter)."""
+    if not params.get("net_path", None):
+        raise PytrackingError(f"lmanet parameters '{params.get('param_name', '?')}' name no weights: "
+                              "set net_path (--set net_path=PATH)")
+    return NetworkSpec(str(params.net_path), image_format="rgb", mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0),
+                       constructor=params.get("constructor", None),
+                       constructor_kwargs=dict(params.get("constructor_kwargs", {})), channels_last=False)
+
+
+def build_segmenter(params: TrackerParams) -> LMANetSegmenter:
+    """The segmenter of ``params`` with its network loaded strictly from ``params.net_path``."""
+    device = select_device(params.get("use_gpu", True))
+    return LMANetSegmenter(load_network(network_spec(params), device), params, device)
