@@ -75,4 +75,22 @@ def operating_point(name: str) -> TrackerParams:
         iam_dilation=7,
         iam_smoothing=7,
         iam_smoothing_mode="box",
+        # S = 1 with W and R (EVS 01): the IAM blends ICNet's output with P warped from t-1 (§9 #13)
+        keyframe_blend=op.keyframe_interval == 1 and op.warp and op.refine,
+        # adaptive key frames (thesis future work; parameter/evs/evs_adaptive.py): off
+        adaptive_threshold=None,
+        # weights: checkpoints, absolute or relative to the network_path setting; none ship with the
+        # package. refiner_weights='from_icnet' starts an untuned Refiner from ICNet's layers (§5.2)
+        icnet_weights=None,
+        refiner_weights=None,
+        random_weights=False,  # seeded random networks: tests and the speed benchmark only
+        seed=0,
+        use_gpu=True,  # CUDA when present, else CPU
+        # pipeline (segmentation_plugins/evs/pipeline.py)
+        threaded=True,  # False: every step in the caller's thread (reference results, serial timings)
+        flow_threads=1,  # flow worker threads (the flow of frame t needs only t-1 and t, so it runs ahead)
+        queue_size=None,  # frames in flight; None: max(4, S + 2), so ICNet of the next key frame overlaps a cycle
+        output_upsampling="nearest",  # labels to the frame size; 'bilinear': P bilinear + argmax (§2.5)
+        cv2_threads=None,  # process-wide thread pools, left alone when None
+        torch_threads=None,
     )

@@ -1,0 +1,152 @@
+"""EVS as a :class:`VideoSegmenter`: networks loaded from the parameter set, the concurrent pipeline.
+
+Weights (parameter keys):
+
+- ``icnet_weights``: ICNet checkpoint, always needed;
+- ``refiner_weights``: Refiner checkpoint, needed when ``refine`` is on; ``"from_icnet"`` starts
+  the Refiner from ICNet's layers without fine-tuning (evs_reference §5.2's initialisation);
+- paths are absolute or relative to the ``network_path`` setting (env ``PYTRACKING_NETWORK_PATH``),
+  as for the trackers' networks. A checkpoint is a file written by our LTR trainer (its ``net``
+  state dict), an LTR checkpoint folder (its latest epoch) or a bare state dict; loading is strict
+  and names every missing or unexpected key;
+- ``random_weights=True`` builds seeded random networks instead (tests and the speed benchmark
+  only; the output is meaningless).
+
+Other keys: ``icnet_config`` ('standard', 'small'), ``use_gpu`` (CUDA when present, else CPU),
+``cv2_threads`` / ``torch_threads`` (process-wide thread pools, set when not None) and the
+pipeline settings of :class:`~segmentation_plugins.evs.pipeline.PipelineConfig`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import cv2
+import numpy as np
+import torch
+import torch.nn as nn
+
+from pytracking_ext.errors import PytrackingError
+from pytracking_ext.trackers.params import TrackerParams
+
+from ..segmenter import SegmentationOutput, VideoSegmenter
+from .models import ICNet, Refiner, build_icnet, build_refiner
+from .pipeline import EVSPipeline, PipelineConfig, PropagationState, RunStats
+
+REFINER_FROM_ICNET = "from_icnet"
+
+
+class EVSWeightsError(PytrackingError):
+    """EVS network weights are not configured, not found or do not fit the network."""
+
+
+def _resolve_path(path: str, network_dir: str | None = None) -> Path:
+    resolved = Path(path).expanduser()
+    if not resolved.is_absolute():
+        if network_dir is None:
+            from pytracking_ext.settings import env_settings
+            network_dir = env_settings().network_path
+        resolved = Path(network_dir).expanduser() / resolved
+    return resolved
+
+
+def load_weights(builder: Callable[[], nn.Module], path: str, parameter: str,
+                 network_dir: str | None = None) -> nn.Module:
+    """``builder()`` with the weights of checkpoint ``path`` (strict); errors name ``parameter``."""
+    from ltr_ext.admin.checkpoint import CheckpointError
+    from ltr_ext.admin.loading import StateDictMismatch, load_network
+
+    resolved = _resolve_path(path, network_dir)
+    if not resolved.exists():
+        raise EVSWeightsError(f"{parameter}: {resolved} not found (absolute, or relative to the network_path "
+                              f"setting / PYTRACKING_NETWORK_PATH)")
+    try:
+        net, _ = load_network(resolved, constructor=builder)
+    except (CheckpointError, StateDictMismatch) as error:
+        raise EVSWeightsError(f"{parameter}: {error}") from None
+    return net
+
+
+def _random(builder: Callable[[], nn.Module], seed: int) -> nn.Module:
+    with torch.random.fork_rng(devices=[]):  # seeded without touching the caller's random stream
+        torch.manual_seed(seed)
+        return builder()
+
+
+def build_networks(params: TrackerParams) -> tuple[ICNet, Refiner | None]:
+    """ICNet and (with ``refine``) the Refiner of a parameter set, on the CPU, in eval mode."""
+    config = params.get("icnet_config", "standard")
+    uses_pwarped = params.get("refiner_uses_pwarped", False)
+    make_icnet = lambda: build_icnet(config)  # noqa: E731
+    make_refiner = lambda: build_refiner(config, uses_pwarped=uses_pwarped)  # noqa: E731
+    refine = params.get("refine", False)
+    if params.get("random_weights", False):
+        seed = params.get("seed", 0)
+        icnet = _random(make_icnet, seed)
+        refiner = _random(make_refiner, seed + 1) if refine else None
+        return icnet.eval(), refiner.eval() if refiner is not None else None
+    icnet_path = params.get("icnet_weights", None)
+    if not icnet_path:
+        raise EVSWeightsError("EVS needs ICNet weights: set params.icnet_weights to a checkpoint (absolute or relative "
+                              "to network_path); params.random_weights=True is for tests and benchmarks only")
+    icnet = load_weights(make_icnet, icnet_path, "icnet_weights")
+    refiner = None
+    if refine:
+        refiner_path = params.get("refiner_weights", None)
+        if not refiner_path:
+            raise EVSWeightsError(f"operating point {params.get('name', '?')} uses the Refiner: set "
+                                  f"params.refiner_weights to a checkpoint, or to '{REFINER_FROM_ICNET}' for an "
+                                  f"untuned Refiner made of ICNet's layers")
+        if refiner_path == REFINER_FROM_ICNET:
+            refiner = Refiner.from_icnet(icnet, uses_pwarped=uses_pwarped)
+        else:
+            refiner = load_weights(make_refiner, refiner_path, "refiner_weights")
+    return icnet.eval(), refiner.eval() if refiner is not None else None
+
+
+class EVSSegmenter(VideoSegmenter):
+    """EVS (thesis ch. 3) behind the video segmenter contract; frames are H×W×3 uint8 RGB."""
+
+    def __init__(self, icnet: ICNet, config: PipelineConfig, refiner: Refiner | None = None,
+                 device: torch.device | str = "cpu", params: TrackerParams | None = None) -> None:
+        self.params = params
+        self.num_classes = icnet.cfg.num_classes
+        self.pipeline = EVSPipeline(icnet, config, refiner, device)
+
+    @property
+    def config(self) -> PipelineConfig:
+        return self.pipeline.config
+
+    @property
+    def device(self) -> torch.device:
+        return self.pipeline.device
+
+    @property
+    def stats(self) -> RunStats | None:
+        """Throughput and latency of the last :meth:`segment_video` stream (after it ended or was closed)."""
+        return self.pipeline.last_stats
+
+    @property
+    def state(self) -> PropagationState | None:
+        return self.pipeline.state
+
+    def reset(self) -> None:
+        self.pipeline.reset()
+
+    def segment_video(self, frames: Iterable[np.ndarray]) -> Iterator[SegmentationOutput]:
+        return self.pipeline.run(frames)
+
+    def close(self) -> None:
+        self.pipeline.close()
+
+
+def build_segmenter(params: TrackerParams) -> EVSSegmenter:
+    """The EVS segmenter of a parameter set (``parameter/evs/*.py``); see the module docstring."""
+    config = PipelineConfig.from_params(params)
+    icnet, refiner = build_networks(params)
+    if params.get("cv2_threads", None) is not None:
+        cv2.setNumThreads(params.cv2_threads)
+    if params.get("torch_threads", None) is not None:
+        torch.set_num_threads(params.torch_threads)
+    device = torch.device("cuda" if params.get("use_gpu", True) and torch.cuda.is_available() else "cpu")
+    return EVSSegmenter(icnet, config, refiner, device, params)
