@@ -1,72 +1,220 @@
 """LMANet streaming-step time and peak memory against ERFNet alone, measured in one run.
 
-    python benchmarks/lmanet_speed.py [--size 1024x512] [--threads 2] [--repeats 5] [--windows 11 21 41] [--global]
+    python benchmarks/lmanet_speed.py [--size 1024x512] [--threads 2] [--rounds 5] [--windows 11 21 41]
+                                      [--direct 21] [--global] [--no-memory]
 
-Prints the median time of one streaming step (encode the new frame, read a memory of S = 3
-cached frames, fuse, decode) for ERFNet alone and LMANet with each window side, the ratio to
-ERFNet and the read alone. Memory: on CUDA the peak allocated memory; on the CPU only the
-process's peak resident set over the whole run (per-variant peaks are not separated yet).
+Variants: ``erfnet`` (the single-frame network: encode + decode), ``local P=..`` (LMANet with
+the tiled local read the model runs), ``direct P=..`` (the same step with the offset-by-offset
+read, the arithmetic of the official kernels, for comparison) and ``global``. One streaming step
+encodes the new frame, reads a memory of S = 3 cached frames, fuses and decodes.
+
+Time: the variants run round-robin (``--rounds`` rounds after a warm-up) so that load from other
+processes hits all of them alike; the minimum over rounds is printed (the least disturbed run),
+for the step and for the read alone (correlation + softmax + weighted sum), with their ratio to
+the ERFNet step.
+
+Memory: every variant runs again in a fresh process (large blocks allocated with mmap so that
+the resident set follows the live tensors) that builds its network and inputs and runs two
+steps. Printed: the peak resident set during the second step (``VmHWM``, reset through
+``/proc/self/clear_refs`` before it) and the model memory: weights + stored memory (S keys and
+values) + the step's working memory (that peak minus the resident set before the step, so the
+libraries, which alone take hundreds of MiB, are left out); the overhead in % compares model
+memories with ERFNet's. On CUDA the same from the allocator's statistics.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
-import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
+from typing import Callable
 
 import torch
 
-from segmentation_plugins.lmanet import build_lmanet
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from segmentation_plugins.lmanet import build_lmanet, build_single_frame  # noqa: E402
+from segmentation_plugins.lmanet.models.attention import (  # noqa: E402
+    global_read, local_attention, local_memory_read, local_read)
+
+MEMORY_FRAMES = 3
+
+# variant kind -> read(query key, memory keys, memory values, window)
+READS: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tensor]] = {
+    "local": local_memory_read,
+    "direct": lambda qk, mk, mv, p: local_read(local_attention(qk, mk, p), mv, p),
+    "global": lambda qk, mk, mv, p: global_read(qk, mk, mv),
+}
 
 
-def timed(fn, repeats: int, device: torch.device) -> float:
+def parse_variant(name: str) -> tuple[str, int]:
+    kind, _, window = name.partition(" P=")
+    return kind, int(window or 1)
+
+
+class Setup:
+    """Networks and inputs of one process: a frame, the memory of S frames and the query."""
+
+    def __init__(self, size: str, device: torch.device, erfnet: bool = True, lmanet: bool = True) -> None:
+        width, height = (int(v) for v in size.split("x"))
+        torch.manual_seed(0)
+        self.frame = torch.rand(1, 3, height, width, device=device)
+        self.erfnet = build_single_frame("erfnet").to(device).eval() if erfnet else None
+        self.model = build_lmanet().to(device).eval() if lmanet else None
+        if lmanet:
+            with torch.inference_mode():
+                features = self.model.encode(self.frame)
+                keys, values = zip(*(self.model.memorize(features) for _ in range(MEMORY_FRAMES)))
+                self.memory = torch.stack(keys, 2), torch.stack(values, 2)
+                self.query = self.model.query(features)
+
+    def step(self, variant: str) -> Callable[[], torch.Tensor]:
+        if variant == "erfnet":
+            return lambda: self.erfnet(self.frame)
+        kind, window = parse_variant(variant)
+        read, model = READS[kind], self.model
+
+        def run() -> torch.Tensor:
+            key, value = model.query(model.encode(self.frame))
+            return model.decode(model.fuse(value, read(key, *self.memory, window)))
+        return run
+
+    def read(self, variant: str) -> Callable[[], torch.Tensor] | None:
+        if variant == "erfnet":
+            return None
+        kind, window = parse_variant(variant)
+        return lambda: READS[kind](self.query[0], *self.memory, window)
+
+
+def timed(fn: Callable[[], torch.Tensor], device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
     fn()
-    times = []
-    for _ in range(repeats):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def resident_bytes() -> int:
+    """Current resident set of this process (Linux), else its peak so far."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def reset_peak_resident() -> None:
+    """Restart the peak resident set from the current one (Linux >= 4.0), so that the peak reached
+    while importing torch does not hide the steps' peak; elsewhere the peak stays process-wide."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def peak_resident_bytes() -> int:
+    try:
+        status = Path("/proc/self/status").read_text()
+        return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")) * 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def tensor_bytes(tensors) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def probe(args: argparse.Namespace) -> None:
+    """Child process: memory of one variant's streaming step (JSON on stdout).
+
+    ``model``: weights + the stored memory (S keys/values) + the step's working memory, the
+    latter being the peak during a step minus the resident set before it (libraries loaded and
+    kernels generated by a first step). ``peak``: the resident set's peak during the step.
+    """
+    device = torch.device(args.device)
+    # each process holds only the network it measures
+    setup = Setup(args.size, device, erfnet=args.probe == "erfnet", lmanet=args.probe != "erfnet")
+    net = setup.erfnet if args.probe == "erfnet" else setup.model
+    persistent = tensor_bytes([*net.parameters(), *net.buffers()])
+    if args.probe != "erfnet":
+        persistent += tensor_bytes(setup.memory)
+    step = setup.step(args.probe)
+    with torch.inference_mode():
+        step()
         if device.type == "cuda":
             torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+            torch.cuda.reset_peak_memory_stats()
+            before = torch.cuda.memory_allocated()
+        else:
+            before = resident_bytes()
+            reset_peak_resident()
+        step()
+    peak = torch.cuda.max_memory_allocated() if device.type == "cuda" else peak_resident_bytes()
+    print(json.dumps({"peak": peak, "model": persistent + peak - before}))
+
+
+def measure_memory(args: argparse.Namespace, variant: str) -> dict[str, int]:
+    command = [sys.executable, __file__, "--probe", variant, "--size", args.size, "--threads", str(args.threads),
+               "--device", args.device]
+    # large blocks straight from and back to the system: the resident set then follows the live
+    # tensors instead of what glibc keeps cached from earlier steps
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(128 << 10)}
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", default="1024x512", help="W x H of the input frame")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds over all variants")
     parser.add_argument("--windows", type=int, nargs="+", default=[11, 21, 41])
+    parser.add_argument("--direct", type=int, nargs="*", default=[21], help="windows to time with the offset loop")
     parser.add_argument("--global", dest="with_global", action="store_true", help="also the global variant")
+    parser.add_argument("--no-memory", dest="memory", action="store_false", help="skip the per-variant memory")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--probe", help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.probe:
+        probe(args)
+        return
     device = torch.device(args.device)
-    width, height = (int(v) for v in args.size.split("x"))
-    frame = torch.rand(1, 3, height, width, device=device)
-    model = build_lmanet().to(device).eval()
+    variants = (["erfnet"] + [f"local P={w}" for w in args.windows] + [f"direct P={w}" for w in args.direct]
+                + (["global"] if args.with_global else []))
+    setup = Setup(args.size, device)
+    steps = {v: setup.step(v) for v in variants}
+    reads = {v: setup.read(v) for v in variants}
+    best = {(v, part): float("inf") for v in variants for part in ("step", "read")}
     with torch.inference_mode():
-        feats = model.encode(frame)
-        keys, values = zip(*(model.memorize(feats) for _ in range(3)))
-        mk, mv = torch.stack(keys, 2), torch.stack(values, 2)
-        qk, qv = model.query(feats)
-        base = timed(lambda: model.decode(model.encode(frame)), args.repeats, device)
-        print(f"{args.size} on {device} ({args.threads} threads), median of {args.repeats}")
-        print(f"  ERFNet step                 {base * 1000:8.1f} ms   1.00x")
-        variants = [("local", w) for w in args.windows] + ([("global", 0)] if args.with_global else [])
-        for attention, window in variants:
-            model.attention, model.window = attention, max(window, 1)
-            step = timed(lambda: model.step(frame, mk, mv), args.repeats, device)
-            read = timed(lambda: model.read(qk, mk, mv), args.repeats, device)
-            label = f"LMANet {attention}" + (f" P={window}" if attention == "local" else "")
-            print(f"  {label:27s} {step * 1000:8.1f} ms   {step / base:4.2f}x   read {read * 1000:7.1f} ms "
-                  f"({read / base * 100:5.1f} % of the ERFNet step)")
-    if device.type == "cuda":
-        print(f"  peak CUDA memory {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB")
-    else:
-        print(f"  peak resident memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+        for fn in [*steps.values(), *filter(None, reads.values())]:
+            fn()  # warm-up
+        for _ in range(args.rounds):
+            for v in variants:
+                best[v, "step"] = min(best[v, "step"], timed(steps[v], device))
+                if reads[v] is not None:
+                    best[v, "read"] = min(best[v, "read"], timed(reads[v], device))
+    memory = {v: measure_memory(args, v) for v in variants} if args.memory else {}
+
+    base = best["erfnet", "step"]
+    print(f"{args.size} on {device}, {args.threads} threads, S = {MEMORY_FRAMES}, torch {torch.__version__}; "
+          f"minimum of {args.rounds} interleaved rounds")
+    label = "CUDA peak" if device.type == "cuda" else "peak RSS"
+    print(f"  {'variant':14s} {'step':>9s} {'x ERFNet':>8s} {'read':>9s} {'read/ERFNet':>11s}"
+          + (f" {label:>10s} {'model mem':>10s} {'vs ERFNet':>9s}" if memory else ""))
+    for v in variants:
+        step, read = best[v, "step"], best[v, "read"]
+        line = f"  {v:14s} {step * 1e3:6.1f} ms {step / base:7.2f}x "
+        line += f"{read * 1e3:6.1f} ms {read / base * 100:9.1f} %" if reads[v] else f"{'-':>9s} {'-':>11s}"
+        if memory:
+            own, ref = memory[v]["model"], memory["erfnet"]["model"]
+            line += f" {memory[v]['peak'] / 2**20:6.0f} MiB {own / 2**20:6.0f} MiB {(own - ref) / ref * 100:+8.1f} %"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,16 @@ from segmentation_plugins.lmanet import build_lmanet
 from segmentation_plugins.lmanet.models.attention import local_attention, local_logits
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """On a shared, busy machine two OpenMP threads waiting for each other make these small
+    steps several times slower; one thread gives the same numbers (fixture README)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def fixture(shared_dir):
     folder = shared_dir / "fixtures" / "lmanet"

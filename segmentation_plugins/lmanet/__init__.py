@@ -1,4 +1,5 @@
 """LMANet segmentation plugin (thesis ch. 4): local memory attention over a single-frame network."""
-from .models.lmanet import LMANet, build_lmanet
+from .models.backbones import BACKBONES, UnknownBackboneError
+from .models.lmanet import LMANet, SingleFrameNet, build_lmanet, build_single_frame
 
-__all__ = ["LMANet", "build_lmanet"]
+__all__ = ["BACKBONES", "LMANet", "SingleFrameNet", "UnknownBackboneError", "build_lmanet", "build_single_frame"]

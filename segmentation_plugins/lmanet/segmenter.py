@@ -33,8 +33,22 @@ class LMANetSegmenter(FrameSegmenter):
         self.input_size = tuple(params.input_size) if params.get("input_size", None) else None  # (h, w)
         self.streamer = None
         if hasattr(net, "forward_clip"):
+            self._reconfigure_reading(params)
             self.streamer = LMANetStreamer(self.net, params.get("memory_size", None),
                                            EmptyMemory(params.get("empty_memory", "available")))
+
+    def _reconfigure_reading(self, params: TrackerParams) -> None:
+        """``window`` / ``attention`` set in the parameters replace the trained ones (an inference-time ablation)."""
+        window, attention = params.get("window", None), params.get("attention", None)
+        if window is not None:
+            if int(window) < 1 or int(window) % 2 == 0:
+                raise PytrackingError(f"window must be an odd positive side length, got {window}")
+            self.net.window = int(window)
+        if attention is not None:
+            from .models.lmanet import MEMORY_READS
+            if attention not in MEMORY_READS:
+                raise PytrackingError(f"attention must be one of {', '.join(MEMORY_READS)}, got '{attention}'")
+            self.net.attention = attention
 
     def reset(self) -> None:
         if self.streamer is not None:
