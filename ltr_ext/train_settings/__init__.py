@@ -18,6 +18,8 @@ TRAIN_SETTINGS = Registry("train module", "ltr_ext.train_settings")
 TRAIN_SETTINGS.add_all({
     "examples": "ltr_ext.train_settings.examples",
     "rts": "ltr_ext.train_settings.rts",
+    "lmanet": "ltr_ext.train_settings.lmanet",
+    "evs": "ltr_ext.train_settings.evs",
 })
 
 
