@@ -77,8 +77,9 @@ def build_networks(params: TrackerParams) -> tuple[ICNet, Refiner | None]:
     """ICNet and (with ``refine``) the Refiner of a parameter set, on the CPU, in eval mode."""
     config = params.get("icnet_config", "standard")
     uses_pwarped = params.get("refiner_uses_pwarped", False)
-    make_icnet = lambda: build_icnet(config)  # noqa: E731
-    make_refiner = lambda: build_refiner(config, uses_pwarped=uses_pwarped)  # noqa: E731
+    classes = params.get("num_classes", 19)
+    make_icnet = lambda: build_icnet(config, num_classes=classes)  # noqa: E731
+    make_refiner = lambda: build_refiner(config, uses_pwarped=uses_pwarped, num_classes=classes)  # noqa: E731
     refine = params.get("refine", False)
     if params.get("random_weights", False):
         seed = params.get("seed", 0)
