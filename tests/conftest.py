@@ -43,3 +43,26 @@ def rts_network_dir(tmp_path_factory):
     torch.manual_seed(0)
     torch.save(build_rts50().state_dict(), folder / "rts50.pth")
     return folder
+
+
+def _single_thread(get, set_):
+    previous = get()
+    set_(1)
+    yield
+    set_(previous)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny convolutions on a shared 2-core machine: a second torch thread only adds contention (10-100x slower)."""
+    import torch
+
+    yield from _single_thread(torch.get_num_threads, torch.set_num_threads)
+
+
+@pytest.fixture(scope="module")
+def one_cv2_thread():
+    """OpenCV's pool on one thread for the module (shared 2-core machine)."""
+    import cv2
+
+    yield from _single_thread(cv2.getNumThreads, cv2.setNumThreads)

@@ -14,12 +14,7 @@ DX, DY = 6, 3  # content moves right and down from the previous to the current f
 MARGIN = 24  # DIS is only trusted away from the frame border
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_cv2_thread():
-    previous = cv2.getNumThreads()
-    cv2.setNumThreads(1)  # shared 2-core machine
-    yield
-    cv2.setNumThreads(previous)
+pytestmark = pytest.mark.usefixtures("one_cv2_thread")
 
 
 def texture(h: int, w: int, seed: int = 0) -> np.ndarray:

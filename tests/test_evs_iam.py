@@ -14,12 +14,7 @@ from segmentation_plugins.evs.warp import Warper
 H, W = 192, 320
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_cv2_thread():
-    previous = cv2.getNumThreads()
-    cv2.setNumThreads(1)  # shared 2-core machine
-    yield
-    cv2.setNumThreads(previous)
+pytestmark = pytest.mark.usefixtures("one_cv2_thread")
 
 
 def texture(h: int, w: int, seed: int) -> np.ndarray:

@@ -11,13 +11,7 @@ from segmentation_plugins.evs.models import (CASCADE_WEIGHTS, IMAGE_MEAN_BGR, IC
 TINY = dict(width=0.25, blocks=(1, 1, 1, 1))  # fast on two CPU cores
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny convolutions on a shared 2-core machine: a second thread only adds contention (10-100x slower)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True)

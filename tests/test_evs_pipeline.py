@@ -24,13 +24,7 @@ from segmentation_plugins.evs.warp import Warper
 W, H, STEP = 256, 128, 8  # frames, and the camera pan per frame in pixels (2 px at the 1/4 propagation grid)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny convolutions on a shared 2-core machine: a second torch thread only adds contention
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,7 @@ from segmentation_plugins.registry import build_segmenter, segmenter_parameter_n
 W, H = 256, 128
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def frames(count: int, seed: int = 0, step: int = 8) -> list[np.ndarray]:

@@ -22,13 +22,7 @@ SMOKE = ["--set", "input_size=[64,48]", "--set", "crop_size=[64,48]", "--set", "
          "max_epochs=1", "--set", "num_workers=0", "--set", "samples_per_epoch=2", "--set", "print_interval=1"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny convolutions on a shared 2-core machine: a second thread only adds contention
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

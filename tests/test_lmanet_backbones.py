@@ -14,14 +14,8 @@ FRAME_SIZE = {"erfnet": (32, 48), "pspnet": (25, 33), "efficientnet_lite0": (32,
 WINDOW = 5  # above the offset-loop threshold, so the tiled read is what runs
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """These tiny convolutions gain nothing from threads, and on a shared, busy machine two OpenMP
-    threads waiting for each other make a train-mode step 100x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# tiny convolutions gain nothing from threads; on a busy machine two waiting OpenMP threads are 100x slower
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
