@@ -5,13 +5,16 @@
 
 Variants: ``erfnet`` (the single-frame network: encode + decode), ``local P=..`` (LMANet with
 the tiled local read the model runs), ``direct P=..`` (the same step with the offset-by-offset
-read, the arithmetic of the official kernels, for comparison) and ``global``. One streaming step
-encodes the new frame, reads a memory of S = 3 cached frames, fuses and decodes.
+read of ``local_read(local_attention(...))``, the previous implementation, for comparison) and
+``global``. One streaming step encodes the new frame, reads a memory of S = 3 cached frames,
+fuses and decodes.
 
 Time: the variants run round-robin (``--rounds`` rounds after a warm-up) so that load from other
 processes hits all of them alike; the minimum over rounds is printed (the least disturbed run),
 for the step and for the read alone (correlation + softmax + weighted sum), with their ratio to
-the ERFNet step.
+the ERFNet step. On a machine busy with other processes, OpenMP threads spinning at barriers
+while a sibling is descheduled can slow every variant several-fold and erratically;
+``OMP_WAIT_POLICY=PASSIVE`` (or ``--threads 1``) keeps the ratios meaningful there.
 
 Memory: every variant runs again in a fresh process (large blocks allocated with mmap so that
 the resident set follows the live tensors) that builds its network and inputs and runs two
