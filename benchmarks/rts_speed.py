@@ -6,11 +6,18 @@ boxes equal the official ones, i.e. the speed is measured at identical outputs),
 without ``../shared``, seeded random ones. Prints our times and the ratios to the official
 implementation's times measured on this machine (fixture README section 4 and the issue text).
 
-    python benchmarks/rts_speed.py [--threads 2] [--device cpu|cuda] [--frames 30]
+    python benchmarks/rts_speed.py [--threads 2] [--device cpu|cuda] [--frames 30] [--repeats 3] [--baseline]
+
+With ``--repeats N`` the sequence is tracked N times from a fresh tracker; each frame's time (and
+the init time) is the minimum over the runs, the least disturbed one on a shared machine, and
+the median is taken over those. ``--baseline`` adds the same tracker without the CPU inference
+copy (folded BatchNorms, prepacked convolutions, fused ReLU/add) and with NCHW tensors, run in
+turn with ours frame by frame, and prints the ratio measured in that one run.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib.util
 import statistics
 import sys
@@ -62,11 +69,40 @@ def _sequence(shared: Path, frames: int, scratch: Path):
     return images, mask_to_bbox(label), label.astype(np.uint8), None
 
 
+def _track(trackers: dict, images, box, mask, device: str) -> dict[str, tuple[float, list[float], list]]:
+    """Per tracker: (init time, per-frame times of frames 2.., boxes of all frames) of one run.
+
+    The trackers take turns frame by frame, so that load from other processes hits them alike.
+    """
+    def timed(call):
+        start = time.perf_counter()
+        result = call()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        return result, time.perf_counter() - start
+
+    runs, outs = {}, {}
+    for name, tracker in trackers.items():
+        tracker.initialize_features()
+        outs[name], init_time = timed(lambda: tracker.initialize(images[0], {"init_bbox": box, "init_mask": mask}))
+        runs[name] = (init_time, [], [box])
+    for image in images[1:]:
+        for name, tracker in trackers.items():
+            outs[name], elapsed = timed(lambda: tracker.track(image, {"previous_output": outs[name]}))
+            runs[name][1].append(elapsed)
+            runs[name][2].append(outs[name]["target_bbox"])
+    return runs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--frames", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=3, help="track the sequence this many times; min per frame")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also run the tracker without the CPU inference copy and channels-last layout, "
+                             "frame by frame in turn with ours")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -75,30 +111,35 @@ def main(argv: list[str] | None = None) -> int:
         params = get_parameters("rts", "rts50")
         params.net.path = str(_weights(args.shared, scratch / "rts50.pth"))
         params.device = args.device
-        tracker = get_tracker_class("rts")(params)
         images, box, mask, reference = _sequence(args.shared, args.frames, scratch)
-        tracker.initialize_features()
-        start = time.perf_counter()
-        out = tracker.initialize(images[0], {"init_bbox": box, "init_mask": mask})
-        init_time = time.perf_counter() - start
-        times, boxes = [], [box]
-        for image in images[1:]:
-            start = time.perf_counter()
-            out = tracker.track(image, {"previous_output": out})
-            if args.device.startswith("cuda"):
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - start)
-            boxes.append(out["target_bbox"])
-    median = statistics.median(times)
-    print(f"device {args.device}, {args.threads} threads, {len(images)} frames of {images[0].shape[1]}x{images[0].shape[0]}")
-    print(f"ours: init {init_time:.2f} s, median per frame (frames 2-{len(images)}) {median:.3f} s "
-          f"({1 / median:.2f} FPS), first {times[0]:.3f} s, last {times[-1]:.3f} s")
+        variants = {"ours": params}
+        if args.baseline:
+            plain = copy.deepcopy(params)
+            plain.net.cpu_inference, plain.net.channels_last = False, False
+            variants["plain eager"] = plain
+        tracker_class = get_tracker_class("rts")
+        runs = [_track({name: tracker_class(p) for name, p in variants.items()}, images, box, mask, args.device)
+                for _ in range(max(1, args.repeats))]
+    print(f"device {args.device}, {args.threads} threads, {len(images)} frames of {images[0].shape[1]}x{images[0].shape[0]}, "
+          f"best of {len(runs)} runs per frame")
+    medians = {}
+    for name in variants:
+        init_time = min(run[name][0] for run in runs)
+        times = [min(frame) for frame in zip(*(run[name][1] for run in runs))]
+        medians[name] = (init_time, statistics.median(times))
+        print(f"{name}: init {init_time:.2f} s, median per frame (frames 2-{len(images)}) {medians[name][1]:.3f} s "
+              f"({1 / medians[name][1]:.2f} FPS), first {times[0]:.3f} s, last {times[-1]:.3f} s")
+    init_time, median = medians["ours"]
+    if args.baseline:
+        plain_init, plain_median = medians["plain eager"]
+        print(f"ours vs plain eager (same run): init {plain_init / init_time:.2f}x, per frame {plain_median / median:.2f}x")
     for source, (official_init, official_frame) in OFFICIAL.items():
         print(f"vs official ({source}: init {official_init} s, frame {official_frame} s): "
               f"init {official_init / init_time:.2f}x faster, per frame {official_frame / median:.2f}x faster")
     if reference is not None:
-        equal = np.allclose(np.asarray(boxes, dtype=float), reference, atol=1e-4)
-        print(f"boxes equal to the official tracker's on all {len(boxes)} frames: {equal}")
+        for name in variants:
+            equal = all(np.allclose(np.asarray(run[name][2], dtype=float), reference, atol=1e-4) for run in runs)
+            print(f"{name}: boxes equal to the official tracker's on all {len(images)} frames: {equal}")
     return 0
 
 

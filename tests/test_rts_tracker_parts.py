@@ -118,3 +118,29 @@ def test_pasted_scores_land_at_the_crop_and_fill_elsewhere():
     out = paste_scores(scores, torch.tensor([10.0, 10.0]), 2.0, (30, 30))
     assert out.shape == (30, 30) and out[10, 10] == 1 and out[0, 0] == -100
     assert int((out == 1).sum()) == 8 * 12
+
+
+def test_init_blur_equals_a_zero_padded_separable_gaussian_convolution():
+    import math
+
+    import torch.nn.functional as F
+
+    from pytracking_ext.trackers.rts.augmentation import gaussian_blur
+    torch.manual_seed(0)
+    patch = torch.rand(1, 3, 20, 30) * 255
+    sigma = (3.0, 1.0)
+    expected = patch.reshape(-1, 1, 20, 30)
+    for axis, s in enumerate(sigma):
+        radius = math.ceil(2 * s)
+        taps = torch.exp(-torch.arange(-radius, radius + 1, dtype=torch.float32) ** 2 / (2 * s ** 2))
+        kernel = (taps / taps.sum()).view(1, 1, -1, 1) if axis == 0 else (taps / taps.sum()).view(1, 1, 1, -1)
+        expected = F.conv2d(expected, kernel, padding=(radius, 0) if axis == 0 else (0, radius))
+    torch.testing.assert_close(gaussian_blur(patch, sigma), expected.view(patch.shape), rtol=1e-5, atol=1e-3)
+
+
+def test_memory_keeps_channels_last_feature_maps_channels_last():
+    features = torch.randn(1, 8, 5, 7).contiguous(memory_format=torch.channels_last)
+    memory = SampleMemory(size=3, learning_rate=0.1)
+    memory.initialize(features=features)
+    memory.add(features=torch.randn(8, 5, 7))
+    assert memory.stored("features").is_contiguous(memory_format=torch.channels_last)

@@ -5,6 +5,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .bicubic2x import bicubic_upsample2x, conv_of_bicubic_upsample2x
+
 LAYERS = ("layer4", "layer3", "layer2", "layer1")
 FEATURE_CHANNELS = {"layer4": 2048, "layer3": 1024, "layer2": 512, "layer1": 256}
 WIDTH = {"layer4": 256, "layer3": 128, "layer2": 128, "layer1": 64}
@@ -31,7 +33,10 @@ class TSE(nn.Module):
     def forward(self, features: torch.Tensor, scores: torch.Tensor, x: torch.Tensor | None):
         h = self.reduce(features)
         pooled = F.adaptive_avg_pool2d(h, 1) if x is None else x
-        return self.transform(torch.cat([h, _resize(scores, h.shape[-2:])], dim=1)), pooled
+        scores = _resize(scores, h.shape[-2:])
+        if h.is_contiguous(memory_format=torch.channels_last):
+            scores = scores.contiguous(memory_format=torch.channels_last)  # so the concatenation stays NHWC
+        return self.transform(torch.cat([h, scores], dim=1)), pooled
 
 
 class RRB(nn.Module):
@@ -73,10 +78,19 @@ class Upsampler(nn.Module):
         self.conv2 = _conv(width // 2, 1, 3)
 
     def forward(self, x: torch.Tensor, image_size) -> torch.Tensor:
+        if not torch.is_grad_enabled():
+            return self._forward_inference(x, tuple(image_size))
         x = F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)
         x = F.relu(self.conv1(x))
         x = F.interpolate(x, size=tuple(image_size), mode="bicubic", align_corners=False)
         return self.conv2(x)
+
+    def _forward_inference(self, x: torch.Tensor, image_size: tuple[int, int]) -> torch.Tensor:
+        """The same function with the exact x2 bicubic kernels (several times faster on CPU)."""
+        x = F.relu(self.conv1(bicubic_upsample2x(x)))
+        if image_size == (2 * x.shape[-2], 2 * x.shape[-1]):
+            return conv_of_bicubic_upsample2x(x, self.conv2)
+        return self.conv2(F.interpolate(x, size=image_size, mode="bicubic", align_corners=False))
 
 
 class RTSDecoder(nn.Module):

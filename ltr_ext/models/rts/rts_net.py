@@ -90,8 +90,9 @@ class RTSNet(nn.Module):
         self.hinge_threshold, self.activation_leak, self.clf_filter_reg = hinge_threshold, activation_leak, clf_filter_reg
 
     # ----- per-frame pieces ------------------------------------------------------------------
-    def extract_backbone_features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.feature_extractor(images, list(LAYERS[::-1]))
+    def extract_backbone_features(self, images: torch.Tensor, layers=None) -> dict[str, torch.Tensor]:
+        """Backbone maps by layer name (default all four; the backbone stops after the deepest asked for)."""
+        return self.feature_extractor(images, list(layers or LAYERS[::-1]))
 
     def extract_target_model_features(self, layer3: torch.Tensor) -> torch.Tensor:
         return self.target_model.feature_extractor(layer3)

@@ -33,15 +33,19 @@ def crop_to_output(patch: Patch, output_size: Sequence[int] | None, shift: Seque
 
 def gaussian_blur(patch: Patch, sigma: Sequence[float]) -> Patch:
     """Separable Gaussian blur with sigma (rows, cols), taps up to ``ceil(2 sigma)``, zero borders."""
-    h, w = patch.shape[-2:]
-    out = patch.reshape(-1, 1, h, w)
-    for axis, s in enumerate(sigma):
+    out = patch
+    for dim, s in zip((-2, -1), sigma):
         radius = math.ceil(2 * s)
-        taps = torch.exp(-torch.arange(-radius, radius + 1, dtype=patch.dtype, device=patch.device) ** 2 / (2 * s ** 2))
-        taps = taps / taps.sum()
-        kernel = taps.view(1, 1, -1, 1) if axis == 0 else taps.view(1, 1, 1, -1)
-        out = F.conv2d(out, kernel, padding=(radius, 0) if axis == 0 else (0, radius))
-    return out.view(patch.shape)
+        taps = torch.exp(-torch.arange(-radius, radius + 1, dtype=torch.float64) ** 2 / (2 * s ** 2))
+        taps = (taps / taps.sum()).tolist()
+        size = out.shape[dim]
+        pad = (0, 0, radius, radius) if dim == -2 else (radius, radius)
+        padded = F.pad(out, pad)
+        # a weighted sum of shifted slices: several times faster than a one-channel conv2d on the CPU
+        out = padded.narrow(dim, 0, size) * taps[0]
+        for k in range(1, len(taps)):
+            out.add_(padded.narrow(dim, k, size), alpha=taps[k])
+    return out
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 
+from ltr_ext.models.cpu_inference import prepare_cpu_inference
+
 from ...errors import PytrackingError
 from ...registry import resolve
 
@@ -43,6 +45,9 @@ class NetworkSpec:
     constructor_kwargs: dict[str, Any] = field(default_factory=dict)
     #: keep weights and activations in NHWC: faster convolutions on CPU and GPU, same results up to float noise
     channels_last: bool = True
+    #: on the CPU, run an inference copy: BatchNorms folded, oneDNN-prepacked convolutions with fused
+    #: ReLU / residual add (``ltr_ext.models.cpu_inference``); same function up to float rounding
+    cpu_inference: bool = True
 
     def resolve(self, network_dir: str | None = None) -> Path:
         path = Path(self.path).expanduser()
@@ -65,13 +70,16 @@ def load_network(spec: NetworkSpec, device: torch.device | str, network_dir: str
         raise NetworkNotFoundError(f"{path}: network weights not found (set network_path / PYTRACKING_NETWORK_PATH "
                                    f"or give an absolute path in the parameter file)")
     key = (str(path.resolve()), path.stat().st_mtime_ns, str(device), str(spec.constructor),
-           tuple(sorted(spec.constructor_kwargs.items())), spec.channels_last)
+           tuple(sorted(spec.constructor_kwargs.items())), spec.channels_last, spec.cpu_inference)
     with _LOCK:
         if key not in _CACHE:
             from ltr_ext.admin.loading import load_network as load_checkpoint
             net, _ = load_checkpoint(path, constructor=_constructor(spec), **spec.constructor_kwargs)
             net = net.to(device).eval()
-            _CACHE[key] = net.to(memory_format=torch.channels_last) if spec.channels_last else net
+            net = net.to(memory_format=torch.channels_last) if spec.channels_last else net
+            if spec.cpu_inference and torch.device(device).type == "cpu":
+                net = prepare_cpu_inference(net, inplace=True)
+            _CACHE[key] = net
         return _CACHE[key]
 
 

@@ -56,9 +56,14 @@ class RTS(BaseTracker):
             self.net = load_network(self.params.net, self.device)
 
     # ----- helpers ---------------------------------------------------------------------------
-    def _backbone(self, patches: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _backbone(self, patches: torch.Tensor, layers=None) -> dict[str, torch.Tensor]:
         with torch.no_grad():
-            return self.net.extract_backbone_features(normalize_patches(patches.to(self.device), self.params.net))
+            return self.net.extract_backbone_features(normalize_patches(patches.to(self.device), self.params.net),
+                                                      layers)
+
+    def _layer3(self, patches: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Backbone up to layer3 only: all that the branches' features and the init samples need."""
+        return self._backbone(patches, ["layer3"])
 
     def _state_from_box(self, box) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Centre, size and search scale of a box ``(x, y, w, h)`` (C.2)."""
@@ -108,7 +113,7 @@ class RTS(BaseTracker):
         self.seg_memory = SampleMemory(p.sample_memory_size, p.learning_rate, p.get("init_samples_minimum_weight", None))
         self.seg_memory.initialize(features=x, encodings=encoding, weight_maps=weight_map)
 
-        self.clf = InstanceBranch(p, self.net, self.img_sample_sz, self._backbone)
+        self.clf = InstanceBranch(p, self.net, self.img_sample_sz, self._layer3)
         self.clf.initialize(im, self.pos, self.target_sz)
         self.prev_clf_pos, self.prev_clf_target_sz = self.pos, self.target_sz
 
@@ -149,7 +154,7 @@ class RTS(BaseTracker):
         patch, _ = sample_patch(im, sample_pos, crop_size, expanded.tolist(), half_pixel_corners=half)
         mask_patch, _ = sample_patch(mask, sample_pos, crop_size, expanded.tolist(), is_mask=True,
                                      half_pixel_corners=half)
-        x = self.net.extract_target_model_features(self._backbone(identity(patch))["layer3"])
+        x = self.net.extract_target_model_features(self._layer3(identity(patch))["layer3"])
         return x, identity(mask_patch).to(self.device)
 
     # ----- per frame -------------------------------------------------------------------------
@@ -288,7 +293,7 @@ class RTS(BaseTracker):
         if not due:
             return
         scale = self.target_scales[-1].to(torch.float32)
-        found = search_frame(self.net, self.clf.kappa, self._backbone, im, float(scale), self.img_sample_sz,
+        found = search_frame(self.net, self.clf.kappa, self._layer3, im, float(scale), self.img_sample_sz,
                              self.clf.ksz_even, p.get("redetect_max_tiles", 16), CropSettings.from_params(p))
         diag.update(redetect_score=found.score, redetect_tiles=found.tiles)
         if found.score >= p.get("redetect_threshold", 0.5):
