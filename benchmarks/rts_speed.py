@@ -7,12 +7,15 @@ without ``../shared``, seeded random ones. Prints our times and the ratios to th
 implementation's times measured on this machine (fixture README section 4 and the issue text).
 
     python benchmarks/rts_speed.py [--threads 2] [--device cpu|cuda] [--frames 30] [--repeats 3] [--baseline]
+                                   [--official PYTRACKING_CHECKOUT]
 
 With ``--repeats N`` the sequence is tracked N times from a fresh tracker; each frame's time (and
 the init time) is the minimum over the runs, the least disturbed one on a shared machine, and
 the median is taken over those. ``--baseline`` adds the same tracker without the CPU inference
 copy (folded BatchNorms, prepacked convolutions, fused ReLU/add) and with NCHW tensors, run in
-turn with ours frame by frame, and prints the ratio measured in that one run.
+turn with ours frame by frame, and prints the ratio measured in that one run. ``--official
+CHECKOUT`` does the same with the official tracker of a PyTracking checkout, run through
+``benchmarks/official_rts.py`` (its imports need ``pandas``; see that module).
 """
 from __future__ import annotations
 
@@ -103,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", action="store_true",
                         help="also run the tracker without the CPU inference copy and channels-last layout, "
                              "frame by frame in turn with ours")
+    parser.add_argument("--official", type=Path, default=None, metavar="CHECKOUT",
+                        help="also run the official tracker of this PyTracking checkout (benchmarks/official_rts.py), "
+                             "in turn with ours frame by frame")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -118,12 +124,20 @@ def main(argv: list[str] | None = None) -> int:
             plain.net.cpu_inference, plain.net.channels_last = False, False
             variants["plain eager"] = plain
         tracker_class = get_tracker_class("rts")
-        runs = [_track({name: tracker_class(p) for name, p in variants.items()}, images, box, mask, args.device)
-                for _ in range(max(1, args.repeats))]
+
+        def trackers() -> dict:
+            made = {name: tracker_class(p) for name, p in variants.items()}
+            if args.official is not None:
+                from official_rts import load_official_rts
+                made["official"] = load_official_rts(args.official, Path(params.net.path), args.device)
+            return made
+
+        runs = [_track(trackers(), images, box, mask, args.device) for _ in range(max(1, args.repeats))]
+        names = list(runs[0])
     print(f"device {args.device}, {args.threads} threads, {len(images)} frames of {images[0].shape[1]}x{images[0].shape[0]}, "
           f"best of {len(runs)} runs per frame")
     medians = {}
-    for name in variants:
+    for name in names:
         init_time = min(run[name][0] for run in runs)
         times = [min(frame) for frame in zip(*(run[name][1] for run in runs))]
         medians[name] = (init_time, statistics.median(times))
@@ -133,11 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.baseline:
         plain_init, plain_median = medians["plain eager"]
         print(f"ours vs plain eager (same run): init {plain_init / init_time:.2f}x, per frame {plain_median / median:.2f}x")
+    if "official" in medians:
+        official_init, official_median = medians["official"]
+        print(f"ours vs official (same run): init {official_init / init_time:.2f}x faster, "
+              f"per frame {official_median / median:.2f}x faster")
     for source, (official_init, official_frame) in OFFICIAL.items():
         print(f"vs official ({source}: init {official_init} s, frame {official_frame} s): "
               f"init {official_init / init_time:.2f}x faster, per frame {official_frame / median:.2f}x faster")
     if reference is not None:
-        for name in variants:
+        for name in names:
             equal = all(np.allclose(np.asarray(run[name][2], dtype=float), reference, atol=1e-4) for run in runs)
             print(f"{name}: boxes equal to the official tracker's on all {len(images)} frames: {equal}")
     return 0

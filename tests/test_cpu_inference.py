@@ -87,6 +87,8 @@ def test_cpu_inference_rts_decoder_returns_the_training_path_mask_logits():
     with torch.no_grad():
         got = fast(scores, features, (96, 160))
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4 * float(expected.abs().max()))
+    if onednn_available():
+        assert any(type(m).__name__ == "FusedRRB" for m in fast.modules())
 
 
 def test_prepacked_conv_with_gradients_on_falls_back_to_the_plain_convolution():

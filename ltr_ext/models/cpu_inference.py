@@ -7,7 +7,9 @@ runs each ReLU and residual add as a separate pass over the activations. For inf
 - eval-mode BatchNorms are folded into their convolutions (:mod:`ltr_ext.models.fold_batchnorm`),
 - every ``nn.Conv2d`` is a :class:`PrepackedConv2d` (weights reordered once per input shape),
 - a ReLU that directly follows a convolution in an ``nn.Sequential`` runs inside it, and
-- the ResNet bottleneck's last convolution, residual add and ReLU are one oneDNN call.
+- modules with a registered fused form (:data:`FUSED_FORMS`; the ResNet bottleneck here, the RTS
+  decoder's residual block in its module) run their last convolution, residual add and ReLU as one
+  oneDNN call.
 
 The values are those of the original network up to float rounding (oneDNN runs the same kernels).
 The oneDNN calls are the ones ``torch.compile`` emits for CPU convolutions; where they are missing,
@@ -22,6 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .backbone.resnet_mrcnn import Bottleneck, ResNetLevels
 from .fold_batchnorm import fold_batchnorm
 
 
@@ -74,6 +77,14 @@ class PrepackedConv2d(nn.Module):
             x, self.packed(x.shape), self.bias, list(self.padding), list(self.stride), list(self.dilation),
             self.groups, "relu" if self.relu else "none", [None], "")
 
+    def conv_relu(self, x: torch.Tensor) -> torch.Tensor:
+        """``relu(conv(x))`` in one call."""
+        if not self._fast(x) or self.relu:
+            return F.relu(self(x))
+        return torch.ops.mkldnn._convolution_pointwise(
+            x, self.packed(x.shape), self.bias, list(self.padding), list(self.stride), list(self.dilation),
+            self.groups, "relu", [None], "")
+
     def add_relu(self, x: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
         """``relu(conv(x) + other)`` in one call."""
         if not self._fast(x) or self.relu:
@@ -85,6 +96,24 @@ class PrepackedConv2d(nn.Module):
     def extra_repr(self) -> str:
         return (f"{self.weight.shape[1] * self.groups}, {self.weight.shape[0]}, kernel_size={tuple(self.weight.shape[2:])}, "
                 f"stride={tuple(self.stride)}, padding={tuple(self.padding)}, relu={self.relu}")
+
+
+#: module type -> builder of its fused inference form (given the module with its BatchNorms folded;
+#: returns None where the module's structure does not allow it)
+FUSED_FORMS: dict[type, Callable[[nn.Module], nn.Module | None]] = {}
+
+
+def register_fused_form(module_type: type) -> Callable:
+    """Decorator of a builder ``module -> fused module or None`` for ``module_type`` instances."""
+    def register(builder: Callable[[nn.Module], nn.Module | None]) -> Callable:
+        FUSED_FORMS[module_type] = builder
+        return builder
+    return register
+
+
+def conv_relu(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``relu(conv(x))``, in one oneDNN call where ``conv`` is a :class:`PrepackedConv2d`."""
+    return conv.conv_relu(x) if isinstance(conv, PrepackedConv2d) else F.relu(conv(x))
 
 
 class FusedBottleneck(nn.Module):
@@ -102,14 +131,14 @@ class FusedBottleneck(nn.Module):
         return self.conv3.add_relu(self.conv2(self.conv1(x)), shortcut)
 
 
-def _is_folded_bottleneck(module: nn.Module) -> bool:
-    from .backbone.resnet_mrcnn import Bottleneck
-    return type(module) is Bottleneck and all(isinstance(getattr(module, f"bn{i}"), nn.Identity) for i in (1, 2, 3))
+@register_fused_form(Bottleneck)
+def _fused_bottleneck(block: nn.Module) -> nn.Module | None:
+    folded = all(isinstance(getattr(block, f"bn{i}"), nn.Identity) for i in (1, 2, 3))
+    return FusedBottleneck(block) if folded else None
 
 
 def _fuse_resnet_stem(module: nn.Module) -> None:
     """``relu(bn1(conv1(x)))`` of a ResNet stem with ``bn1`` folded -> one call."""
-    from .backbone.resnet_mrcnn import ResNetLevels
     if isinstance(module, ResNetLevels) and isinstance(module.bn1, nn.Identity) and type(module.conv1) is nn.Conv2d:
         module.conv1 = PrepackedConv2d(module.conv1, relu=True)
         module.relu = nn.Identity()
@@ -129,15 +158,24 @@ def _fuse_sequential_relus(seq: nn.Sequential) -> None:
             seq._modules[names[j]] = nn.Identity()
 
 
-def _replace(module: nn.Module, test: Callable[[nn.Module], bool], make: Callable[[nn.Module], nn.Module]) -> int:
-    count = 0
+def _replace(module: nn.Module, make: Callable[[nn.Module], nn.Module | None]) -> None:
+    """Replace children (depth first, parents before children) by ``make(child)`` where it is not None."""
     for name, child in list(module.named_children()):
-        if test(child):
-            setattr(module, name, make(child))
-            count += 1
+        replacement = make(child)
+        if replacement is not None:
+            setattr(module, name, replacement)
         else:
-            count += _replace(child, test, make)
-    return count
+            _replace(child, make)
+
+
+def _fused_form(module: nn.Module) -> nn.Module | None:
+    builder = FUSED_FORMS.get(type(module))
+    return builder(module) if builder is not None else None
+
+
+def _prepacked(module: nn.Module) -> nn.Module | None:
+    plain = type(module) is nn.Conv2d and module.padding_mode == "zeros" and not isinstance(module.padding, str)
+    return PrepackedConv2d(module) if plain else None
 
 
 def prepare_cpu_inference(model: nn.Module, inplace: bool = False) -> nn.Module:
@@ -148,11 +186,10 @@ def prepare_cpu_inference(model: nn.Module, inplace: bool = False) -> nn.Module:
     model, _ = fold_batchnorm(model, inplace=inplace)
     if not onednn_available():
         return model
-    _replace(model, _is_folded_bottleneck, FusedBottleneck)
+    _replace(model, _fused_form)
     for module in list(model.modules()):
         _fuse_resnet_stem(module)
         if isinstance(module, nn.Sequential):
             _fuse_sequential_relus(module)
-    _replace(model, lambda m: type(m) is nn.Conv2d and m.padding_mode == "zeros" and not isinstance(m.padding, str),
-             PrepackedConv2d)
+    _replace(model, _prepacked)
     return model

@@ -79,6 +79,10 @@ def _reference(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     return conv(F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False))
 
 
+def _strip(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    return conv(bicubic_upsample2x(x))
+
+
 def conv_of_bicubic_upsample2x(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     """``conv(bicubic_x2(x))`` for a 3x3, stride-1, padding-1 ``conv``; ``x`` needs H, W >= 4."""
     if conv.kernel_size != (3, 3) or conv.stride != (1, 1) or conv.padding != (1, 1) or conv.groups != 1 \
@@ -107,8 +111,8 @@ def conv_of_bicubic_upsample2x(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor
     out = F.pixel_shuffle(phases, 2).contiguous()
     # Border ring: the conv's zero padding sees zeros outside the upsampled map, not its extension.
     strip = 4
-    out[..., 0, :] = _reference(x[..., :strip, :], conv)[..., 0, :]
-    out[..., -1, :] = _reference(x[..., -strip:, :], conv)[..., -1, :]
-    out[..., :, 0] = _reference(x[..., :, :strip], conv)[..., :, 0]
-    out[..., :, -1] = _reference(x[..., :, -strip:], conv)[..., :, -1]
+    out[..., 0, :] = _strip(x[..., :strip, :], conv)[..., 0, :]
+    out[..., -1, :] = _strip(x[..., -strip:, :], conv)[..., -1, :]
+    out[..., :, 0] = _strip(x[..., :, :strip], conv)[..., :, 0]
+    out[..., :, -1] = _strip(x[..., :, -strip:], conv)[..., :, -1]
     return out

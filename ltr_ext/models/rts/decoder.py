@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..cpu_inference import PrepackedConv2d, conv_relu, register_fused_form
 from .bicubic2x import bicubic_upsample2x, conv_of_bicubic_upsample2x
 
 LAYERS = ("layer4", "layer3", "layer2", "layer1")
@@ -53,6 +54,26 @@ class RRB(nn.Module):
         return F.relu(h + self.bblock(h))
 
 
+class FusedRRB(nn.Module):
+    """Inference form of :class:`RRB` (BatchNorm folded): the branch's last conv, the add and the ReLU in one call."""
+
+    def __init__(self, block: RRB) -> None:
+        super().__init__()
+        first, _, _, last = block.bblock
+        self.conv1x1 = PrepackedConv2d(block.conv1x1)
+        self.first, self.last = PrepackedConv2d(first, relu=True), PrepackedConv2d(last)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv1x1(x)
+        return self.last.add_relu(self.first(h), h)
+
+
+@register_fused_form(RRB)
+def _fused_rrb(block: RRB) -> nn.Module | None:
+    kinds = [type(m) for m in block.bblock]
+    return FusedRRB(block) if kinds == [nn.Conv2d, nn.Identity, nn.ReLU, nn.Conv2d] else None
+
+
 class CAB(nn.Module):
     """Channel attention: gate the shallower map by pooled (deeper, shallower), add the deeper map."""
 
@@ -87,7 +108,7 @@ class Upsampler(nn.Module):
 
     def _forward_inference(self, x: torch.Tensor, image_size: tuple[int, int]) -> torch.Tensor:
         """The same function with the exact x2 bicubic kernels (several times faster on CPU)."""
-        x = F.relu(self.conv1(bicubic_upsample2x(x)))
+        x = conv_relu(self.conv1, bicubic_upsample2x(x))
         if image_size == (2 * x.shape[-2], 2 * x.shape[-1]):
             return conv_of_bicubic_upsample2x(x, self.conv2)
         return self.conv2(F.interpolate(x, size=image_size, mode="bicubic", align_corners=False))
