@@ -99,3 +99,21 @@ def test_prepacked_conv_with_gradients_on_falls_back_to_the_plain_convolution():
     y.sum().backward()
     torch.testing.assert_close(y, torch.relu(conv(x)))
     assert x.grad is not None
+
+
+def test_folding_skips_conv_bn_names_of_modules_whose_data_flow_is_unknown():
+    class Downsampler(nn.Module):  # ERFNet's: bn(cat(conv(x), pool(x))), so bn does not follow conv alone
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 13, 3, stride=2, padding=1)
+            self.pool = nn.MaxPool2d(2, stride=2)
+            self.bn = nn.BatchNorm2d(16)
+
+        def forward(self, x):
+            return self.bn(torch.cat([self.conv(x), self.pool(x)], 1))
+
+    model = _randomize_batchnorms(Downsampler())
+    folded, count = fold_batchnorm(model)
+    x = torch.randn(1, 3, 8, 8)
+    assert count == 0
+    torch.testing.assert_close(folded(x), model(x))
