@@ -69,21 +69,20 @@ class PrepackedConv2d(nn.Module):
                 self.weight, list(self.padding), list(self.stride), list(self.dilation), self.groups, list(key))
         return self._packed[key]
 
+    def _pointwise(self, x: torch.Tensor, unary: str) -> torch.Tensor:
+        return torch.ops.mkldnn._convolution_pointwise(
+            x, self.packed(x.shape), self.bias, list(self.padding), list(self.stride), list(self.dilation),
+            self.groups, unary, [None], "")
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self._fast(x):
             y = F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
             return F.relu(y) if self.relu else y
-        return torch.ops.mkldnn._convolution_pointwise(
-            x, self.packed(x.shape), self.bias, list(self.padding), list(self.stride), list(self.dilation),
-            self.groups, "relu" if self.relu else "none", [None], "")
+        return self._pointwise(x, "relu" if self.relu else "none")
 
     def conv_relu(self, x: torch.Tensor) -> torch.Tensor:
         """``relu(conv(x))`` in one call."""
-        if not self._fast(x) or self.relu:
-            return F.relu(self(x))
-        return torch.ops.mkldnn._convolution_pointwise(
-            x, self.packed(x.shape), self.bias, list(self.padding), list(self.stride), list(self.dilation),
-            self.groups, "relu", [None], "")
+        return self._pointwise(x, "relu") if self._fast(x) else F.relu(self(x))
 
     def add_relu(self, x: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
         """``relu(conv(x) + other)`` in one call."""
@@ -94,8 +93,8 @@ class PrepackedConv2d(nn.Module):
             self.groups, "add", 1.0, "relu", [None], "")
 
     def extra_repr(self) -> str:
-        return (f"{self.weight.shape[1] * self.groups}, {self.weight.shape[0]}, kernel_size={tuple(self.weight.shape[2:])}, "
-                f"stride={tuple(self.stride)}, padding={tuple(self.padding)}, relu={self.relu}")
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, relu={self.relu}")
 
 
 #: module type -> builder of its fused inference form (given the module with its BatchNorms folded;

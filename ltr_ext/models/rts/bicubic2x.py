@@ -37,12 +37,32 @@ EVEN = _cubic_weights(0.75)  # output 2j: inputs j-2 .. j+1
 ODD = _cubic_weights(0.25)   # output 2j+1: inputs j-1 .. j+2
 
 
-def _phase_taps(dtype: torch.dtype, device) -> torch.Tensor:
+def _phase_taps() -> torch.Tensor:
     """``(2, 5)``: row ``a`` maps padded inputs ``j-2 .. j+2`` to output ``2j + a``."""
     taps = torch.zeros(2, 5, dtype=torch.float64)
     taps[0, 0:4] = torch.tensor(EVEN, dtype=torch.float64)
     taps[1, 1:5] = torch.tensor(ODD, dtype=torch.float64)
-    return taps.to(dtype=dtype, device=device)
+    return taps
+
+
+def _conv_operator() -> torch.Tensor:
+    """``(2, 3, 5)``: output phase a (output 2j+a), 3x3-conv tap t (reads upsampled 2j+a-1+t) -> inputs j-2..j+2."""
+    taps = _phase_taps()
+    operator = torch.zeros(2, 3, 5, dtype=torch.float64)
+    for a in range(2):
+        for t in range(3):
+            base, phase = divmod(a - 1 + t, 2)  # the upsampled sample read is 2(j + base) + phase
+            # taps[phase] covers j+base-2 .. j+base+2; shift it into the window j-2 .. j+2
+            if base == 0:
+                operator[a, t] = taps[phase]
+            elif base == -1:
+                operator[a, t, :4] = taps[phase, 1:]
+            else:
+                operator[a, t, 1:] = taps[phase, :4]
+    return operator
+
+
+CONV_OPERATOR = _conv_operator()
 
 
 def _upsample_dim(p: torch.Tensor, size: int, dim: int) -> torch.Tensor:
@@ -89,21 +109,7 @@ def conv_of_bicubic_upsample2x(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor
             or conv.dilation != (1, 1) or min(x.shape[-2:]) < 4:
         return _reference(x, conv)
     out_ch = conv.out_channels
-    taps = _phase_taps(conv.weight.dtype, conv.weight.device)
-    # 1-D operator: output phase a (output 2j+a), conv tap t (reads upsampled 2j+a-1+t) -> inputs j-2..j+2
-    operator = torch.zeros(2, 3, 5, dtype=taps.dtype, device=taps.device)
-    for a in range(2):
-        for t in range(3):
-            q = a - 1 + t                      # output offset relative to 2j: -1 .. 2
-            base, phase = divmod(q, 2)         # 2(j + base) + phase
-            row = taps[phase]
-            # taps[phase] covers j+base-2 .. j+base+2; shift into the window j-2 .. j+2
-            if base == 0:
-                operator[a, t] = row
-            elif base == -1:
-                operator[a, t, :4] = row[1:]
-            else:
-                operator[a, t, 1:] = row[:4]
+    operator = CONV_OPERATOR.to(dtype=conv.weight.dtype, device=conv.weight.device)
     kernel = torch.einsum("ocyx,ayi,bxj->oabcij", conv.weight, operator, operator)
     kernel = kernel.reshape(out_ch * 4, conv.in_channels, 5, 5)
     bias = None if conv.bias is None else conv.bias.repeat_interleave(4)
