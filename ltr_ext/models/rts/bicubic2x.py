@@ -82,9 +82,14 @@ def _upsample_dim(p: torch.Tensor, size: int, dim: int) -> torch.Tensor:
 def bicubic_upsample2x(x: torch.Tensor) -> torch.Tensor:
     """``F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)`` for ``(N, C, H, W)``.
 
-    Returns an NCHW-contiguous tensor (the passes run fastest on contiguous rows).
+    The passes run on contiguous rows: an NHWC (channels-last) input is upsampled as an NHWC
+    tensor and returned channels-last (no layout copy before the next prepacked convolution),
+    anything else as NCHW.
     """
     h, w = x.shape[-2:]
+    if x.shape[1] > 1 and x.is_contiguous(memory_format=torch.channels_last):
+        rows = _upsample_dim(_pad_dim(x.permute(0, 2, 3, 1), 2), w, 2)                       # (N, H, 2W, C)
+        return _upsample_dim(_pad_dim(rows, 1), h, 1).permute(0, 3, 1, 2)                  # (N, C, 2H, 2W)
     rows = _upsample_dim(_pad_dim(x.contiguous(), 3), w, 3)                                 # (N, C, H, 2W)
     return _upsample_dim(_pad_dim(rows, 2), h, 2)                                          # (N, C, 2H, 2W)
 

@@ -13,18 +13,40 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from .gemm_conv import gemm_conv2d, gemm_conv2d_weight
+
 Residuals = Callable[[torch.Tensor], list[torch.Tensor]]
+
+
+def _gemm_path(features: torch.Tensor, weights: torch.Tensor) -> bool:
+    """One single-output filter on one sequence, on the CPU, without autograd: see :mod:`.gemm_conv`."""
+    return weights.dim() == 4 and features.shape[1] == 1 and features.device.type == "cpu" \
+        and not torch.is_grad_enabled()
 
 
 def apply_filter(features: torch.Tensor, weights: torch.Tensor, padding: int) -> torch.Tensor:
     """``(n, seq, C, h, w)`` x ``(seq, [K,] C, k, k)`` -> ``(n, seq, [K,] h', w')`` (one bank per sequence)."""
     n, seq = features.shape[:2]
+    if _gemm_path(features, weights):
+        return gemm_conv2d(features[:, 0], weights, padding)
     single = weights.dim() == 4
     bank = weights.unsqueeze(1) if single else weights
     out = F.conv2d(features.reshape(n, -1, *features.shape[-2:]), bank.reshape(-1, *bank.shape[-3:]),
                    padding=padding, groups=seq)
     out = out.view(n, seq, bank.shape[1], *out.shape[-2:])
     return out[:, :, 0] if single else out
+
+
+def filter_gradient(features: torch.Tensor, grad_out: torch.Tensor, weights: torch.Tensor, padding: int) -> torch.Tensor:
+    """Gradient w.r.t. ``weights`` of ``sum(grad_out * apply_filter(features, weights, padding))``."""
+    if _gemm_path(features, weights):
+        return gemm_conv2d_weight(features[:, 0], grad_out, weights.shape[-1], padding).view_as(weights)
+    n, seq = features.shape[:2]
+    out_channels = seq * (1 if weights.dim() == 4 else weights.shape[1])
+    grad = torch.nn.grad.conv2d_weight(features.reshape(n, -1, *features.shape[-2:]),
+                                       (out_channels, *weights.shape[-3:]),
+                                       grad_out.reshape(n, -1, *grad_out.shape[-2:]), padding=padding, groups=seq)
+    return grad.view_as(weights)
 
 
 def steepest_descent(weights: torch.Tensor, residuals: Residuals, jvp: Callable[[torch.Tensor, torch.Tensor], list[torch.Tensor]],
@@ -80,10 +102,9 @@ def linear_steepest_descent(weights: torch.Tensor, features: torch.Tensor, label
     the next residual is ``r - alpha * J g``: two convolutions per step instead of four (forward,
     backward, ``J g`` and the logged loss). Same iterates up to float rounding.
     """
-    n, seq = features.shape[:2]
+    n = features.shape[0]
     k = weights.shape[-1]
     sw = sample_weights if sample_weights is not None else torch.tensor((1.0 / n) ** 0.5, device=features.device)
-    flat = features.reshape(n, -1, *features.shape[-2:])
     reg2 = filter_reg.detach().reshape(()) ** 2
     if bool((weights == 0).all()):
         data = -sw * label_encoding  # zero filter: skip the convolution
@@ -94,9 +115,7 @@ def linear_steepest_descent(weights: torch.Tensor, features: torch.Tensor, label
     iterates, losses = [weights], []
     for _ in range(num_iter):
         losses.append(((data ** 2).sum() + reg2 * (weights ** 2).sum()) / total)
-        grad_out = (sw * data).reshape(n, -1, *data.shape[-2:])
-        grad = torch.nn.grad.conv2d_weight(flat, (seq * weights.shape[1], *weights.shape[2:]), grad_out,
-                                           padding=k // 2, groups=seq).view_as(weights) + reg2 * weights
+        grad = filter_gradient(features, sw * data, weights, k // 2) + reg2 * weights
         jg = sw * apply_filter(features, grad, k // 2)
         numerator = (grad * grad).flatten(1).sum(1)
         denominator = (jg * jg).transpose(0, 1).flatten(1).sum(1) + reg2 * numerator
@@ -131,3 +150,44 @@ def classification_problem(features: torch.Tensor, label: torch.Tensor, sample_w
         return [sw_sqrt * slope * apply_filter(features, g, g.shape[-1] // 2), filter_reg * g.reshape(1, g.shape[0], -1)]
 
     return residuals, jvp
+
+
+def hinge_steepest_descent(weights: torch.Tensor, features: torch.Tensor, label: torch.Tensor,
+                           sample_weights: torch.Tensor | None, filter_reg: float, num_iter: int,
+                           threshold: float = 0.05, leak: float = 0.1
+                           ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    """:func:`steepest_descent` on :func:`classification_problem` without autograd (inference only).
+
+    The hinge residual is piecewise linear in the scores, so ``J^T r`` is a weight-gradient
+    convolution of ``slope * r`` (``slope`` = the hinge's derivative, 0 at a zero score as autograd
+    has it) and ``J g`` reuses the iteration's scores: three convolutions per step instead of
+    four. The scores are recomputed from the filter every step, as the reference does.
+    """
+    n = features.shape[0]
+    k = weights.shape[-1]
+    sw = sample_weights.sqrt() if sample_weights is not None else torch.tensor((1.0 / n) ** 0.5, device=features.device)
+    m = hinge_mask(label, threshold, leak)
+    negative, positive = (1 - m) / 2, (1 + m) / 2
+    target = m * label
+    reg2 = float(filter_reg) ** 2
+
+    def residual_and_slope(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        s = apply_filter(features, w, k // 2)
+        return sw * (negative * s.abs() + positive * s - target), negative * torch.sign(s) + positive
+
+    def loss(data: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return ((data ** 2).sum() + reg2 * (w ** 2).sum()) / (data.numel() + w.numel())
+
+    iterates, losses = [weights], []
+    for _ in range(num_iter):
+        data, slope = residual_and_slope(weights)
+        losses.append(loss(data, weights))
+        grad = filter_gradient(features, sw * slope * data, weights, k // 2) + reg2 * weights
+        jg = sw * slope * apply_filter(features, grad, k // 2)
+        numerator = (grad * grad).flatten(1).sum(1)
+        denominator = (jg * jg).transpose(0, 1).flatten(1).sum(1) + reg2 * numerator
+        alpha = numerator / denominator.clamp(min=1e-8)
+        weights = weights - alpha.view(-1, *([1] * (weights.dim() - 1))) * grad
+        iterates.append(weights)
+    losses.append(loss(residual_and_slope(weights)[0], weights))
+    return weights, iterates, losses

