@@ -3,6 +3,7 @@
     python benchmarks/rts_redetection.py [--params rts_small rts_small_redetect] [--sequences 24 --frames 120]
     python benchmarks/rts_redetection.py --params rts50 rts50_redetect --network-path ~/networks
     python benchmarks/rts_redetection.py --params rts50 rts50_redetect --net /path/to/other_rts50.pth
+    python benchmarks/rts_redetection.py --params rts_small_redetect --set redetect_threshold=0.3
 
 Generates LaSOT-format videos (``pytracking_ext.synthetic``; each video's events are random),
 keeps those with an out-of-view stretch (``out_of_view.txt``), runs every parameter set of the
@@ -12,11 +13,12 @@ searches ran and were accepted, and the time per tracked frame (all frames, and 
 search). ``--net`` replaces every parameter set's weights file; a relative one (and the parameter
 sets' own relative files, e.g. rts50's ``rts50.pth``) is looked up in ``--network-path`` (default:
 the ``network_path`` setting, env ``PYTRACKING_NETWORK_PATH``). ``rts_small*`` use the shipped
-network.
+network. ``--set key=value`` changes a tracker parameter in every set (values as Python literals).
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import tempfile
 from pathlib import Path
 
@@ -59,9 +61,23 @@ def exit_sequences(folder: Path, count: int, frames: int, seed: int, max_videos:
         generated *= 2
 
 
-def load_parameters(param: str, net: str | None, network_path: str | None) -> TrackerParams:
+def parse_override(text: str) -> tuple[str, object]:
+    """``key=value`` with a Python-literal value (a bare word stays a string)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"--set expects key=value, got {text!r}")
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
+
+
+def load_parameters(param: str, net: str | None, network_path: str | None,
+                    overrides: list[tuple[str, object]] = ()) -> TrackerParams:
     """``rts`` parameter set ``param`` with its weights file replaced by ``net`` and resolved in ``network_path``."""
     params = get_parameters("rts", param)
+    for key, value in overrides:
+        setattr(params, key, value)
     if net:
         params.net.path = net
     if network_path:
@@ -98,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=120)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--set", dest="overrides", type=parse_override, action="append", default=[],
+                        metavar="KEY=VALUE", help="tracker parameter for every set, e.g. redetect_threshold=0.3")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
@@ -110,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         for param in args.params:
             all_curves, after_curves, ran, accepted, plain_times, search_times = [], [], 0, 0, [], []
             for seq in sequences:
-                params = load_parameters(param, args.net, args.network_path)
+                params = load_parameters(param, args.net, args.network_path, args.overrides)
                 boxes, searches, taken, plain, searched = run(params, seq)
                 visible = np.asarray(seq.target_visible, bool)
                 gt = np.asarray(seq.ground_truth_rect, dtype=np.float64)

@@ -3,12 +3,14 @@
 
     python benchmarks/rts_small_quality.py [--trackers rts:rts_small opencv_mil:mask]
         [--davis ../shared/data/davis2016] [--generated 8 --frames 50 --seed 1234] [--threads 2]
+        [--net workspace/checkpoints/ltr/rts/rts_small/RTSNet_ep0010.pth.tar]
 
 Every tracker starts from the first-frame mask. Boxes are scored against the tight box of each
 ground-truth mask (PyTracking's success AUC over 21 IoU thresholds, all frames but the first),
 masks with DAVIS's J (region IoU) and F (boundary measure), averaged per sequence and then over
 sequences. The generated benchmark is DAVIS-2016-format videos written by
-``pytracking_ext.synthetic`` with a seed the training data does not use.
+``pytracking_ext.synthetic`` with a seed the training data does not use. ``--net`` runs the ``rts``
+trackers with another weights file (an LTR checkpoint or an exported network), e.g. one you trained.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from pytracking_ext.datasets import get_dataset
 from pytracking_ext.evaluation.running import build_tracker, track_sequence
 from pytracking_ext.evaluation.tracker_spec import TrackerSpec
 from pytracking_ext.synthetic import generate
+from pytracking_ext.trackers import get_parameters
 from pytracking_ext.utils.io import imread_indexed
 
 
@@ -51,10 +54,14 @@ def score_sequence(seq, output) -> dict[str, float]:
     return {"curves": curves, "J": float(np.mean(j)), "F": float(np.mean(f))}
 
 
-def evaluate(spec: TrackerSpec, sequences) -> dict[str, float]:
+def evaluate(spec: TrackerSpec, sequences, net: str | None = None) -> dict[str, float]:
     scores, frames, start = [], 0, time.perf_counter()
+    params = None
+    if net and spec.name == "rts":
+        params = get_parameters(spec.name, spec.param)
+        params.net.path = net
     for seq in sequences:
-        output = track_sequence(build_tracker(spec, seq), seq, progress=False)
+        output = track_sequence(build_tracker(spec, seq, params=params), seq, progress=False)
         scores.append(score_sequence(seq, output))
         frames += len(seq.frames)
     box = scores_from_curves(*(lambda c: (c.success, c.precision, c.norm_precision))(
@@ -81,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--net", help="weights file for the rts trackers (default: each parameter set's own)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     specs = [TrackerSpec(*t.split(":", 1)) for t in args.trackers]
@@ -94,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             sets[f"generated DAVIS-2016-format, {args.generated} x {args.frames} frames, seed {args.seed}"] = \
                 list(get_dataset("dv2016_val", root=root))
         for title, sequences in sets.items():
-            print_table(title, {f"{s.name}/{s.param}": evaluate(s, sequences) for s in specs})
+            print_table(title, {f"{s.name}/{s.param}": evaluate(s, sequences, args.net) for s in specs})
     return 0
 
 

@@ -142,6 +142,15 @@ def test_tracker_without_target_bbox_fails_clearly(workspace, tmp_path):
         track_sequence(tracker, seq, progress=False)
 
 
+def test_build_tracker_takes_given_parameters_instead_of_the_module(tmp_path):
+    from pytracking_ext.trackers import get_parameters
+
+    params = get_parameters("opencv_mil", "default")
+    params.marker = "given"
+    tracker = build_tracker(MIL, moving_square_sequence(tmp_path, frames=2), params=params)
+    assert tracker.params.marker == "given" and tracker.params.run_id is None
+
+
 def test_track_receives_previous_output(workspace, tmp_path):
     seq = moving_square_sequence(tmp_path, frames=3)
     tracker = build_tracker(MIL, seq)

@@ -23,6 +23,7 @@ from ..errors import DatasetError, TrackerInputError
 from ..settings import EnvSettings, env_settings
 from ..trackers import get_parameters, get_tracker_class
 from ..trackers.multiobject import MultiObjectWrapper
+from ..trackers.params import TrackerParams
 from ..utils.boxes import validate_init_box
 from ..utils.io import atomic_write_text, imread_rgb
 from ..visualization.debug import open_debug_views
@@ -53,12 +54,13 @@ class RunSummary:
 
 
 def build_tracker(spec: TrackerSpec, seq: Sequence | None = None, debug: int | None = None,
-                  multiobject: bool | None = None):
+                  multiobject: bool | None = None, params: TrackerParams | None = None):
     """Instantiate ``spec``'s tracker (wrapped per object for multi-object sequences).
 
     ``multiobject`` overrides what ``seq`` says (servers and streaming use have no sequence).
+    ``params`` replaces the spec's parameter module (e.g. its parameters with another weights file).
     """
-    params = get_parameters(spec.name, spec.param)
+    params = get_parameters(spec.name, spec.param) if params is None else params
     params.run_id = spec.run_id
     if debug is not None:
         params.debug = debug

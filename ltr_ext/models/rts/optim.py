@@ -4,7 +4,8 @@ Each step takes the gradient ``g = J^T r`` of ``0.5 * ||r||^2`` (autograd, one b
 step length ``alpha = ||g||^2 / ||J g||^2`` per sequence, where ``J g`` has a closed form for both
 residuals (no double backward): the target model is linear in the filter, and the hinge's slope is
 known. Sums run over every dimension except the sequence one (dim 0 of the filter, dim 1 of the
-residuals), as in the reference.
+residuals), as in the reference. Without gradients (the tracker), :func:`linear_steepest_descent`
+and :func:`hinge_steepest_descent` take the same steps with ``g`` in closed form too (no autograd).
 """
 from __future__ import annotations
 
