@@ -10,7 +10,6 @@ weights, the largest box difference and the share of mask pixels that differ per
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import tempfile
 from pathlib import Path
@@ -25,24 +24,18 @@ from ltr_ext.admin.loading import load_state_dict_strict  # noqa: E402
 from ltr_ext.models.rts import build_rts50  # noqa: E402
 from pytracking_ext.trackers import get_parameters, get_tracker_class  # noqa: E402
 from pytracking_ext.utils.io import imread_rgb  # noqa: E402
+from rts_speed import reference_sequence, seed0_weights  # noqa: E402
 
 INPUTS = ("train_imgs", "test_imgs", "train_masks", "test_masks", "train_bb", "train_label", "test_label")
-
-
-def seed0_state_dict(shared: Path) -> dict[str, torch.Tensor]:
-    spec = importlib.util.spec_from_file_location("synth_weights", shared / "fixtures" / "synth_weights.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.make_state_dict(str(shared / "fixtures" / "rts" / "state_dict_manifest.json"), 0)
 
 
 def relative_error(ours: torch.Tensor, reference: np.ndarray) -> float:
     return float((ours.detach() - torch.from_numpy(reference)).abs().max()) / float(np.abs(reference).max())
 
 
-def network_errors(state: dict[str, torch.Tensor], outputs: dict[str, np.ndarray]) -> dict[str, float]:
+def network_errors(weights: Path, outputs: dict[str, np.ndarray]) -> dict[str, float]:
     net = build_rts50()
-    load_state_dict_strict(net, state)
+    load_state_dict_strict(net, torch.load(weights))
     net.eval()
     with torch.no_grad():
         masks, scores = net(*(torch.from_numpy(outputs[f"in_{name}"]) for name in INPUTS), num_refinement_iter=2)
@@ -50,23 +43,20 @@ def network_errors(state: dict[str, torch.Tensor], outputs: dict[str, np.ndarray
             "out_clf_scores_all_iters": relative_error(torch.stack(scores), outputs["out_clf_scores_all_iters"])}
 
 
-def tracker_errors(weights: Path, ref: Path) -> tuple[int, float, list[float]]:
+def tracker_errors(weights: Path, shared: Path, scratch: Path) -> tuple[int, float, list[float]]:
     """Frames, the largest box difference (pixels) and the differing mask share of each tracked frame."""
+    images, box, mask, boxes = reference_sequence(shared, None, scratch)
     params = get_parameters("rts", "rts50")
     params.net.path, params.device = str(weights), "cpu"
     tracker = get_tracker_class("rts")(params)
-    frames = sorted((ref / "frames").glob("*.jpg"))
-    box = [float(v) for v in (ref / "init_box.txt").read_text().split()]
-    mask = (imread_rgb(ref / "init_mask.png")[..., 0] > 127).astype(np.uint8)
-    out = tracker.initialize(imread_rgb(frames[0]), {"init_bbox": box, "init_mask": mask})
-    boxes = np.loadtxt(ref / "boxes.txt")
+    out = tracker.initialize(images[0], {"init_bbox": box, "init_mask": mask})
     box_error, mask_shares = 0.0, []
-    for index, path in enumerate(frames[1:], start=1):
-        out = tracker.track(imread_rgb(path), {"previous_output": out})
+    for index, image in enumerate(images[1:], start=1):
+        out = tracker.track(image, {"previous_output": out})
         box_error = max(box_error, float(np.abs(np.asarray(out["target_bbox"]) - boxes[index]).max()))
-        expected = imread_rgb(ref / "masks" / f"{index + 1:05d}.png")[..., 0] > 127
+        expected = imread_rgb(shared / "fixtures" / "rts" / "tracker_ref" / "masks" / f"{index + 1:05d}.png")[..., 0] > 127
         mask_shares.append(float(((out["segmentation"] > 0) != expected).mean()))
-    return len(frames), box_error, mask_shares
+    return len(images), box_error, mask_shares
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,13 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rts_parity: no official fixtures under {folder} (outputs.npz missing)", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads)
-    state = seed0_state_dict(args.shared)
-    for key, error in network_errors(state, dict(np.load(folder / "outputs.npz"))).items():
-        print(f"network {key}: relative error {error:.2e}")
     with tempfile.TemporaryDirectory() as tmp:
-        weights = Path(tmp) / "rts50_seed0.pth"
-        torch.save(state, weights)
-        frames, box_error, shares = tracker_errors(weights, folder / "tracker_ref")
+        weights = seed0_weights(args.shared, Path(tmp) / "rts50_seed0.pth")
+        for key, error in network_errors(weights, dict(np.load(folder / "outputs.npz"))).items():
+            print(f"network {key}: relative error {error:.2e}")
+        frames, box_error, shares = tracker_errors(weights, args.shared, Path(tmp))
     print(f"tracker on {frames} frames: largest box difference {box_error:.2e} px; mask pixels differing "
           f"per frame: max {max(shares) * 100:.4f} %, mean {np.mean(shares) * 100:.5f} %")
     return 0

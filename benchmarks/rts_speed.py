@@ -42,7 +42,8 @@ from pytracking_ext.utils.io import imread_rgb  # noqa: E402
 OFFICIAL = {"fixture README (480x832 crop)": (4.5, 0.93), "issue text": (5.0, 1.75)}
 
 
-def _weights(shared: Path, out: Path) -> Path:
+def seed0_weights(shared: Path, out: Path) -> Path:
+    """Seed-0 synthetic rts50 weights (fixture manifest), else seeded random ones, saved to ``out``."""
     manifest = shared / "fixtures" / "rts" / "state_dict_manifest.json"
     if manifest.is_file():
         spec = importlib.util.spec_from_file_location("synth_weights", shared / "fixtures" / "synth_weights.py")
@@ -56,7 +57,11 @@ def _weights(shared: Path, out: Path) -> Path:
     return out
 
 
-def _sequence(shared: Path, frames: int, scratch: Path):
+def reference_sequence(shared: Path, frames: int | None, scratch: Path):
+    """(images, init box, init mask, official boxes or None): tracker_ref, else a generated 640x480 video.
+
+    ``frames`` None: all of tracker_ref's frames (30 generated ones without it).
+    """
     ref = shared / "fixtures" / "rts" / "tracker_ref"
     if ref.is_dir():
         paths = sorted((ref / "frames").glob("*.jpg"))[:frames]
@@ -64,7 +69,7 @@ def _sequence(shared: Path, frames: int, scratch: Path):
         mask = (imread_rgb(ref / "init_mask.png")[..., 0] > 127).astype(np.uint8)
         return [imread_rgb(p) for p in paths], box, mask, np.loadtxt(ref / "boxes.txt")[:frames]
     from pytracking_ext.synthetic import generate
-    folder = generate("davis", scratch / "davis", num_sequences=1, num_frames=frames, seed=0, height=480, width=640,
+    folder = generate("davis", scratch / "davis", num_sequences=1, num_frames=frames or 30, seed=0, height=480, width=640,
                       num_objects=1, progress=False)
     seq_dir = sorted((Path(folder) / "JPEGImages" / "480p").iterdir())[0]
     images = [imread_rgb(p) for p in sorted(seq_dir.glob("*.jpg"))]
@@ -115,9 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         params = get_parameters("rts", "rts50")
-        params.net.path = str(_weights(args.shared, scratch / "rts50.pth"))
+        params.net.path = str(seed0_weights(args.shared, scratch / "rts50.pth"))
         params.device = args.device
-        images, box, mask, reference = _sequence(args.shared, args.frames, scratch)
+        images, box, mask, reference = reference_sequence(args.shared, args.frames, scratch)
         variants = {"ours": params}
         if args.baseline:
             plain = copy.deepcopy(params)

@@ -87,11 +87,10 @@ def bicubic_upsample2x(x: torch.Tensor) -> torch.Tensor:
     anything else as NCHW.
     """
     h, w = x.shape[-2:]
-    if x.shape[1] > 1 and x.is_contiguous(memory_format=torch.channels_last):
-        rows = _upsample_dim(_pad_dim(x.permute(0, 2, 3, 1), 2), w, 2)                       # (N, H, 2W, C)
-        return _upsample_dim(_pad_dim(rows, 1), h, 1).permute(0, 3, 1, 2)                  # (N, C, 2H, 2W)
-    rows = _upsample_dim(_pad_dim(x.contiguous(), 3), w, 3)                                 # (N, C, H, 2W)
-    return _upsample_dim(_pad_dim(rows, 2), h, 2)                                          # (N, C, 2H, 2W)
+    nhwc = x.shape[1] > 1 and x.is_contiguous(memory_format=torch.channels_last)
+    y, (h_dim, w_dim) = (x.permute(0, 2, 3, 1), (1, 2)) if nhwc else (x.contiguous(), (2, 3))
+    out = _upsample_dim(_pad_dim(_upsample_dim(_pad_dim(y, w_dim), w, w_dim), h_dim), h, h_dim)
+    return out.permute(0, 3, 1, 2) if nhwc else out
 
 
 def _pad_dim(x: torch.Tensor, dim: int) -> torch.Tensor:

@@ -94,6 +94,20 @@ def segmentation_problem(features: torch.Tensor, label_encoding: torch.Tensor, s
     return residuals, jvp
 
 
+def _regularised_loss(data: torch.Tensor, weights: torch.Tensor, reg2: float | torch.Tensor) -> torch.Tensor:
+    """The logged loss of a closed-form step: ``(||r||^2 + reg^2 ||w||^2) / (r.numel() + w.numel())``."""
+    return ((data ** 2).sum() + reg2 * (weights ** 2).sum()) / (data.numel() + weights.numel())
+
+
+def _closed_form_step(weights: torch.Tensor, grad: torch.Tensor, jg: torch.Tensor, reg2: float | torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Step length ``alpha = ||g||^2 / (||J_data g||^2 + reg^2 ||g||^2)`` per sequence and the next filter."""
+    numerator = (grad * grad).flatten(1).sum(1)
+    denominator = (jg * jg).transpose(0, 1).flatten(1).sum(1) + reg2 * numerator
+    alpha = numerator / denominator.clamp(min=1e-8)
+    return alpha, weights - alpha.view(-1, *([1] * (weights.dim() - 1))) * grad
+
+
 def linear_steepest_descent(weights: torch.Tensor, features: torch.Tensor, label_encoding: torch.Tensor,
                             sample_weights: torch.Tensor | None, filter_reg: torch.Tensor, num_iter: int
                             ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
@@ -112,19 +126,15 @@ def linear_steepest_descent(weights: torch.Tensor, features: torch.Tensor, label
     else:
         data = sw * (apply_filter(features, weights, k // 2) - label_encoding)
     data = data.expand(label_encoding.shape) if data.shape != label_encoding.shape else data
-    total = data.numel() + weights.numel()
     iterates, losses = [weights], []
     for _ in range(num_iter):
-        losses.append(((data ** 2).sum() + reg2 * (weights ** 2).sum()) / total)
+        losses.append(_regularised_loss(data, weights, reg2))
         grad = filter_gradient(features, sw * data, weights, k // 2) + reg2 * weights
         jg = sw * apply_filter(features, grad, k // 2)
-        numerator = (grad * grad).flatten(1).sum(1)
-        denominator = (jg * jg).transpose(0, 1).flatten(1).sum(1) + reg2 * numerator
-        alpha = numerator / denominator.clamp(min=1e-8)
-        weights = weights - alpha.view(-1, *([1] * (weights.dim() - 1))) * grad
+        alpha, weights = _closed_form_step(weights, grad, jg, reg2)
         data = data - alpha.view(1, -1, *([1] * (data.dim() - 2))) * jg
         iterates.append(weights)
-    losses.append(((data ** 2).sum() + reg2 * (weights ** 2).sum()) / total)
+    losses.append(_regularised_loss(data, weights, reg2))
     return weights, iterates, losses
 
 
@@ -176,19 +186,13 @@ def hinge_steepest_descent(weights: torch.Tensor, features: torch.Tensor, label:
         s = apply_filter(features, w, k // 2)
         return sw * (negative * s.abs() + positive * s - target), negative * torch.sign(s) + positive
 
-    def loss(data: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        return ((data ** 2).sum() + reg2 * (w ** 2).sum()) / (data.numel() + w.numel())
-
     iterates, losses = [weights], []
     for _ in range(num_iter):
         data, slope = residual_and_slope(weights)
-        losses.append(loss(data, weights))
+        losses.append(_regularised_loss(data, weights, reg2))
         grad = filter_gradient(features, sw * slope * data, weights, k // 2) + reg2 * weights
         jg = sw * slope * apply_filter(features, grad, k // 2)
-        numerator = (grad * grad).flatten(1).sum(1)
-        denominator = (jg * jg).transpose(0, 1).flatten(1).sum(1) + reg2 * numerator
-        alpha = numerator / denominator.clamp(min=1e-8)
-        weights = weights - alpha.view(-1, *([1] * (weights.dim() - 1))) * grad
+        _, weights = _closed_form_step(weights, grad, jg, reg2)
         iterates.append(weights)
-    losses.append(loss(residual_and_slope(weights)[0], weights))
+    losses.append(_regularised_loss(residual_and_slope(weights)[0], weights, reg2))
     return weights, iterates, losses
