@@ -1,31 +1,26 @@
-"""Read official LTR checkpoints (full pickles) without their original modules.
+"""Read official LTR checkpoints (full pickles) without their original modules, and without running code.
 
-They pickle ``ltr.admin.model_constructor.NetConstructor`` (or ``dlframework.*`` aliases), the
-whole ``Settings`` object and statistics objects. A restricted unpickler maps the constructor to
-ours, replaces every other unknown class with an inert placeholder (``settings``/``stats`` are
-then dropped), and refuses anything callable outside a short list of torch/numpy rebuild helpers.
+An LTR training checkpoint pickles, besides tensors, a ``NetConstructor`` record, the whole
+``Settings`` object (with its environment settings) and the statistics meters. Those few classes
+are listed below by exact full name (:data:`LEGACY_GLOBALS`) and mapped to inert stand-ins; they
+are loaded by PyTorch's ``weights_only`` unpickler, which refuses every other global. No module of
+a file's choosing is ever imported and no callable of its choosing is ever called (docs/security.md).
 """
 from __future__ import annotations
 
-import pickle
-import types
-import zipfile
-from pathlib import Path
 from typing import Any
 
-import torch
-
-from .checkpoint import CheckpointError
 from .model_constructor import NetConstructor
 
-_CONSTRUCTOR_NAMES = {("ltr.admin.model_constructor", "NetConstructor"),
-                      ("dlframework.admin.model_constructor", "NetConstructor"),
-                      ("ltr_ext.admin.model_constructor", "NetConstructor")}
-_ALLOWED_PREFIXES = ("torch", "numpy", "collections", "builtins", "_codecs")
 
+class _Inert:
+    """Stands in for a class of the original code base whose content we drop (settings, statistics).
 
-class _Placeholder:
-    """Stands in for classes of the original code base we do not need (settings, stats)."""
+    Creating one or setting its state never runs anything: arguments are ignored, state is kept as data.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "_Inert":
+        return super().__new__(cls)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         pass
@@ -34,41 +29,46 @@ class _Placeholder:
         self.state = state
 
 
-class _LegacyConstructor:
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.args = args
+class _LegacyConstructor(_Inert):
+    """An official ``NetConstructor``: its attributes are read back as plain data."""
 
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-
-
-def _make_unpickler_module():
-    class Unpickler(pickle.Unpickler):
-        def find_class(self, module: str, name: str) -> Any:
-            if (module, name) in _CONSTRUCTOR_NAMES:
-                return _LegacyConstructor
-            if module.startswith(_ALLOWED_PREFIXES):
-                return super().find_class(module, name)
-            return _Placeholder
-
-    module = types.ModuleType("legacy_pickle")
-    module.Unpickler = Unpickler
-    module.load = pickle.load
-    return module
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, dict):
+            self.__dict__.update(state)
 
 
-def load_legacy_checkpoint(path: Path) -> dict[str, Any]:
-    """An official LTR checkpoint as a plain dict (``constructor`` as a dict, no settings/stats)."""
-    if not zipfile.is_zipfile(path):
-        raise CheckpointError(f"{path}: not a PyTorch checkpoint (truncated or a foreign file)")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=False, pickle_module=_make_unpickler_module())
-    except Exception as err:
-        raise CheckpointError(f"{path}: cannot read checkpoint ({type(err).__name__}: {err})") from None
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{path}: expected a checkpoint dict, found {type(data).__name__}")
-    data = {k: v for k, v in data.items() if k not in ("settings", "stats")}
+# Exactly the non-torch globals an official LTR/PyTracking checkpoint holds (docs/security.md). The
+# ``dlframework.`` names are the same classes under the code base's older package name. numpy
+# scalars appear in the statistics meters; they become inert too, as statistics are dropped.
+_LTR_CLASSES = ("admin.settings.Settings", "admin.local.EnvironmentSettings", "admin.stats.AverageMeter",
+                "admin.stats.StatValue")
+LEGACY_GLOBALS: dict[str, type] = {
+    **{f"{package}.admin.model_constructor.NetConstructor": _LegacyConstructor for package in ("ltr", "dlframework")},
+    **{f"{package}.{name}": _Inert for package in ("ltr", "dlframework") for name in _LTR_CLASSES},
+    **{f"{numpy}.multiarray.scalar": _Inert for numpy in ("numpy.core", "numpy._core")},
+    "numpy.dtype": _Inert,
+}
+
+def legacy_safe_globals() -> list[tuple[type, str]]:
+    """``(stand-in, full name)`` pairs for :func:`torch.serialization.safe_globals`."""
+    return [(stand_in, name) for name, stand_in in LEGACY_GLOBALS.items()]
+
+
+def _holds_stand_in(value: Any) -> bool:
+    if isinstance(value, _Inert):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_stand_in(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_stand_in(item) for item in value)
+    return False
+
+
+def plain_legacy_checkpoint(data: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint as plain data: the constructor record as a dict, and every other field that holds
+    a stand-in of the original code base (an official file's ``settings`` and ``stats``) dropped."""
     constructor = data.get("constructor")
+    data = {key: value for key, value in data.items() if key == "constructor" or not _holds_stand_in(value)}
     if isinstance(constructor, _LegacyConstructor):
         state = vars(constructor)
         data["constructor"] = NetConstructor.from_dict({

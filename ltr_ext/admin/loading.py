@@ -1,7 +1,9 @@
 """Rebuild a network from a checkpoint: ``load_network(path_or_dir, checkpoint=None, **kwargs)``.
 
-Accepts our checkpoints, official LTR checkpoints (through the restricted unpickler) and bare
-state dicts: ``constructor=`` says how to build the network, else a bare state dict whose keys
+Accepts our checkpoints (safetensors or ``torch.save`` files), official LTR checkpoints (their few
+classes admitted by exact name, nothing run) and bare state dicts: ``constructor=`` says how to
+build the network, else the file's constructor record (registered constructors only), else a bare
+state dict whose keys
 are exactly those of a registered architecture (:data:`BARE_STATE_DICT_ARCHITECTURES`, e.g. the
 official ``rts50.pth``) is recognised. Loading is strict: every missing or unexpected key is named
 in the error.
@@ -17,7 +19,7 @@ import torch.nn as nn
 from pytracking_ext.registry import resolve
 
 from .checkpoint import CheckpointError, latest_checkpoint, read_checkpoint
-from .model_constructor import NetConstructor
+from .model_constructor import ConstructorRecordError, NetConstructor
 
 
 class StateDictMismatch(RuntimeError):
@@ -62,9 +64,10 @@ def resolve_checkpoint_file(network_dir: str | Path, checkpoint: int | str | Non
     if not path.is_dir():
         raise CheckpointError(f"{path}: no such checkpoint file or folder")
     if checkpoint is None:
-        found = latest_checkpoint(path) or next(iter(sorted(path.glob("*.pth*"), reverse=True)), None)
+        found = latest_checkpoint(path) or next(iter(sorted(
+            [*path.glob("*.pth*"), *path.glob("*.safetensors")], reverse=True)), None)
         if found is None:
-            raise CheckpointError(f"{path}: folder has no checkpoint (*.pth.tar)")
+            raise CheckpointError(f"{path}: folder has no checkpoint (*.pth.tar or *.safetensors)")
         return found
     matches = sorted(path.glob(f"*_ep{checkpoint:04d}.pth.tar"))
     if len(matches) != 1:
@@ -88,6 +91,20 @@ def _bare_architecture(state_dict: dict[str, torch.Tensor], **kwargs: Any) -> nn
     return None
 
 
+def _build_from_record(path: Path, record: NetConstructor, kwargs: dict[str, Any]) -> nn.Module:
+    """The network a file's constructor record describes: registered constructors only, and arguments
+    that do not fit it are a one-line error naming the file, not a traceback."""
+    try:
+        record.factory()  # an unregistered name fails here, before anything is built
+    except ConstructorRecordError as err:
+        raise CheckpointError(f"{path}: {err}") from None
+    try:
+        return record.get(**kwargs)
+    except (TypeError, ValueError, KeyError) as err:
+        raise CheckpointError(f"{path}: constructor {record.name} cannot build a network from the stored "
+                              f"arguments ({type(err).__name__}: {err})") from None
+
+
 def load_network(network_dir: str | Path, checkpoint: int | str | None = None,
                  constructor: Callable[..., nn.Module] | None = None, **kwargs: Any) -> tuple[nn.Module, dict]:
     """Build the network stored in a checkpoint and load its weights; returns ``(net, checkpoint_dict)``.
@@ -104,18 +121,22 @@ def load_network(network_dir: str | Path, checkpoint: int | str | None = None,
         state_dict, record = data, None
     else:
         raise CheckpointError(f"{path}: neither a checkpoint with 'net' nor a bare state dict")
+    if record is not None:
+        try:
+            record = record if isinstance(record, NetConstructor) else NetConstructor.from_dict(record)
+        except ConstructorRecordError as err:
+            raise CheckpointError(f"{path}: {err}") from None
     if constructor is not None:
         net = constructor(**kwargs)
     elif record is not None:
-        record = record if isinstance(record, NetConstructor) else NetConstructor.from_dict(record)
-        net = record.get(**kwargs)
+        net = _build_from_record(path, record, kwargs)
     else:
         net = _bare_architecture(state_dict, **kwargs)
         if net is None:
             raise CheckpointError(f"{path}: a bare state dict; pass constructor= to say how to build the network")
     load_state_dict_strict(net, state_dict, source=str(path))
     if record is not None:
-        net.constructor = record if isinstance(record, NetConstructor) else NetConstructor.from_dict(record)
+        net.constructor = record
     if data.get("net_info") is not None:
         net.info = data["net_info"]
     return net, data

@@ -14,7 +14,7 @@ from parameter.rts import rts50
 from pytracking_ext.trackers.params import TrackerParams
 from pytracking_ext.trackers.rts.network import NetworkSpec
 
-SHIPPED = Path(pytracking_ext.__file__).parent / "networks" / "rts_small.pth.tar"
+SHIPPED = Path(pytracking_ext.__file__).parent / "networks" / "rts_small.safetensors"
 BACKBONE = "efficientnet_lite0"
 # the training crop (w, h) = (288, 160), as (h, w); stride 16 gives 10 x 18 cells
 SAMPLE_SIZE = (10 * 16, 18 * 16)

@@ -211,3 +211,34 @@ def build_rts_small(backbone: str = "efficientnet_lite0", feature_dim: int = 64,
 
     return RTSNet(backbone=build_backbone(backbone), feature_dim=feature_dim,
                   decoder_widths=decoder_widths or SMALL_DECODER_WIDTHS, clf_stride=clf_stride, **kwargs)
+
+
+#: the official constructor's arguments of the released rts50 (reference A); the only configuration it builds here
+OFFICIAL_RTS50_KWARGS = {
+    "filter_size": 3, "num_filters": 16, "optim_iter": 5, "optim_init_reg": 0.01, "out_feature_dim": 512,
+    "target_model_input_layer": "layer3", "classification_layer": "layer3",
+    "decoder_input_layers": ["layer4", "layer3", "layer2", "layer1"], "decoder_mdim": 64, "filter_groups": 1,
+    "label_encoder_dims": [16, 32, 64], "use_bn_in_label_enc": False, "clf_feat_blocks": 0, "clf_feat_norm": True,
+    "final_conv": True, "backbone_type": "mrcnn", "dilation_factors": None, "clf_with_extractor": True,
+    "clf_filter_size": 4, "clf_score_act": "relu", "clf_hinge_threshold": 0.05, "clf_activation_leak": 0.1,
+    "clf_feat_stride": 16, "clf_enc_input": "sc", "fusion_type": "add",
+}
+
+
+def _as_lists(value: object) -> object:
+    return [_as_lists(item) for item in value] if isinstance(value, (list, tuple)) else value
+
+
+def build_official_rts50(*args: object, **kwargs: object) -> RTSNet:
+    """The network of an official LTR checkpoint whose record names
+    ``ltr.models.rts.rts_net.steepest_descent_resnet50_with_clf_encoder``: rts50 (reference A).
+
+    Arguments that only affect training (frozen layers, detach length, ...) are ignored; an
+    architecture argument other than the release's is an error naming it, never a silently other net.
+    """
+    differing = [f"{name}={value!r}" for name, value in kwargs.items()
+                 if name in OFFICIAL_RTS50_KWARGS and _as_lists(value) != OFFICIAL_RTS50_KWARGS[name]]
+    if args or differing:
+        raise ValueError("only the released rts50 configuration (reference A) can be built; this record has "
+                         + (", ".join(differing) if differing else f"{len(args)} positional arguments"))
+    return build_rts50()
