@@ -183,7 +183,7 @@ def _build_network(weights: Path, extra_kwargs: dict[str, Any], device: str) -> 
     rts_net = importlib.import_module("ltr.models.rts.rts_net")
     kwargs = {**RTS50_KWARGS, **extra_kwargs, "backbone_pretrained": False}
     net = getattr(rts_net, RTS50_CONSTRUCTOR)(**kwargs)
-    state = torch.load(weights, map_location="cpu")
+    state = torch.load(weights, map_location="cpu", weights_only=True)
     net.load_state_dict(state, strict=True)
     return net.to(device).eval()
 

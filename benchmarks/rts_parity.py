@@ -35,7 +35,7 @@ def relative_error(ours: torch.Tensor, reference: np.ndarray) -> float:
 
 def network_errors(weights: Path, outputs: dict[str, np.ndarray]) -> dict[str, float]:
     net = build_rts50()
-    load_state_dict_strict(net, torch.load(weights))
+    load_state_dict_strict(net, torch.load(weights, weights_only=True))
     net.eval()
     with torch.no_grad():
         masks, scores = net(*(torch.from_numpy(outputs[f"in_{name}"]) for name in INPUTS), num_refinement_iter=2)
