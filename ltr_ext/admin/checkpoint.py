@@ -46,17 +46,22 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> Path:
     return path
 
 
-def latest_checkpoint(folder: Path, net_type: str | None = None) -> Path | None:
-    """The checkpoint of the highest epoch in ``folder`` (optionally of one network class)."""
+def list_checkpoints(folder: Path, net_type: str | None = None) -> list[Path]:
+    """The checkpoints in ``folder`` (optionally of one network class), highest epoch first."""
     folder = Path(folder)
     if not folder.is_dir():
-        return None
+        return []
     found = []
     for path in folder.iterdir():
         match = CHECKPOINT_PATTERN.match(path.name)
         if match and (net_type is None or match["net"] == net_type):
             found.append((int(match["epoch"]), path))
-    return max(found)[1] if found else None
+    return [path for _, path in sorted(found, reverse=True)]
+
+
+def latest_checkpoint(folder: Path, net_type: str | None = None) -> Path | None:
+    """The checkpoint of the highest epoch in ``folder`` (optionally of one network class)."""
+    return next(iter(list_checkpoints(folder, net_type)), None)
 
 
 def read_checkpoint(path: str | os.PathLike, legacy: bool = True) -> dict[str, Any]:
@@ -94,12 +99,15 @@ def _refused_globals(path: Path, allowed: set[str]) -> list[str]:
 
 
 def _one_line(err: BaseException) -> str:
-    """An exception as one line, without PyTorch's advice to load with ``weights_only=False``."""
+    """Why PyTorch could not read a file, as one line, without its advice to load with ``weights_only=False``."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    reason = next((line.split("WeightsUnpickler error:", 1)[1] for line in lines if "WeightsUnpickler error:" in line),
+    reason = next((line.split("WeightsUnpickler error:", 1)[1].strip() for line in lines
+                   if "WeightsUnpickler error:" in line),
                   next((line for line in lines if "weights_only" not in line.lower()
-                        and "weights only" not in line.lower()), "not plain data"))
-    return f"{type(err).__name__}: {reason.strip()}"
+                        and "weights only" not in line.lower()), ""))
+    if not reason or isinstance(err, (KeyError, EOFError, IndexError)):  # the reader's internals, no reason
+        return "damaged, or not a PyTorch or safetensors file"
+    return f"{type(err).__name__}: {reason}"
 
 
 def _read_torch_file(path: Path, legacy: bool) -> Any:

@@ -23,7 +23,26 @@ from .model_constructor import ConstructorRecordError, NetConstructor
 
 
 class StateDictMismatch(RuntimeError):
-    """A state dict does not fit the network (names every missing and unexpected key)."""
+    """A state dict does not fit the network: the message names every missing and unexpected key and
+    every shape mismatch; :meth:`summary` is the short form (counts and the first few names)."""
+
+    def __init__(self, source: str, net_name: str, missing: list[str], unexpected: list[str],
+                 shapes: list[str]) -> None:
+        self.source, self.net_name = source, net_name
+        self.missing, self.unexpected, self.shapes = missing, unexpected, shapes
+        super().__init__(self.summary(listed=None))
+
+    def summary(self, listed: int | None = 3) -> str:
+        """One line; ``listed`` names per kind of mismatch (None: all of them)."""
+        def part(kind: str, names: list[str], separator: str) -> str:
+            shown = names if listed is None else names[:listed]
+            rest = f"{separator}... ({len(names) - len(shown)} more)" if len(shown) < len(names) else ""
+            return f"{kind} ({len(names)}): {separator.join(shown)}{rest}"
+
+        parts = [part(kind, names, separator) for kind, names, separator in (
+            ("missing keys", self.missing, ", "), ("unexpected keys", self.unexpected, ", "),
+            ("shape mismatches", self.shapes, "; ")) if names]
+        return f"{self.source} does not fit {self.net_name}: " + " | ".join(parts)
 
 
 def load_state_dict_strict(net: nn.Module, state_dict: dict[str, torch.Tensor], source: str = "state dict") -> None:
@@ -34,14 +53,7 @@ def load_state_dict_strict(net: nn.Module, state_dict: dict[str, torch.Tensor], 
     shapes = [f"{k}: checkpoint {tuple(state_dict[k].shape)} vs network {tuple(own[k].shape)}"
               for k in own if k in state_dict and tuple(own[k].shape) != tuple(state_dict[k].shape)]
     if missing or unexpected or shapes:
-        parts = []
-        if missing:
-            parts.append(f"missing keys ({len(missing)}): {', '.join(missing)}")
-        if unexpected:
-            parts.append(f"unexpected keys ({len(unexpected)}): {', '.join(unexpected)}")
-        if shapes:
-            parts.append(f"shape mismatches ({len(shapes)}): {'; '.join(shapes)}")
-        raise StateDictMismatch(f"{source} does not fit {type(net).__name__}: " + " | ".join(parts))
+        raise StateDictMismatch(source, type(net).__name__, missing, unexpected, shapes)
     net.load_state_dict(state_dict, strict=True)
 
 

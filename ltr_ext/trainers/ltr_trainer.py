@@ -4,6 +4,8 @@ Reproducibility: every epoch starts by seeding torch, numpy and random from ``(s
 epoch)`` (and DistributedSampler/loader generators from the same), so a run resumed from the
 checkpoint of epoch k continues exactly as an uninterrupted run would. A non-finite loss stops
 the run naming the epoch and iteration; the checkpoint of the last finished epoch stays.
+Resume skips an unreadable newest checkpoint (a one-line warning names it and the one used);
+when none of the checkpoints reads, it stops with a one-line error rather than retrain over them.
 Under ``torch.distributed`` the network is wrapped in DistributedDataParallel and only rank 0
 writes checkpoints, logs and TensorBoard events.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 import time
 from collections import OrderedDict, defaultdict
 from pathlib import Path
@@ -22,8 +25,8 @@ import torch.distributed as dist
 import torch.nn as nn
 from tqdm import tqdm
 
-from ..admin.checkpoint import checkpoint_path, latest_checkpoint, read_checkpoint, save_checkpoint
-from ..admin.loading import load_state_dict_strict
+from ..admin.checkpoint import CheckpointError, checkpoint_path, list_checkpoints, read_checkpoint, save_checkpoint
+from ..admin.loading import StateDictMismatch, load_state_dict_strict
 from ..admin.stats import AverageMeter
 from ..data.loader import LTRLoader
 from ..data.tensordict import TensorDict
@@ -31,6 +34,30 @@ from ..data.tensordict import TensorDict
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
+
+
+#: fields a checkpoint needs to resume training from it
+_RESUME_FIELDS = {"epoch": int, "net": dict, "optimizer": dict}
+#: unreadable checkpoints named one by one in the error; the rest are counted
+_LISTED = 5
+
+
+def _reason(err: BaseException, path: Path) -> str:
+    """Why ``path`` did not load: the loader's one-line message without the file name it starts with."""
+    text = str(err).strip()
+    return text[len(f"{path}: "):] if text.startswith(f"{path}: ") else text or type(err).__name__
+
+
+def _read_resumable(path: Path) -> dict[str, Any]:
+    """The data of checkpoint ``path`` if training can resume from it, else a one-line :class:`CheckpointError`."""
+    try:
+        data = read_checkpoint(path, legacy=False)
+    except CheckpointError as err:
+        raise CheckpointError(f"{path}: {_reason(err, path)}") from None
+    wrong = [f"{key} ({kind.__name__})" for key, kind in _RESUME_FIELDS.items() if not isinstance(data.get(key), kind)]
+    if wrong:
+        raise CheckpointError(f"{path}: not a training checkpoint (needs {', '.join(wrong)})")
+    return data
 
 
 def is_distributed() -> bool:
@@ -133,23 +160,68 @@ class LTRTrainer:
         return path
 
     def load_checkpoint(self, path: str | Path | None = None) -> bool:
-        """Restore from ``path`` or the latest checkpoint of this project; False when there is none."""
-        path = Path(path) if path is not None else latest_checkpoint(self.checkpoint_dir, self.net_type)
-        if path is None:
-            return False
-        data = read_checkpoint(path, legacy=False)
+        """Restore from ``path`` or the newest readable checkpoint of this project; False when there is none.
+
+        Without ``path``, an unreadable newer checkpoint (truncated by a full disk, damaged in a copy)
+        is skipped with a one-line warning naming it; when checkpoints exist and none is readable, a
+        :class:`CheckpointError` lists them, so a run never silently retrains over them.
+        """
+        if path is not None:
+            path = Path(path)
+            data = _read_resumable(path)
+        else:
+            found = self._newest_readable_checkpoint()
+            if found is None:
+                return False
+            path, data = found
+        self._restore(path, data)
+        self.logger.info("resumed from %s (epoch %d)", path, self.epoch)
+        return True
+
+    def _newest_readable_checkpoint(self) -> tuple[Path, dict[str, Any]] | None:
+        """``(path, data)`` of the newest checkpoint that reads; warns about newer unreadable ones."""
+        candidates = list_checkpoints(self.checkpoint_dir, self.net_type)
+        broken: list[tuple[Path, str]] = []
+        for path in candidates:
+            try:
+                data = _read_resumable(path)
+            except CheckpointError as err:
+                broken.append((path, _reason(err, path)))
+                continue
+            if broken:
+                skipped = ", ".join(f"{p} ({why})" for p, why in broken)
+                self._warn(f"unreadable checkpoint{'s' if len(broken) > 1 else ''} {skipped}; "
+                           f"resuming from {path.name} instead")
+            return path, data
+        if not broken:
+            return None
+        listed = ", ".join(f"{p.name} ({why})" for p, why in broken[:_LISTED])
+        more = f" and {len(broken) - _LISTED} more" if len(broken) > _LISTED else ""
+        raise CheckpointError(f"{self.checkpoint_dir}: no readable checkpoint to resume from: {listed}{more}; "
+                              "move or delete them to train from scratch")
+
+    def _warn(self, message: str) -> None:
+        """One line on stderr and in the training log (rank 0 only)."""
+        if rank() == 0:
+            tqdm.write(f"warning: {message}", file=sys.stderr)
+            self.logger.warning("warning: %s", message)
+
+    def _restore(self, path: Path, data: dict[str, Any]) -> None:
+        """Put the network, optimiser, schedule, epoch and statistics of ``data`` in place."""
         if data.get("net_type") != self.net_type:
             raise TrainingDiverged(f"{path}: checkpoint of a {data.get('net_type')}, this run trains a {self.net_type}")
-        load_state_dict_strict(unwrap(self.actor.net), data["net"], source=str(path))
-        self.optimizer.load_state_dict(data["optimizer"])
-        if self.lr_scheduler is not None and data.get("lr_scheduler") is not None:
-            self.lr_scheduler.load_state_dict(data["lr_scheduler"])
+        try:
+            load_state_dict_strict(unwrap(self.actor.net), data["net"], source=str(path))
+            self.optimizer.load_state_dict(data["optimizer"])
+            if self.lr_scheduler is not None and data.get("lr_scheduler") is not None:
+                self.lr_scheduler.load_state_dict(data["lr_scheduler"])
+        except (StateDictMismatch, ValueError, KeyError) as err:  # a checkpoint of other settings
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise CheckpointError(f"{path}: does not fit this run's network or optimiser ({reason})") from None
         self.epoch = int(data["epoch"])
         for loader, meters in (data.get("stats") or {}).items():
             for name, state in meters.items():
                 self.stats[loader][name] = AverageMeter(history=list(state["history"]))
-        self.logger.info("resumed from %s (epoch %d)", path, self.epoch)
-        return True
 
     # ----- the loop ----------------------------------------------------------------------------
     def train(self, max_epochs: int, load_latest: bool = True) -> None:

@@ -26,11 +26,13 @@ def natural_key(text: str) -> list:
     return [int(part) if part.isdigit() else part.lower() for part in _DIGITS.split(str(text))]
 
 
-def require_dir(path: Path, what: str) -> Path:
-    """``path`` if it is a folder, else a :class:`DatasetError` naming ``what`` and the path."""
+def require_dir(path: Path, what: str, non_empty: bool = False) -> Path:
+    """``path`` if it is a folder (with at least one entry when ``non_empty``), else a :class:`DatasetError`."""
     path = Path(path)
     if not path.is_dir():
         raise DatasetError(f"{what} not found: {path}")
+    if non_empty and next(path.iterdir(), None) is None:
+        raise DatasetError(f"{what} is empty: {path}")
     return path
 
 
@@ -41,10 +43,20 @@ def require_file(path: Path, what: str) -> Path:
     return path
 
 
+def read_text(path: Path, what: str, errors: str = "strict") -> str:
+    """The text of an existing file ``path``; unreadable or binary content is a :class:`DatasetError`."""
+    path = require_file(path, what)
+    try:
+        return path.read_text(errors=errors)
+    except UnicodeDecodeError:
+        raise DatasetError(f"{what} {path} is not a text file") from None
+    except OSError as err:  # permissions, I/O errors, removed since the check
+        raise DatasetError(f"cannot read {what} {path} ({err.strerror or err})") from None
+
+
 def read_name_list(path: Path, what: str = "sequence list") -> list[str]:
     """Non-empty, stripped lines of a list file (``list.txt``, ``ImageSets/.../val.txt``)."""
-    path = require_file(path, what)
-    names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    names = [line.strip() for line in read_text(path, what).splitlines() if line.strip()]
     if not names:
         raise DatasetError(f"{what} is empty: {path}")
     return names
@@ -128,7 +140,11 @@ def first_non_numeric_line(path: Path) -> tuple[int, str] | None:
     ``load_text`` reports the failure of its last delimiter attempt, which may point at a good
     line; this finds the line that is really at fault.
     """
-    for lineno, line in enumerate(Path(path).read_text(errors="replace").splitlines(), 1):
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:  # missing or unreadable: the caller's own error already says so
+        return None
+    for lineno, line in enumerate(text.splitlines(), 1):
         for token in filter(None, _SEPARATORS.split(line.strip())):
             try:
                 float(token)
@@ -145,10 +161,10 @@ def check_init_box(box: Iterable[float], source: Any) -> None:
 
 
 def read_json(path: Path, what: str) -> Any:
-    path = require_file(path, what)
+    text = read_text(path, what)
     try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
         raise DatasetError(f"{what} {path} is not valid JSON: {err}") from None
 
 

@@ -14,7 +14,7 @@ from ..errors import DatasetError
 from ..evaluation.data import Sequence, SequenceList
 from ..settings import EnvSettings
 from ..utils.io import load_text
-from .common import listed_frames, read_boxes, read_name_list, require_dir
+from .common import listed_frames, read_boxes, read_name_list, read_text, require_dir
 
 LTRVAL_SPLIT_FILE = "got10k_val_split.txt"
 
@@ -23,7 +23,7 @@ def read_object_class(meta_path: Path) -> str | None:
     """``object_class`` from ``meta_info.ini`` (read by key, not by line position), if present."""
     if not meta_path.is_file():
         return None
-    for line in meta_path.read_text(errors="replace").splitlines():
+    for line in read_text(meta_path, "GOT-10k meta_info.ini", errors="replace").splitlines():
         key, sep, value = line.partition(":")
         if sep and key.strip() == "object_class":
             return value.strip() or None

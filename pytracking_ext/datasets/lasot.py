@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import DatasetError
 from ..evaluation.data import Sequence, SequenceList
 from ..settings import EnvSettings
-from .common import natural_key, numbered_frames, read_boxes, require_dir, sequence_table
+from .common import natural_key, numbered_frames, read_boxes, read_text, require_dir, sequence_table
 from .lasot_table import LASOT_TEST_NAMES
 
 _NAME = re.compile(r"^(?P<cls>.+)-(?P<k>\d+)$")
@@ -29,9 +29,7 @@ def class_of(name: str) -> str:
 
 def read_flags(path: Path, num_frames: int) -> np.ndarray:
     """A single-line 0/1 flag file as a bool array of ``num_frames`` entries."""
-    if not path.is_file():
-        raise DatasetError(f"flag file not found: {path}")
-    values = [v for v in re.split(r"[,\s]+", path.read_text().strip()) if v]
+    values = [v for v in re.split(r"[,\s]+", read_text(path, "flag file").strip()) if v]
     try:
         flags = np.array([int(float(v)) for v in values], dtype=np.int64)
     except ValueError:
@@ -47,7 +45,7 @@ def lasot_sequence(root: Path, name: str, object_class: str | None = None, datas
     """One LaSOT-layout sequence ``<root>/<class>/<name>``."""
     object_class = object_class or class_of(name)
     folder = Path(root) / class_of(name) / name
-    require_dir(folder, f"LaSOT sequence folder of '{name}'")
+    require_dir(folder, f"LaSOT sequence folder of '{name}'", non_empty=True)
     boxes = read_boxes(folder / "groundtruth.txt")
     n = boxes.shape[0]
     frames = numbered_frames(folder / "img", 1, n, 8, "jpg")

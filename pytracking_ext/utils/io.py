@@ -1,13 +1,14 @@
 """File I/O: atomic writes, tolerant annotation reading, RGB image reading, palette PNGs.
 
 Every writer here goes through a temporary file in the destination folder followed by
-``os.replace``, so an interrupted run never leaves a half-written results file behind.
+``os.replace``, so an interrupted run never leaves a half-written results file behind; the
+file ends with the permissions of a plain ``open(path, 'w')`` (0666 minus the umask).
 """
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import IO, Iterator, Sequence
 
@@ -19,15 +20,44 @@ from .jpeg import decode_jpeg_rgb
 PathLike = str | os.PathLike
 
 
+# Written files get 0666 & ~umask, as with a plain ``open(path, 'w')`` (``mkstemp`` would make them
+# 0600, unreadable to the rest of a group sharing results). The temporary file is created with
+# ``os.open(..., 0o666)`` so the kernel applies the umask itself: nothing reads or changes the
+# process umask, which ``os.umask`` can only do by setting it, racing with other threads' writes.
+_CREATE_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+_NEW_FILE_MODE = 0o666
+
+
+def _create_temporary(folder: Path, name: str) -> tuple[int, Path]:
+    """A new, uniquely named hidden file next to ``folder/name``: ``(descriptor, path)``.
+
+    ``O_EXCL`` refuses an existing name (or a planted symlink), so a name is never shared.
+    """
+    for _ in range(100):
+        tmp = folder / f".{name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, _CREATE_FLAGS, _NEW_FILE_MODE), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{folder}: no free temporary name for {name}")
+
+
 @contextlib.contextmanager
 def atomic_open(path: PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
-    """Open a temporary sibling of ``path`` for writing; rename it over ``path`` on success."""
+    """Open a temporary sibling of ``path`` for writing; rename it over ``path`` on success.
+
+    The file ends with the mode a plain ``open(path, 'w')`` gives a new file (0666 minus the umask).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    fd, tmp = _create_temporary(path.parent, path.name)
     try:
-        with open(tmp, mode, **kwargs) as handle:
+        try:
+            opened = os.fdopen(fd, mode, **kwargs)
+        except BaseException:
+            os.close(fd)  # fdopen did not take ownership of the descriptor
+            raise
+        with opened as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -63,12 +93,16 @@ def load_text(path: PathLike, delimiters: Sequence[str | None] = (",", "\t", Non
     when NaN appears and ``allow_nan`` is False.
     """
     path = Path(path)
+    if path.is_dir():
+        raise DatasetError(f"{path}: is a folder, expected an annotation file")
     if not path.is_file():
         raise DatasetError(f"{path}: annotation file not found")
     try:
         lines = [ln.strip() for ln in path.read_text().splitlines()]
     except UnicodeDecodeError:
         raise DatasetError(f"{path}: not a text file") from None
+    except OSError as err:  # unreadable (permissions, I/O error) or removed since the check
+        raise DatasetError(f"{path}: cannot read annotation file ({err.strerror or err})") from None
     lines = [ln for ln in lines if ln]
     if not lines:
         raise DatasetError(f"{path}: annotation file is empty")

@@ -8,12 +8,19 @@ protocol never needs to (its memory is always full): the :class:`EmptyMemory` po
 """
 from __future__ import annotations
 
+import numbers
 from collections import deque
 from enum import Enum
 
 import torch
 
+from pytracking_ext.errors import PytrackingError
+
 from .models.lmanet import LMANet
+
+
+class LMANetSettingError(PytrackingError, ValueError):
+    """An inference setting (``memory_size``, ``empty_memory``) has a value LMANet cannot use."""
 
 
 class EmptyMemory(str, Enum):
@@ -22,6 +29,11 @@ class EmptyMemory(str, Enum):
     SELF = "self"          # read the frame's own memory key/value (a memory of one)
     AVAILABLE = "available"  # read whatever is stored; the very first frame reads itself
 
+    @classmethod
+    def _missing_(cls, value: object) -> "EmptyMemory":
+        known = ", ".join(repr(member.value) for member in cls)
+        raise LMANetSettingError(f"empty_memory must be one of {known}, got {value!r}")
+
 
 class LMANetStreamer:
     """Segments a video frame by frame with a rolling memory of ``memory_size`` frames."""
@@ -29,9 +41,10 @@ class LMANetStreamer:
     def __init__(self, model: LMANet, memory_size: int | None = None,
                  empty_memory: EmptyMemory = EmptyMemory.AVAILABLE) -> None:
         self.model = model
-        self.memory_size = memory_size or model.memory_size
-        if self.memory_size < 1:
-            raise ValueError(f"memory_size must be at least 1, got {self.memory_size}")
+        size = memory_size or model.memory_size
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+            raise LMANetSettingError(f"memory_size must be a positive integer, got {size!r}")
+        self.memory_size = int(size)
         self.empty_memory = EmptyMemory(empty_memory)
         self.keys: deque[torch.Tensor] = deque(maxlen=self.memory_size)
         self.values: deque[torch.Tensor] = deque(maxlen=self.memory_size)

@@ -5,6 +5,8 @@ constructor record rebuilds the network, or a bare state dict with ``constructor
 ``constructor_kwargs``), the memory size used at inference (it may differ from training, thesis
 Table 4.10), the working resolution ``input_size`` (h, w) and the device. A single-frame network
 (no ``forward_clip``) is segmented frame by frame with no memory: the baseline of the study.
+A weights file that cannot be read, holds another network or does not fit is one
+:class:`LMANetWeightsError` line naming the file (as EVS's ``EVSWeightsError``).
 """
 from __future__ import annotations
 
@@ -20,6 +22,12 @@ from pytracking_ext.trackers.rts.network import NetworkSpec, load_network, selec
 
 from ..segmenter import FrameSegmenter, SegmentationOutput, check_frame
 from .inference import EmptyMemory, LMANetStreamer
+from .models.lmanet import LMANet, SingleFrameNet
+
+
+
+class LMANetWeightsError(PytrackingError):
+    """LMANet weights are not configured, not readable or do not fit the network (one line, naming the file)."""
 
 
 class LMANetSegmenter(FrameSegmenter):
@@ -71,14 +79,31 @@ class LMANetSegmenter(FrameSegmenter):
 def network_spec(params: TrackerParams) -> NetworkSpec:
     """Where the weights are and how to build the network (frames are normalised by the segmenter)."""
     if not params.get("net_path", None):
-        raise PytrackingError(f"lmanet parameters '{params.get('param_name', '?')}' name no weights: "
-                              "set net_path (--set net_path=PATH)")
+        raise LMANetWeightsError(f"lmanet parameters '{params.get('param_name', '?')}' name no weights: "
+                                 "set net_path (--set net_path=PATH)")
     return NetworkSpec(str(params.net_path), image_format="rgb", mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0),
                        constructor=params.get("constructor", None),
                        constructor_kwargs=dict(params.get("constructor_kwargs", {})), channels_last=False)
 
 
+def _load_lmanet(spec: NetworkSpec, device: torch.device) -> torch.nn.Module:
+    """The network of ``spec``; a file that is not an LMANet checkpoint is one :class:`LMANetWeightsError` line."""
+    from ltr_ext.admin.checkpoint import CheckpointError
+    from ltr_ext.admin.loading import StateDictMismatch
+
+    try:
+        net = load_network(spec, device)
+    except CheckpointError as error:
+        raise LMANetWeightsError(f"net_path: {error}") from None
+    except StateDictMismatch as error:
+        raise LMANetWeightsError(f"net_path: {error.summary()}") from None
+    if not isinstance(net, (LMANet, SingleFrameNet)):
+        raise LMANetWeightsError(f"net_path: {spec.resolve()} holds a {type(net).__name__}, not an LMANet "
+                                 "or its single-frame network")
+    return net
+
+
 def build_segmenter(params: TrackerParams) -> LMANetSegmenter:
     """The segmenter of ``params`` with its network loaded strictly from ``params.net_path``."""
     device = select_device(params.get("use_gpu", True))
-    return LMANetSegmenter(load_network(network_spec(params), device), params, device)
+    return LMANetSegmenter(_load_lmanet(network_spec(params), device), params, device)
