@@ -8,14 +8,15 @@ NCCL on GPU). Re-running it resumes from the latest checkpoint.
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import sys
 
 import torch
 import torch.distributed as dist
 
-from pytracking_ext.errors import PytrackingError
+from pytracking_ext import overrides
+from pytracking_ext.cli import OneLineParser
+from pytracking_ext.errors import OverrideError, PytrackingError
 
 from .admin.checkpoint import CheckpointError
 from .admin.settings import Settings
@@ -24,14 +25,14 @@ from .trainers import TrainingDiverged, seed_everything
 
 
 def parse_assignment(text: str) -> tuple[str, object]:
-    """``key=value`` with ``value`` read as a Python literal when it is one (``3``, ``1e-3``, ``[1,2]``)."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.isidentifier():
-        raise argparse.ArgumentTypeError(f"--set expects key=value, got '{text}'")
+    """``key=value`` with ``value`` read as a Python literal when it is one (``3``, ``1e-3``, ``[1,2]``).
+
+    The argparse face of :func:`pytracking_ext.overrides.parse_assignment`.
+    """
     try:
-        return key, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key, value
+        return overrides.parse_assignment(text)
+    except OverrideError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def init_distributed() -> tuple[int, int]:
@@ -48,6 +49,7 @@ def init_distributed() -> tuple[int, int]:
 
 def build_settings(module_name: str, settings_name: str, assignments: list[tuple[str, object]],
                    workspace: str | None = None) -> Settings:
+    """Settings with the workspace and the overrides (a framework field of the wrong type raises here)."""
     settings = Settings()
     if workspace:
         settings.env.workspace_dir = workspace
@@ -62,33 +64,35 @@ def build_settings(module_name: str, settings_name: str, assignments: list[tuple
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ltr_ext.run_training", description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="python -m ltr_ext.run_training", description=__doc__.split("\n")[0])
     parser.add_argument("train_module", help=f"train module ({', '.join(TRAIN_SETTINGS.names())}, ...)")
     parser.add_argument("train_name", help="settings module inside it")
     parser.add_argument("--cudnn_benchmark", type=lambda v: v.lower() in ("1", "true", "yes"), default=True,
                         help="torch.backends.cudnn.benchmark (true/false)")
     parser.add_argument("--workspace", default=None, help="workspace folder (overrides LTR_WORKSPACE_DIR)")
     parser.add_argument("--set", dest="assignments", type=parse_assignment, action="append", default=[],
-                        metavar="KEY=VALUE", help="override a setting (repeatable)")
+                        metavar="KEY=VALUE", help="override a setting (repeatable; checked against the declared ones)")
     args = parser.parse_args(argv)
     try:
         module = get_settings_module(args.train_module, args.train_name)
+        settings = build_settings(args.train_module, args.train_name, args.assignments, args.workspace)
     except PytrackingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     torch.backends.cudnn.benchmark = args.cudnn_benchmark
     rank, world_size = init_distributed()
-    settings = build_settings(args.train_module, args.train_name, args.assignments, args.workspace)
     settings.rank, settings.world_size = rank, world_size
     if world_size > 1 and torch.cuda.is_available():
         settings.device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
     seed_everything(int(settings.seed))
     try:
-        module.run(settings)
+        # the module's first use of settings.env / settings.device checks every --set name
+        with settings.declaring():
+            module.run(settings)
     except (TrainingDiverged, CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    except (FileNotFoundError, PytrackingError) as err:  # missing data folders, bad split lists, ...
+    except (FileNotFoundError, PytrackingError) as err:  # missing data folders, bad split lists, bad --set ...
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import NoReturn
 
 
@@ -10,3 +11,9 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def report_error(err: BaseException, code: int = 2) -> int:
+    """Print ``error: <message>`` (one line) on stderr and return the exit code for it."""
+    print(f"error: {err}", file=sys.stderr)
+    return code

@@ -12,6 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .cli import report_error
+from .errors import PytrackingError
 from .evaluation.running import build_tracker, print_summary, run_dataset, track_sequence
 from .evaluation.tracker_spec import TrackerSpec
 from .settings import env_settings
@@ -40,12 +42,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num-frames", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    try:
+        return run_demo(args)
+    except PytrackingError as err:  # a broken settings file, an unknown tracker, ...
+        return report_error(err)
 
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Generate, track, write the overlay video and analyse (what :func:`main` runs)."""
     from .analysis.report import ReportOptions, run_report
     from .datasets import get_dataset
     from .synthetic import generate
 
     out = Path(args.out) if args.out else Path(env_settings().workspace_dir) / "demo"
+    # settings first: a broken settings file stops the demo before it writes anything
     settings = env_settings(results_path=str(out / "tracking_results"),
                             segmentation_path=str(out / "segmentation_results"),
                             result_plot_path=str(out / "result_plots"))

@@ -30,3 +30,7 @@ class ResultsError(PytrackingError):
 
 class TrackerInputError(PytrackingError):
     """The tracker was given invalid input (init box outside the image, wrong mask shape...)."""
+
+
+class OverrideError(SettingsError):
+    """A ``key=value`` override (``--set``, ``LTR_EXT_SET``) names no field or has a value the field cannot take."""

@@ -5,7 +5,8 @@ Each setting is resolved in this order:
 1. an explicit override passed to :func:`env_settings` (``env_settings(results_path=...)``),
 2. the environment variable ``PYTRACKING_<NAME>`` (``PYTRACKING_LASOT_PATH``),
 3. the settings file: ``$PYTRACKING_SETTINGS`` or ``~/.config/pytracking_ext/settings.toml``
-   (a legacy PyTracking ``local.py`` is accepted too when that variable points at one),
+   (a legacy PyTracking ``local.py`` is accepted too when that variable points at one; a file the
+   variable names must exist - an empty one, or ``/dev/null``, means no settings),
 4. a default under the workspace folder (``workspace_dir``, itself ``./workspace`` unless set).
 
 Dataset paths default to empty; asking for an empty one raises a one-line error naming the
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SettingsError
+from .overrides import unknown_name_message
 from .utils.io import atomic_write_text
 
 ENV_PREFIX = "PYTRACKING_"
@@ -135,8 +137,26 @@ def settings_file_path() -> Path:
     return Path(os.environ.get(SETTINGS_FILE_VARIABLE) or DEFAULT_SETTINGS_FILE).expanduser()
 
 
+def _check_settings_file(path: Path) -> bool:
+    """Whether there is a settings file to read at ``path``.
+
+    The per-user default may be absent; a file named by ``$PYTRACKING_SETTINGS`` must exist (an
+    empty file, or ``/dev/null``, stands for no settings), and a folder is never a settings file.
+    """
+    named = bool(os.environ.get(SETTINGS_FILE_VARIABLE))
+    origin = f"{SETTINGS_FILE_VARIABLE} points to {path}" if named else f"settings file {path}"
+    if path.is_dir():
+        raise SettingsError(f"{origin}, which is a folder, not a settings file")
+    if not path.exists():
+        if named:
+            raise SettingsError(f"{origin}, which does not exist (write one with python -m pytracking_ext.settings "
+                                f"--init, or unset {SETTINGS_FILE_VARIABLE})")
+        return False
+    return True
+
+
 def _read_settings_file(path: Path) -> dict[str, Any]:
-    if not path.is_file():
+    if not _check_settings_file(path):
         return {}
     if path.suffix == ".py":
         return _read_legacy_local_py(path)
@@ -144,11 +164,15 @@ def _read_settings_file(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise SettingsError(f"settings file {path} is not valid TOML: {err}") from None
-    known = set(setting_names())
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise SettingsError(f"settings file {path}: unknown setting(s) {', '.join(unknown)}")
-    return {k: str(v) for k, v in data.items()}
+    except OSError as err:
+        raise SettingsError(f"settings file {path} cannot be read: {err.strerror or err}") from None
+    known = setting_names()
+    for key, value in data.items():
+        if key not in known:
+            raise SettingsError(f"settings file {path}: {unknown_name_message(key, known, 'setting', '')}")
+        if not isinstance(value, str):
+            raise SettingsError(f"settings file {path}: {key} must be a quoted path, got {value!r}")
+    return dict(data)
 
 
 def _read_legacy_local_py(path: Path) -> dict[str, Any]:

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import torch
 
+from pytracking_ext import overrides
 from pytracking_ext.cli import OneLineParser
-from pytracking_ext.errors import PytrackingError
+from pytracking_ext.errors import OverrideError, PytrackingError
 from pytracking_ext.settings import env_settings
+from pytracking_ext.trackers import TrackerParams
 from pytracking_ext.utils.io import atomic_write_text, imwrite_indexed
 
 from .data.labels import get_label_set
@@ -27,16 +29,41 @@ from .registry import SEGMENTERS, build_segmenter, segmenter_parameters
 
 
 def parse_size(text: str) -> tuple[int, int]:
+    """``WxH`` with two positive integers (``480x352``)."""
     try:
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"size must look like 480x352, got '{text}'") from None
+    if width <= 0 or height <= 0:
+        raise argparse.ArgumentTypeError(f"size must be positive on both axes, got '{text}'")
     return width, height
 
 
+def positive_int(text: str) -> int:
+    """An integer >= 1 (frame, clip and thread counts)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
+    return value
+
+
 def parse_assignment(text: str) -> tuple[str, object]:
-    from ltr_ext.run_training import parse_assignment as parse
-    return parse(text)
+    try:
+        return overrides.parse_assignment(text)
+    except OverrideError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def apply_overrides(params: TrackerParams, assignments: list[tuple[str, object]], owner: str,
+                    label_set: str) -> None:
+    """Check ``--set`` against the parameter set's fields (and ``label_set``, read here), then apply them."""
+    fields = {"label_set": label_set, **{k: v for k, v in vars(params).items() if not k.startswith("_")}}
+    overrides.check_overrides(assignments, fields, what="parameter", owner=owner)
+    for key, value in assignments:
+        setattr(params, key, value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,13 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--split", default="val")
     parser.add_argument("--mode", choices=["stream", "clip"], default="stream",
                         help="stream: one rolling state per run of frames; clip: the official per-clip protocol")
-    parser.add_argument("--clip-length", type=int, default=4, help="frames per clip in clip mode (memory + 1)")
+    parser.add_argument("--clip-length", type=positive_int, default=4, help="frames per clip in clip mode (memory + 1)")
     parser.add_argument("--size", type=parse_size, help="resize frames and labels to WxH before segmenting")
     parser.add_argument("--out", help="output folder")
     parser.add_argument("--save-predictions", action="store_true", help="also write every prediction as a PNG")
-    parser.add_argument("--max-videos", type=int, help="stop after this many videos/clips (quick checks)")
-    parser.add_argument("--max-frames", type=int, help="own video: stop after this many frames")
-    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--max-videos", type=positive_int, help="stop after this many videos/clips (quick checks)")
+    parser.add_argument("--max-frames", type=positive_int, help="own video: stop after this many frames")
+    parser.add_argument("--threads", type=positive_int, help="torch CPU threads")
     parser.add_argument("--set", dest="assignments", type=parse_assignment, action="append", default=[],
                         metavar="KEY=VALUE", help="override a parameter (repeatable)")
     parser.add_argument("--no-progress", action="store_true")
@@ -89,8 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     try:
         params = segmenter_parameters(args.method, args.param)
-        for key, value in args.assignments:
-            setattr(params, key, value)
+        apply_overrides(params, args.assignments, f"{args.method} {args.param}", args.dataset or "cityscapes")
         label_set = get_label_set(params.get("label_set", args.dataset or "cityscapes"))
         with build_segmenter(args.method, params) as segmenter:
             if args.input:

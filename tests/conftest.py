@@ -19,7 +19,7 @@ def workspace(tmp_path, monkeypatch):
     ws = tmp_path / "workspace"
     ws.mkdir()
     monkeypatch.setenv("PYTRACKING_WORKSPACE_DIR", str(ws))
-    monkeypatch.setenv("PYTRACKING_SETTINGS", str(tmp_path / "no_settings.toml"))
+    monkeypatch.setenv("PYTRACKING_SETTINGS", os.devnull)  # no settings file
     monkeypatch.setenv("LTR_WORKSPACE_DIR", str(ws))
     return ws
 

@@ -1,18 +1,35 @@
-"""The ``settings`` object handed to a train-settings module's ``run(settings)``."""
+"""The ``settings`` object handed to a train-settings module's ``run(settings)``.
+
+A settings module declares its fields with ``settings.defaults(...)`` (in one or several steps)
+and then starts working: reading data folders or the workspace (``settings.env``), or choosing
+the device. User overrides (``--set``, ``LTR_EXT_SET``) are checked against those declarations:
+a value's type when its field is declared, and, while :meth:`Settings.declaring` is active, every
+override's name at the module's first use of ``env`` or ``device`` - before any data is read or
+written and before the first epoch. The rules are :mod:`pytracking_ext.overrides`'.
+"""
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import torch
 
+from pytracking_ext.errors import OverrideError
+from pytracking_ext.overrides import check_key, check_value
+
 from .environment import EnvironmentSettings, env_settings
+
+# Fields the framework reads with a fallback instead of a default attribute; overridable all the same.
+OPTIONAL_FIELDS: dict[str, Any] = {"device": "cpu", "plateau_metric": ("train", "Loss/total")}
+# Bookkeeping of the override checks: never a setting, never saved in a checkpoint.
+_BOOKKEEPING = frozenset({"_framework_defaults", "_declared", "_module_declared", "_overrides", "_declaring"})
 
 
 class Settings:
     """LTR's settings: ``env`` plus whatever ``run()`` adds (``batch_size``, ``num_workers``, ...)."""
 
     def __init__(self, **overrides: Any) -> None:
-        self.env: EnvironmentSettings = env_settings()
+        self.env = env_settings()
         self.use_gpu = torch.cuda.is_available()
         self.batch_size = 1
         self.num_workers = 0
@@ -29,25 +46,95 @@ class Settings:
         self.move_data_to_gpu = True
         # Framework defaults a settings module may still change through defaults().
         self._framework_defaults = set(vars(self)) - {"env"}
+        # field -> the default its overrides are checked against (a module's declaration replaces ours)
+        self._declared: dict[str, Any] = {**{k: getattr(self, k) for k in self._framework_defaults},
+                                          **OPTIONAL_FIELDS}
+        self._module_declared: set[str] = set()
+        self._overrides: dict[str, str] = {}  # key -> where it came from ('--set', 'LTR_EXT_SET')
+        self._declaring = False
         for key, value in overrides.items():
-            setattr(self, key, value)
-            self._framework_defaults.discard(key)
+            self.override(key, value)
 
-    def override(self, key: str, value: Any) -> None:
-        """A user override (``--set``): fixed even if the settings module calls ``defaults``."""
-        setattr(self, key, value)
+    # ----- overrides and declarations -----------------------------------------------------------------
+    def owner(self) -> str:
+        """``'rts rts_small'``: the train settings these belong to, for messages."""
+        return f"{self.module_name} {self.script_name}".strip() or "these train settings"
+
+    def override(self, key: str, value: Any, source: str = "--set") -> None:
+        """A user override (``--set``): fixed even if the settings module calls ``defaults``.
+
+        A value of the wrong type for an already declared field raises :class:`OverrideError` here;
+        an undeclared key waits for the module's declarations (:meth:`declaring`).
+        """
+        if key == "env" or key.startswith("_"):
+            raise OverrideError(f"{source}: '{key}' is not a setting (environment folders are set with LTR_<NAME>)")
+        if key in self._declared:
+            check_value(key, value, self._declared[key], owner=self.owner(), source=source)
+        try:
+            setattr(self, key, value)
+        except (TypeError, ValueError, RuntimeError) as err:  # a property refusing it: device='gpu7'
+            raise OverrideError(f"{source}: setting '{key}' of {self.owner()} cannot be {value!r}: {err}") from None
         self._framework_defaults.discard(key)
+        self._overrides[key] = source
 
     def defaults(self, **values: Any) -> None:
-        """Set attributes not set yet: settings modules call this, so ``--set key=value`` wins."""
+        """Set attributes not set yet: settings modules call this, so ``--set key=value`` wins.
+
+        It also declares the fields: an override of one is checked against its first declared value.
+        """
         for key, value in values.items():
+            self._declare(key, value)
             if key not in self.__dict__ or key in self._framework_defaults:
                 self.__dict__[key] = value
                 self._framework_defaults.discard(key)
 
+    def _declare(self, key: str, default: Any) -> None:
+        declared = self.__dict__.setdefault("_declared", {})
+        module_declared = self.__dict__.setdefault("_module_declared", set())
+        if key in module_declared:
+            return  # the first declaration is the one in effect
+        module_declared.add(key)
+        declared[key] = default
+        source = self.__dict__.get("_overrides", {}).get(key)
+        if source is not None:
+            check_value(key, getattr(self, key), default, owner=self.owner(), source=source)
+
+    def check_overrides(self) -> None:
+        """Raise :class:`OverrideError` for the first override naming no declared field (closest name suggested)."""
+        declared = self.__dict__.get("_declared", {})
+        for key, source in self.__dict__.get("_overrides", {}).items():
+            check_key(key, declared, owner=self.owner(), source=source)
+
+    @contextmanager
+    def declaring(self) -> Iterator["Settings"]:
+        """Run a settings module's ``run(settings)`` in this: its first use of ``env`` or ``device`` ends its
+        declarations, and every override must then name a declared field."""
+        self.__dict__["_declaring"] = True
+        try:
+            yield self
+        finally:
+            self.__dict__["_declaring"] = False
+
+    def _work_starts(self) -> None:
+        if self.__dict__.get("_declaring"):
+            self.__dict__["_declaring"] = False  # checked once, and never again from inside the check
+            self.check_overrides()
+
+    # ----- what ends the declarations ---------------------------------------------------------------------
+    @property
+    def env(self) -> EnvironmentSettings:
+        """Workspace and dataset folders (LTR's ``settings.env``)."""
+        self._work_starts()
+        return self.__dict__["env"]
+
+    @env.setter
+    def env(self, value: EnvironmentSettings) -> None:
+        self.__dict__["env"] = value
+
     @property
     def device(self) -> torch.device:
         """CUDA when present and allowed, else CPU (``settings.device = ...`` overrides)."""
+        self._work_starts()
         if "_device" in self.__dict__:
             return self.__dict__["_device"]
         if self.use_gpu and torch.cuda.is_available():
@@ -64,7 +151,7 @@ class Settings:
         for key, value in vars(self).items():
             if key == "env":
                 plain["env"] = {k: str(v) for k, v in vars(value).items()}
-            elif key == "_framework_defaults":
+            elif key in _BOOKKEEPING:
                 continue
             elif isinstance(value, (int, float, str, bool, type(None))):
                 plain[key.lstrip("_")] = value

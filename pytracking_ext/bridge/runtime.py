@@ -13,7 +13,6 @@ overrides (``LTR_EXT_SET="max_epochs=1 samples_per_epoch=8"``).
 """
 from __future__ import annotations
 
-import argparse
 import importlib
 import importlib.util
 import os
@@ -23,7 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..errors import PytrackingError, SettingsError
+from ..errors import OverrideError, PytrackingError, SettingsError
+from ..overrides import parse_assignment
 from ..trackers import TrackerParams, get_parameters
 from ..trackers.rts.network import NetworkSpec
 
@@ -101,10 +101,10 @@ def ltr_ext_settings(ltr_settings: Any, assignments: str = ""):
 
     Its environment (``workspace_dir``, ``tensorboard_dir``, dataset folders from LTR's
     ``local.py``) replaces ours wherever it is set; everything else keeps our defaults.
-    ``assignments`` are ``run_training --set`` overrides, e.g. ``"max_epochs=1 batch_size=2"``.
+    ``assignments`` are ``run_training --set`` overrides, e.g. ``"max_epochs=1 batch_size=2"``,
+    checked as ``--set`` is (:mod:`pytracking_ext.overrides`).
     """
     from ltr_ext.admin.settings import Settings
-    from ltr_ext.run_training import parse_assignment
 
     settings = Settings()
     ltr_env = getattr(ltr_settings, "env", None)
@@ -116,11 +116,16 @@ def ltr_ext_settings(ltr_settings: Any, assignments: str = ""):
         if isinstance(getattr(ltr_settings, key, None), str):
             setattr(settings, key, getattr(ltr_settings, key))
     settings.rank, settings.world_size = 0, 1
-    for text in shlex.split(assignments):
+    try:
+        texts = shlex.split(assignments)
+    except ValueError as err:  # an unbalanced quote
+        raise SettingsError(f"{SET_VARIABLE}: {err} in {assignments!r}") from None
+    for text in texts:
         try:
-            settings.override(*parse_assignment(text))
-        except argparse.ArgumentTypeError as err:
+            key, value = parse_assignment(text)
+        except OverrideError as err:
             raise SettingsError(f"{SET_VARIABLE}: {err}") from None
+        settings.override(key, value, source=SET_VARIABLE)  # checked as run_training checks --set
     return settings
 
 
@@ -148,7 +153,9 @@ def run_training(module: str, ltr_settings: Any) -> Any:
         settings = ltr_ext_settings(ltr_settings, os.environ.get(SET_VARIABLE, ""))
         keep_cache_in(Path(settings.env.workspace_dir) / "cache")
         seed_everything(int(settings.seed))
-        return importlib.import_module(module).run(settings)
+        run = importlib.import_module(module).run
+        with settings.declaring():  # the module's first use of env / device checks every LTR_EXT_SET name
+            return run(settings)
     except (FileNotFoundError, PytrackingError) as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -43,7 +43,7 @@ def processing(settings: Any, fmt: InputFormat, training: bool) -> SegmentationP
     w, h = settings.output_sz
     if w % BACKBONE_STRIDE_CLF or h % BACKBONE_STRIDE_CLF:
         raise ValueError(f"output_sz {settings.output_sz} must be a multiple of {BACKBONE_STRIDE_CLF} on both axes")
-    clf_stride = getattr(settings, "clf_feature_stride", BACKBONE_STRIDE_CLF)  # pixels per classifier cell
+    clf_stride = settings.clf_feature_stride  # pixels per classifier cell
     frame = Compose(RandomAffine(max_rotation=15.0, max_scale=0.2), BrightnessJitter(0.2)) if training else None
     return SegmentationProcessing(
         output_sz=(w, h), search_area_factor=settings.search_area_factor,
@@ -105,7 +105,7 @@ def load_lwl_parts(net: torch.nn.Module, path: str | Path) -> None:
 
 def train(settings: Any, net: torch.nn.Module, train_loaders: list[LTRLoader], groups: list[dict[str, Any]]) -> None:
     """Adam over ``groups``, MultiStepLR at ``settings.lr_milestones`` (gamma 0.2), the epoch loop."""
-    weights = RTSLossWeights(segm_bce=getattr(settings, "segm_bce_weight", 0.0))
+    weights = RTSLossWeights(segm_bce=settings.segm_bce_weight)
     actor = RTSActor(net, loss_weight=weights, num_refinement_iter=settings.num_refinement_iter)
     optimizer = torch.optim.Adam(groups)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(settings.lr_milestones), gamma=0.2)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ...dataset import davis, got10k, lasot, subset, with_pregenerated_masks, youtubevos
 from ...models.rts import build_rts50
-from . import InputFormat, load_lwl_parts, loaders, parameter_groups, train
+from . import BACKBONE_STRIDE_CLF, InputFormat, load_lwl_parts, loaders, parameter_groups, train
 
 BGR255 = InputFormat(mean=(102.9801, 115.9465, 122.7717), std=(1.0, 1.0, 1.0), bgr255=True)
 
@@ -49,7 +49,8 @@ def run(settings) -> None:
                       max_gap=100, num_test_frames=3, num_refinement_iter=2, output_sz=(832, 480),
                       search_area_factor=5.0, label_sigma_factor=1 / 4 / 5.0, max_epochs=200,
                       lr_milestones=(25, 115, 160), lwl_checkpoint=None, youtubevos_train_list=None,
-                      youtubevos_val_list=None, got10k_train_list=None, print_interval=1)
+                      youtubevos_val_list=None, got10k_train_list=None, print_interval=1,
+                      segm_bce_weight=0.0, clf_feature_stride=BACKBONE_STRIDE_CLF)
     train_sets, weights, val_sets = datasets(settings)
     net = build_rts50()
     if settings.lwl_checkpoint:
