@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  kept {rel}/ (it holds files that were not installed by the bridge)")
     except PytrackingError as err:
         parser.exit(1, f"{parser.prog}: error: {err}\n")
+    except KeyboardInterrupt:
+        # install undoes its steps before this is reached; uninstall checks everything before it starts
+        parser.exit(130, f"{parser.prog}: interrupted\n")
     return 0
 
 

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import importlib.util
 import pkgutil
+import re
 from dataclasses import dataclass, field
 
+from ..errors import SettingsError
 from ..trackers import TRACKERS, get_tracker_class, parameter_names
 
 #: Package whose ``<module>.<name>`` submodules with ``run(settings)`` are our train settings.
 TRAIN_SETTINGS_PACKAGE = "ltr_ext.train_settings"
+#: A prefix makes the folder (= module) names ``prefix + name``: it must keep them Python identifiers,
+#: which also keeps every shim path inside the checkout (no '/', '.' or '..').
+_PREFIX = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*)?")
 HEADER = "# Written by `python -m pytracking_ext.bridge install`; `... uninstall` removes it.\n"
 
 
@@ -60,8 +65,17 @@ def train_settings_modules() -> list[tuple[str, str]]:
     return sorted(pairs)
 
 
+def check_prefix(prefix: str) -> str:
+    """``prefix`` when it is empty or an identifier (letters, digits, '_', not starting with a digit)."""
+    if not _PREFIX.fullmatch(prefix):
+        raise SettingsError(f"--prefix {prefix!r}: use letters, digits and '_' only, not starting with a digit "
+                            "(it becomes part of module names)")
+    return prefix
+
+
 def plan_shims(trackers: list[str] | None = None, prefix: str = "") -> ShimPlan:
     """The shims for ``trackers`` (default: every registered tracker) under names ``prefix + name``."""
+    check_prefix(prefix)
     names = TRACKERS.names() if trackers is None else list(trackers)
     plan = ShimPlan()
     for name in names:

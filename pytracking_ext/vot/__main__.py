@@ -6,9 +6,9 @@ import sys
 
 from ..cli import OneLineParser
 from ..errors import PytrackingError
+from .relay import CLIENT_GONE_STATUS, ClientGone
 from .server import serve
 from .trackers_ini import DEFAULT_TIMEOUT, trackers_ini_entry
-
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,8 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(trackers_ini_entry(args.tracker, args.param, label=args.label, identifier=args.identifier,
                                      multiobject=args.multiobject, timeout=args.timeout), end="")
+    except ClientGone as err:
+        parser.exit(CLIENT_GONE_STATUS, f"{parser.prog}: error: {err}\n")
     except (PytrackingError, ValueError) as err:
         parser.exit(1, f"{parser.prog}: error: {err}\n")
+    except KeyboardInterrupt:
+        parser.exit(130, f"{parser.prog}: interrupted\n")
     return 0
 
 

@@ -7,15 +7,19 @@ images arrive as file paths and are read as RGB, ``track`` gets ``previous_outpu
 reported as full-size ``uint8``. With ``multiobject`` the VOTS protocol is served: the objects of an
 initialisation get ids ``'1'..'K'`` in the order received and run through the multi-object wrapper;
 objects announced on later frames get the next ids.
+
+libtrax never reads the client directly: a :class:`ClientRelay` thread does, and hands it complete,
+well-formed messages only. End of input, a malformed message, a client that stopped reading and
+Ctrl-C each end the session at once with one line (see :class:`ClientRelay` for why).
 """
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections import OrderedDict
 from importlib import metadata
-from typing import Any
-
+from typing import Any, Iterator
 
 from ..errors import SettingsError, TrackerInputError
 from ..evaluation.running import build_tracker
@@ -23,13 +27,12 @@ from ..evaluation.tracker_spec import TrackerSpec
 from ..utils.boxes import box_to_mask
 from ..utils.io import imread_rgb
 from .regions import decode_init_region, init_info, output_regions
+from .relay import ClientRelay, ClientStreams, RelayedHandle
 
 #: Oldest vot-trax whose ``Server`` takes ``multiobject`` and whose requests carry object lists.
 MIN_TRAX_VERSION = (4, 0)
 #: Image channel served (PyTracking trackers are RGB only).
 CHANNEL = "color"
-
-
 def require_trax():
     """Import the ``trax`` module of ``vot-trax``, failing with an install hint when absent or too old."""
     try:
@@ -141,13 +144,54 @@ def serve_requests(handle, session: VotSession) -> int:
         answered += 1
 
 
+@contextlib.contextmanager
+def _environment(**values: str | None) -> Iterator[None]:
+    """Set (or with ``None`` remove) environment variables inside the block."""
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
+
+
+def _say_goodbye(server, err: BaseException) -> None:
+    """Send the client a quit naming ``err`` (it may be gone already: nothing to do then)."""
+    reason = "interrupted" if isinstance(err, KeyboardInterrupt) else str(err).splitlines()[0] if str(err) else ""
+    with contextlib.suppress(Exception):
+        server.quit(reason=reason or type(err).__name__)
+
+
 def serve(name: str, param: str, multiobject: bool = False, log: bool = False) -> int:
-    """Serve tracker ``name``/``param`` over TraX on stdin/stdout (or ``TRAX_SOCKET``) until the client quits."""
+    """Serve tracker ``name``/``param`` over TraX on stdin/stdout (or ``TRAX_SOCKET``) until the client quits.
+
+    Returns the number of frames answered. Raises :class:`ClientGone` when the client leaves without
+    quitting, :class:`TraxProtocolError` on a malformed message and ``KeyboardInterrupt`` on Ctrl-C.
+    """
     trax = require_trax()
     tracker = build_vot_tracker(name, param, multiobject)
     session = VotSession(tracker, multiobject)
-    # Stray prints must not reach the protocol stream the C library writes to.
-    with contextlib.redirect_stdout(sys.stderr):
-        with trax.Server(region_formats(tracker), [trax.Image.PATH], [CHANNEL], tracker_name=f"{name}_{param}",
-                         tracker_family="pytracking_ext", log=log, multiobject=multiobject) as server:
-            return serve_requests(server, session)
+    streams = ClientStreams.open()
+    try:
+        # Stray prints must not reach the protocol stream the C library writes to.
+        with contextlib.redirect_stdout(sys.stderr), ClientRelay(streams).running() as relay:
+            with _environment(TRAX_SOCKET=None, TRAX_IN=str(relay.library_input), TRAX_OUT=str(streams.output)):
+                server = trax.Server(region_formats(tracker), [trax.Image.PATH], [CHANNEL],
+                                     tracker_name=f"{name}_{param}", tracker_family="pytracking_ext", log=log,
+                                     multiobject=multiobject)
+            return _serve_session(server, RelayedHandle(server.__enter__(), relay, trax.TraxException), session)
+    finally:
+        streams.close()
+
+
+def _serve_session(server, handle: RelayedHandle, session: VotSession) -> int:
+    """Answer requests until the client quits; on failure tell the client why (without trax's traceback)."""
+    try:
+        answered = serve_requests(handle, session)
+    except BaseException as err:
+        _say_goodbye(server, err)
+        raise
+    server.__exit__(None, None, None)
+    return answered
