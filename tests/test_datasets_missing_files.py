@@ -80,3 +80,13 @@ def test_lasot_flag_file_that_is_not_text_is_named(workspace, tmp_path):
     with pytest.raises(DatasetError) as err:
         get_dataset("lasot", root=root)
     assert "full_occlusion.txt" in one_line(err) and "not a text file" in str(err.value)
+
+
+def test_vot_groundtruth_that_is_not_text_is_named(workspace, tmp_path):
+    from test_datasets import make_vot_workspace
+
+    root = make_vot_workspace(tmp_path, names=("rect",))
+    (root / "sequences/rect/groundtruth.txt").write_bytes(b"\xff\xfe\x00\x81" * 8)
+    with pytest.raises(DatasetError) as err:
+        get_dataset("vot", root=root)
+    assert "rect/groundtruth.txt" in one_line(err) and "not a text file" in str(err.value)

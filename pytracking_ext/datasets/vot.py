@@ -23,7 +23,7 @@ from ..evaluation.data import Sequence, SequenceList
 from ..settings import EnvSettings
 from ..utils.io import image_size
 from ..utils.vot_region import decode_region
-from .common import check_init_box, natural_key, read_name_list, require_dir, require_file
+from .common import check_init_box, natural_key, read_name_list, read_text, require_dir
 
 VOT2018_NAMES: tuple[str, ...] = tuple(
     "ants1 ants3 bag ball1 ball2 basketball birds1 blanket bmx bolt1 bolt2 book butterfly car1 conduction1 "
@@ -42,7 +42,7 @@ def read_sequence_metadata(folder: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     meta = {}
-    for line in path.read_text().splitlines():
+    for line in read_text(path, "VOT sequence file").splitlines():
         key, sep, value = line.partition("=")
         if sep:
             meta[key.strip()] = value.strip()
@@ -66,8 +66,7 @@ def read_regions(path: Path, frame0: str | None = None) -> tuple[np.ndarray, np.
 
     ``frame0`` is needed only for masks, to size the init mask like the image.
     """
-    require_file(path, "VOT ground truth")
-    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+    lines = [ln for ln in read_text(path, "VOT ground truth").splitlines() if ln.strip()]
     if not lines:
         raise DatasetError(f"{path}: ground-truth file is empty")
     boxes, init_mask = [], None
@@ -86,8 +85,7 @@ def read_regions(path: Path, frame0: str | None = None) -> tuple[np.ndarray, np.
 
 
 def _count_lines(path: Path) -> int:
-    require_file(path, "VOT ground truth")
-    return sum(1 for ln in path.read_text().splitlines() if ln.strip())
+    return sum(1 for ln in read_text(path, "VOT ground truth").splitlines() if ln.strip())
 
 
 def vot_sequence(folder: Path, name: str) -> Sequence:
