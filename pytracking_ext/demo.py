@@ -68,6 +68,8 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"[2/4] running {', '.join(f'{s.name}/{s.param}' for s in specs)} on {len(dataset)} sequences")
     summary = run_dataset(dataset, specs, settings=settings)
     print_summary(summary, spec.results_dir(settings))
+    if summary.interrupted:  # Ctrl-C: what finished is kept; no video or analysis of a partial run
+        return summary.exit_code
     video = write_overlay_video(dataset[0], spec, out / f"overlay_{dataset[0].name}.mp4")
     print(f"[3/4] overlay video: {video}")
     print("[4/4] analysis")

@@ -11,7 +11,7 @@ import importlib.util
 import sys
 
 from .errors import PytrackingError, UnknownNameError
-from .evaluation.running import print_summary, run_dataset
+from .evaluation.running import check_output_folders, print_summary, run_dataset
 from .run_tracker import add_run_arguments, visdom_info
 from .settings import env_settings
 
@@ -41,9 +41,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("experiment_name")
     add_run_arguments(parser)
     args = parser.parse_args(argv)
-    settings = env_settings()
     try:
+        return _run(args)
+    except KeyboardInterrupt:  # before or after the sequences (run_dataset handles it during them)
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        settings = env_settings()
         trackers, dataset = load_experiment(args.experiment_module, args.experiment_name)()
+        check_output_folders(trackers, settings)  # an unwritable results folder fails before any tracking
     except PytrackingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -1,7 +1,9 @@
 """Run a tracker on a dataset: ``python -m pytracking_ext.run_tracker TRACKER PARAM --dataset_name NAME``.
 
 Same arguments as PyTracking's ``run_tracker.py`` plus ``--dataset_path`` (the dataset root, instead
-of a setting), ``--overwrite`` (redo finished sequences) and ``--int-boxes``.
+of a setting), ``--overwrite`` (redo finished sequences) and ``--int-boxes``. The results folder
+is checked for writability before any tracking; Ctrl-C prints one line, keeps the finished
+sequences and exits with status 130.
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import argparse
 import sys
 
 from .errors import PytrackingError
-from .evaluation.running import print_summary, run_dataset
+from .evaluation.running import check_output_folders, print_summary, run_dataset
 from .evaluation.tracker_spec import TrackerSpec
 from .settings import env_settings
 
@@ -45,19 +47,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list-datasets", action="store_true", help="print the dataset keys and exit")
     add_run_arguments(parser)
     args = parser.parse_args(argv)
-    from .datasets import DATASETS, get_dataset
+    from .datasets import DATASETS
 
     if args.list_datasets:
         print("\n".join(DATASETS.names()))
         return 0
-    settings = env_settings()
     try:
+        return _run(args)
+    except KeyboardInterrupt:  # before or after the sequences (run_dataset handles it during them)
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .datasets import get_dataset
+
+    try:
+        settings = env_settings()
         dataset = get_dataset(args.dataset_name, settings=settings, root=args.dataset_path)
         dataset = dataset.select(args.sequence)
         spec = TrackerSpec(args.tracker_name, args.tracker_param, args.runid)
         from .trackers import get_parameters
 
         get_parameters(spec.name, spec.param)  # fail fast on unknown names, before any sequence runs
+        check_output_folders([spec], settings)  # and on an unwritable results folder
     except (PytrackingError, IndexError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -7,11 +7,20 @@ Writes into ``DIR``: ``boxes.txt`` (one object) or ``boxes_<id>.txt`` (several; 
 the order of ``--init-box``, or the label values of ``--init-mask``), ``time.txt``, ``masks/<frame>.png``
 for trackers that predict masks, and ``overlay.mp4``. Frames are read as RGB and no window is
 ever opened. Stopping with Ctrl-C keeps everything tracked so far.
+
+Outputs are written into a hidden staging folder inside ``DIR`` and moved into place when the run
+ends; then the files of an earlier run that this run did not write (and only files this tool
+writes: the names above) are removed, so ``DIR`` holds this run's outputs and no stale masks.
+A run that is killed leaves ``DIR`` as the previous run left it.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import shutil
 import sys
+import tempfile
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -26,7 +35,7 @@ from .evaluation.tracker_spec import TrackerSpec
 from .trackers import get_parameters, get_tracker_class
 from .trackers.multiobject import MultiObjectWrapper
 from .utils.boxes import mask_to_bbox
-from .utils.io import atomic_savetxt, imread_indexed, imwrite_indexed
+from .utils.io import atomic_savetxt, imwrite_indexed
 from .run_tracker import add_debug_arguments, visdom_info
 from .visualization import VideoSink, draw_overlay
 from .visualization.debug import open_debug_views
@@ -47,7 +56,9 @@ def parse_box(text: str) -> list[float]:
 def initial_objects(boxes: list[list[float]], mask_path: str | None) -> tuple[dict[str, Any], list[str]]:
     """The init ``info`` and object ids from ``--init-box`` values and/or an ``--init-mask`` label PNG."""
     if mask_path is not None:
-        label = imread_indexed(mask_path)
+        from .datasets.own_video import read_init_mask
+
+        label = read_init_mask(mask_path)
         ids = [str(v) for v in np.unique(label) if v != 0]
         if not ids:
             raise PytrackingError(f"{mask_path}: the init mask contains no object (all pixels are 0)")
@@ -92,22 +103,64 @@ def write_outputs(out_dir: Path, output: TrackingOutput, ids: list[str]) -> list
     return written
 
 
+STAGING_PREFIX = ".run_video-"
+# The files this tool writes at the top of its output folder (and PNGs in masks/); nothing else
+# in the folder is ever removed.
+OUTPUT_NAME = re.compile(r"(boxes(_\d+)?\.txt|time\.txt|overlay\.mp4|\.overlay\.partial\.mp4)")
+
+
+def own_outputs(out_dir: Path) -> list[Path]:
+    """The files in ``out_dir`` that this tool writes (outputs of this or an earlier run)."""
+    found = [p for p in out_dir.iterdir() if p.is_file() and OUTPUT_NAME.fullmatch(p.name)]
+    masks = out_dir / "masks"
+    if masks.is_dir():
+        found += [p for p in masks.iterdir() if p.is_file() and p.suffix == ".png"]
+    return found
+
+
+def _staging_folder(out_dir: Path) -> Path:
+    """Create ``out_dir`` and a fresh staging folder in it (dropping those of killed runs)."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for stale in out_dir.glob(f"{STAGING_PREFIX}*"):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+        return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
+    except OSError as err:
+        reason = "it is a file" if out_dir.is_file() else (err.strerror or str(err))
+        raise PytrackingError(f"--out {out_dir}: cannot write there ({reason})") from None
+
+
+def commit_outputs(staging: Path, out_dir: Path) -> None:
+    """Move the staged outputs into ``out_dir``, then remove the earlier run's outputs this run did not write."""
+    new = {path.relative_to(staging) for path in staging.rglob("*") if path.is_file()}
+    for rel in sorted(new):
+        (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / rel, out_dir / rel)
+    for path in own_outputs(out_dir):
+        if path.relative_to(out_dir) not in new:
+            path.unlink(missing_ok=True)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
 def run_video(spec: TrackerSpec, source, out_dir: Path, init_boxes: list[list[float]],
               init_mask: str | None = None, fps: float = 15.0, write_video: bool = True, debug: int = 0,
               visdom_info: dict | None = None) -> TrackingOutput:
     """Track ``source`` (a FrameSource) and write every output into ``out_dir``.
 
+    Outputs are staged and committed at the end (also after Ctrl-C or an error, when at least one
+    frame was tracked), replacing the outputs of an earlier run in ``out_dir``.
     With ``debug > 0`` the tracker's debug views go to visdom or to ``out_dir/debug/video/``.
     """
     info0, ids = initial_objects(init_boxes, init_mask)
     tracker = _make_tracker(spec, multi=len(ids) > 1)
     predicts_mask = tracker.predicts_segmentation_mask()
+    staging = _staging_folder(out_dir)
     views = open_debug_views(debug, out_dir / "debug", **(visdom_info or {}))
     if views is not None:
         tracker.debug_views = views
         views.start_sequence("video")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sink = VideoSink(out_dir / "overlay.mp4", fps=fps) if write_video else None
+    sink = VideoSink(staging / "overlay.mp4", fps=fps) if write_video else None
     names: dict[int, str] = {}
     collected = TrackingOutput()
 
@@ -119,7 +172,7 @@ def run_video(spec: TrackerSpec, source, out_dir: Path, init_boxes: list[list[fl
     def on_frame(index: int, image: np.ndarray, out: dict[str, Any]) -> None:
         mask = out.get("segmentation") if predicts_mask else None
         if mask is not None:
-            imwrite_indexed(out_dir / "masks" / f"{names[index]}.png", np.asarray(mask).astype(np.uint8))
+            imwrite_indexed(staging / "masks" / f"{names[index]}.png", np.asarray(mask).astype(np.uint8))
         if sink is not None:
             sink.write(draw_overlay(image, out["target_bbox"], mask))
         collected.target_bbox.append(out["target_bbox"])
@@ -132,23 +185,32 @@ def run_video(spec: TrackerSpec, source, out_dir: Path, init_boxes: list[list[fl
     except KeyboardInterrupt:
         print(f"interrupted after {len(collected.target_bbox)} frames; keeping what was tracked", file=sys.stderr)
     finally:
-        if views is not None:
-            views.close()
-        if sink is not None:
-            sink.close(keep=sink.frames > 0)
-        if collected.target_bbox:
-            write_outputs(out_dir, collected, ids)
+        try:
+            if views is not None:
+                views.close()
+            if sink is not None:
+                sink.close(keep=sink.frames > 0)
+            if collected.target_bbox:
+                write_outputs(staging, collected, ids)
+                commit_outputs(staging, out_dir)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return collected
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .datasets.own_video import MAX_INIT_OBJECTS, open_frame_source
+
     parser = argparse.ArgumentParser(prog="python -m pytracking_ext.run_video", description=__doc__.split("\n")[0])
     parser.add_argument("tracker_name")
     parser.add_argument("tracker_param")
     parser.add_argument("--input", required=True, help="video file, image folder, or webcam index (0, 1, ...)")
     parser.add_argument("--init-box", type=parse_box, action="append", default=[], metavar="x,y,w,h",
                         help="initial box; repeat for several objects")
-    parser.add_argument("--init-mask", default=None, help="initial mask PNG (binary, or a label image for several objects)")
+    parser.add_argument("--init-mask", default=None,
+                        help="initial mask: a binary image, a DAVIS palette PNG, a grayscale label image (ids 1..255), "
+                             "or an RGB image with one flat colour per object (black = background); at most "
+                             f"{MAX_INIT_OBJECTS} objects")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames (needed for webcams)")
     parser.add_argument("--fps", type=float, default=15.0, help="frame rate of the overlay video")
@@ -156,8 +218,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--debug", type=int, default=0, help="debug level: views in visdom or PNG files")
     add_debug_arguments(parser)
     args = parser.parse_args(argv)
-    from .datasets.own_video import open_frame_source
-
     source_arg: str | int = int(args.input) if args.input.isdigit() else args.input
     try:
         source = open_frame_source(source_arg, max_frames=args.max_frames)

@@ -76,3 +76,28 @@ def test_adding_an_object_twice_or_without_mask_and_box_is_refused(workspace, tm
     tracker.add_object("1", init_bbox=[1, 1, 5, 5])
     with pytest.raises(ValueError, match="already tracked"):
         tracker.add_object("1", init_bbox=[1, 1, 5, 5])
+
+
+def test_opencv_baseline_refuses_a_box_it_would_never_return_from(tmp_path):
+    # OpenCV's MIL loops forever in init() on boxes under 5 px wide or high: it must refuse them at once
+    script = tmp_path / "tiny_box.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from pytracking_ext.errors import TrackerInputError\n"
+        "from pytracking_ext.trackers import get_tracker_class, get_parameters\n"
+        "tracker = get_tracker_class('opencv_mil')(get_parameters('opencv_mil', 'default'))\n"
+        "image = np.zeros((60, 80, 3), np.uint8)\n"
+        "for box in ([10, 10, 2, 2], [10, 10, 40, 1], [10, 10, 4, 4]):\n"
+        "    try:\n"
+        "        tracker.initialize(image, {'init_bbox': box})\n"
+        "    except TrackerInputError as err:\n"
+        "        assert 'too small' in str(err) and '5x5' in str(err), err\n"
+        "    else:\n"
+        "        raise SystemExit(f'{box} accepted')\n"
+        "tracker.initialize(image, {'init_bbox': [10, 10, 5, 5]})\n"
+        "print('ok')\n")
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-500:]

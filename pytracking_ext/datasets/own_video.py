@@ -20,7 +20,7 @@ from ..errors import DatasetError, ImageReadError, TrackerInputError
 from ..evaluation.data import Sequence
 from ..settings import EnvSettings, env_settings
 from ..utils.boxes import box_is_valid, mask_to_bbox
-from ..utils.io import atomic_write_text, imread_indexed, imread_rgb, imwrite_rgb
+from ..utils.io import DAVIS_PALETTE, atomic_write_text, imread_rgb, imwrite_rgb
 from .common import natural_key
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -146,8 +146,95 @@ def open_frame_source(source: str | Path | int, max_frames: int | None = None) -
     return VideoFrameSource(source, max_frames=max_frames)
 
 
+# The most objects an init mask may hold. Each object gets its own tracker, so a photograph read as
+# a label image (hundreds of "objects") would never finish its first frame; real multi-object
+# masks (DAVIS, YouTube-VOS) have a handful.
+MAX_INIT_OBJECTS = 32
+MASK_KINDS = "an init mask is a binary image, a DAVIS palette PNG, or a label image with few ids"
+
+
+def _check_id_count(path: Path, count: int, what: str, max_objects: int) -> None:
+    if count > max_objects:
+        raise ImageReadError(f"{path}: {count} {what}, more than the {max_objects} objects an init mask may hold "
+                             f"(a photograph?); {MASK_KINDS}")
+
+
+def _labels_from_values(path: Path, values: np.ndarray, bits: str, max_objects: int) -> np.ndarray:
+    """Label ids of a one-channel image: the pixel values, refused when they cannot be kept as 8-bit ids."""
+    if np.issubdtype(values.dtype, np.floating) and not np.all(np.mod(values, 1) == 0):
+        raise ImageReadError(f"{path}: {bits} image with fractional values, not a label image; {MASK_KINDS}")
+    ids = np.unique(values[values != 0])
+    if ids.size and (ids.min() < 0 or ids.max() > 255):
+        if ids.size == 1:
+            return (values != 0).astype(np.uint8)  # a binary mask stored with another foreground value
+        raise ImageReadError(f"{path}: {bits} label image with ids up to {ids.max():g}; ids above 255 would be "
+                             f"remapped in the 8-bit masks this tool writes (use ids 1..255)")
+    _check_id_count(path, int(ids.size), "object ids", max_objects)
+    return values.astype(np.uint8)
+
+
+def _davis_index() -> dict[tuple[int, int, int], int]:
+    index: dict[tuple[int, int, int], int] = {}
+    for i, colour in enumerate(DAVIS_PALETTE.tolist()):
+        index.setdefault(tuple(colour), i)
+    return index
+
+
+def _labels_from_colours(path: Path, rgb: np.ndarray, alpha: np.ndarray | None, max_objects: int) -> np.ndarray:
+    """One object per distinct flat colour of an RGB-saved mask (black or transparent = background).
+
+    Ids: the grey value when every colour is grey, the DAVIS palette index when every colour is a
+    DAVIS colour (an RGB-saved DAVIS mask keeps its ids), else 1..n in sorted colour order.
+    """
+    foreground = np.any(rgb != 0, axis=2)
+    if alpha is not None:
+        foreground &= alpha != 0
+    colours, inverse = np.unique(rgb[foreground], axis=0, return_inverse=True)
+    _check_id_count(path, len(colours), "distinct colours", max_objects)
+    if np.all(colours == colours[:, :1]):
+        ids = colours[:, 0].astype(np.int64)
+    else:
+        davis = _davis_index()
+        found = [davis.get(tuple(int(v) for v in c)) for c in colours]
+        ids = np.array(found if None not in found else range(1, len(colours) + 1), dtype=np.int64)
+    label = np.zeros(rgb.shape[:2], dtype=np.uint8)
+    label[foreground] = ids[inverse.reshape(-1)]
+    return label
+
+
+def read_init_mask(path: str | Path, max_objects: int = MAX_INIT_OBJECTS) -> np.ndarray:
+    """Read an init mask as an ``(H, W) uint8`` label image (0 = background, each other id one object).
+
+    Accepted: binary images, palette PNGs (DAVIS), grayscale or 16-bit label images with at most
+    ``max_objects`` ids in 1..255, and RGB(A) masks with at most ``max_objects`` flat colours
+    (black or transparent = background). Anything else (a photograph, a JPEG-compressed mask, ids
+    that do not fit 8 bits) raises a one-line :class:`ImageReadError` naming the file.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(f"{path}: init mask not found")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            mode = image.mode
+            if mode == "1":
+                return np.array(image, dtype=np.uint8)
+            if mode in ("L", "LA", "P", "PA"):
+                return _labels_from_values(path, np.array(image.getchannel(0)), "8-bit", max_objects)
+            if mode.startswith("I") or mode == "F":
+                bits = "16-bit" if mode.startswith("I;16") else f"{mode}-mode"
+                return _labels_from_values(path, np.array(image), bits, max_objects)
+            rgba = np.array(image.convert("RGBA"))
+            alpha = rgba[:, :, 3] if "A" in mode else None
+            return _labels_from_colours(path, rgba[:, :, :3], alpha, max_objects)
+    except (UnidentifiedImageError, OSError) as err:
+        raise ImageReadError(f"{path}: cannot read init mask ({err})") from None
+
+
 def _init_mask(init_mask: str | Path | np.ndarray) -> np.ndarray:
-    mask = imread_indexed(init_mask) if isinstance(init_mask, (str, Path)) else np.asarray(init_mask)
+    mask = read_init_mask(init_mask) if isinstance(init_mask, (str, Path)) else np.asarray(init_mask)
     if mask.ndim != 2:
         raise TrackerInputError(f"init_mask must be a 2-D label image, got shape {mask.shape}")
     return (mask != 0).astype(np.uint8)

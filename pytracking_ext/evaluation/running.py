@@ -3,12 +3,19 @@
 Differences from PyTracking, on purpose: every frame must carry ``target_bbox`` (a tracker that
 skips it fails with a message instead of corrupting the results), frames of one sequence must share
 one size, a failing sequence leaves ``<seq>.error.txt`` with its traceback next to the results and
-makes the run's exit status non-zero, and finished sequences are recognised by box files *and*
-mask PNGs.
+makes the run's exit status non-zero, and a sequence's outputs commit as a unit (see
+``results.py``): it counts as finished only when its completion record matches its files. The
+results folders are checked for writability before anything is tracked, and Ctrl-C stops the run
+with what was finished committed (exit status 130).
 """
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import sys
+import tempfile
+import threading
 import time
 import traceback
 from collections import OrderedDict
@@ -19,7 +26,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 from tqdm import tqdm
 
-from ..errors import DatasetError, TrackerInputError
+from ..errors import DatasetError, ResultsError, TrackerInputError
 from ..settings import EnvSettings, env_settings
 from ..trackers import get_parameters, get_tracker_class
 from ..trackers.multiobject import MultiObjectWrapper
@@ -28,7 +35,8 @@ from ..utils.boxes import validate_init_box
 from ..utils.io import atomic_write_text, imread_rgb
 from ..visualization.debug import open_debug_views
 from .data import Sequence
-from .results import TrackingOutput, is_multi_object, results_complete, save_tracker_output
+from .results import (TrackingOutput, invalidate_results, is_multi_object, remove_stale_staging, results_complete,
+                      save_tracker_output)
 from .tracker_spec import TrackerSpec
 
 FrameCallback = Callable[[int, np.ndarray, dict], None]
@@ -41,10 +49,20 @@ class RunSummary:
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    total: int = 0
+    interrupted: bool = False
 
     @property
     def exit_code(self) -> int:
+        """130 after Ctrl-C (the shell's code for SIGINT), 1 when a sequence failed, else 0."""
+        if self.interrupted:
+            return 130
         return 1 if self.failed else 0
+
+    @property
+    def finished(self) -> int:
+        """Sequences whose results are complete (tracked in this run or before)."""
+        return len(self.done) + len(self.skipped)
 
     def merge(self, status: str, key: str, message: str = "") -> None:
         if status == "failed":
@@ -76,6 +94,50 @@ def build_tracker(spec: TrackerSpec, seq: Sequence | None = None, debug: int | N
     if mode == "default":
         return tracker_class(params)
     raise ValueError(f"tracker '{spec.name}': unknown multiobj_mode '{mode}' (expected 'default' or 'parallel')")
+
+
+def ensure_writable_folder(folder: Path, what: str, keep: bool = True) -> None:
+    """Create ``folder`` and write and remove a probe file in it; one-line ResultsError if that fails.
+
+    With ``keep=False`` the folders created for the probe are removed again (a folder that a run
+    may never need, such as the mask folder of a box tracker, is not left behind empty).
+    """
+    folder = Path(folder)
+    missing = [p for p in [folder, *folder.parents] if not p.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise ResultsError(f"{what} {folder} is not writable ({_unwritable_reason(folder, err)})") from None
+    finally:
+        if not keep:
+            for path in missing:  # deepest first
+                try:
+                    path.rmdir()
+                except OSError:
+                    break
+
+
+def _unwritable_reason(folder: Path, err: OSError) -> str:
+    """Why ``folder`` cannot be written: a file in the way, or the system's reason."""
+    existing = next((p for p in [folder, *folder.parents] if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        return "it is a file" if existing == folder else f"{existing} is a file"
+    return err.strerror or str(err)
+
+
+def check_output_folders(trackers: list[TrackerSpec], settings: EnvSettings) -> None:
+    """Fail before any tracking when a results folder (or a mask tracker's mask folder) is not writable."""
+    for spec in trackers:
+        ensure_writable_folder(spec.results_dir(settings), "results folder")
+        try:
+            with_masks = build_tracker(spec).predicts_segmentation_mask()
+        except Exception:  # noqa: BLE001 - a tracker that cannot be built fails per sequence, with its message
+            with_masks = False
+        if with_masks:
+            ensure_writable_folder(spec.segmentation_dir(settings), "segmentation folder", keep=False)
 
 
 def _check_frame(path: str, image: np.ndarray, shape: tuple[int, int] | None) -> None:
@@ -168,8 +230,14 @@ def run_sequence(seq: Sequence, spec: TrackerSpec, settings: EnvSettings | None 
     try:
         tracker = build_tracker(spec, seq, debug=debug)
         with_masks = tracker.predicts_segmentation_mask()
-        if not overwrite and not debug and results_complete(seq, spec, settings, with_masks):
+        redo = overwrite or bool(debug)
+        if not redo and results_complete(seq, spec, settings, with_masks):
             return "skipped", ""
+        remove_stale_staging(seq, results_dir, spec.segmentation_dir(settings))
+        if redo:
+            # An interrupted re-run must be redone by the next run, not skipped on the old files
+            # (which stay in place until the new ones commit).
+            invalidate_results(seq, spec, settings)
         views = open_debug_views(debug, results_dir / "debug", **(visdom_info or {})) if debug else None
         on_frame = None
         if views is not None:
@@ -186,10 +254,29 @@ def run_sequence(seq: Sequence, spec: TrackerSpec, settings: EnvSettings | None 
         if debug:
             raise
         message = f"{type(err).__name__}: {err}"
-        atomic_write_text(error_file, f"{spec.label} on {seq.name}\n{traceback.format_exc()}")
+        _write_error_file(error_file, f"{spec.label} on {seq.name}\n{traceback.format_exc()}")
         return "failed", message
     error_file.unlink(missing_ok=True)
     return "done", f"{_sequence_fps(output):.1f} FPS"
+
+
+def _write_error_file(path: Path, text: str) -> None:
+    """Keep the traceback next to the results; a folder that became unwritable must not hide the error."""
+    try:
+        atomic_write_text(path, text)
+    except OSError as err:
+        tqdm.write(f"could not write {path}: {err.strerror or err}")
+
+
+def _init_worker() -> None:
+    """Worker initializer: Ctrl-C is handled by the parent, which terminates the workers itself.
+
+    tqdm's default lock is a multiprocessing semaphore; a terminated worker cannot release it and
+    multiprocessing then warns about leaked semaphores, so workers (which show no bars) use a
+    thread lock.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    tqdm.set_lock(threading.RLock())
 
 
 def _run_pair(args: tuple) -> tuple[str, str, str]:
@@ -206,20 +293,31 @@ def run_dataset(dataset: list[Sequence], trackers: list[TrackerSpec], threads: i
     Debugging (``debug > 0``) always runs in this process, one sequence after the other.
     """
     settings = settings or env_settings()
+    check_output_folders(list(trackers), settings)
     pairs = [(seq, spec, settings, overwrite, int_boxes) for seq in dataset for spec in trackers]
-    summary = RunSummary()
+    summary = RunSummary(total=len(pairs))
     bar = tqdm(total=len(pairs), desc="sequences", unit="seq")
-    if threads > 0 and not debug:
-        with multiprocessing.get_context("spawn").Pool(threads) as pool:
-            results = pool.imap_unordered(_run_pair, pairs)
-            for key, status, message in results:
-                _report(bar, summary, key, status, message)
-    else:
-        for seq, spec, *_ in pairs:
-            bar.set_postfix_str(seq.name)
-            status, message = run_sequence(seq, spec, settings, debug, overwrite, int_boxes, visdom_info=visdom_info)
-            _report(bar, summary, f"{spec.label}/{seq.name}", status, message)
-    bar.close()
+    try:
+        if threads > 0 and not debug:
+            # On Ctrl-C the workers are terminated; a sequence they were writing has no completion
+            # record, so the next run tracks it again.
+            pool = multiprocessing.get_context("spawn").Pool(threads, initializer=_init_worker)
+            try:
+                for key, status, message in pool.imap_unordered(_run_pair, pairs):
+                    _report(bar, summary, key, status, message)
+            finally:
+                pool.terminate()
+                pool.join()
+        else:
+            for seq, spec, *_ in pairs:
+                bar.set_postfix_str(seq.name)
+                status, message = run_sequence(seq, spec, settings, debug, overwrite, int_boxes,
+                                               visdom_info=visdom_info)
+                _report(bar, summary, f"{spec.label}/{seq.name}", status, message)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        bar.close()
     return summary
 
 
@@ -233,7 +331,13 @@ def _report(bar: tqdm, summary: RunSummary, key: str, status: str, message: str)
 
 
 def print_summary(summary: RunSummary, results_root: Path | None = None) -> None:
-    """One line of counts, then one line per failed sequence."""
+    """One line of counts, then one line per failed sequence; after Ctrl-C one line on stderr."""
+    if summary.interrupted:
+        failed = f", {len(summary.failed)} failed" if summary.failed else ""
+        where = f"; results so far kept in {results_root}" if results_root is not None else ""
+        print(f"interrupted: {summary.finished} of {summary.total} sequences finished{failed}{where}",
+              file=sys.stderr)
+        return
     print(f"done {len(summary.done)}, skipped (already complete) {len(summary.skipped)}, failed {len(summary.failed)}")
     for key, message in summary.failed.items():
         print(f"  failed {key}: {message}")

@@ -27,6 +27,10 @@ OPENCV_FACTORIES: dict[str, Callable[[], Any]] = {
     if hasattr(cv2, attr)
 }
 
+#: OpenCV's MIL never returns from ``init`` on a box narrower than 5 pixels (opencv 5.1: 4x4, 2x6 and
+#: 1x40 boxes loop forever; 5x5 boxes anywhere in the image work), so smaller boxes are refused.
+MIN_BOX_SIDE = 5
+
 
 class OpenCVTracker(BaseTracker):
     """A cv2 tracker behind PyTracking's contract; ``params.opencv_tracker`` names the algorithm."""
@@ -52,8 +56,12 @@ class OpenCVTracker(BaseTracker):
         if box is None and init_mask is not None:
             box = mask_to_bbox(init_mask, empty=None)
         box = validate_init_box(box, shape)
+        pixels = tuple(int(round(v)) for v in clip_box(box, shape))
+        if min(pixels[2:]) < MIN_BOX_SIDE:
+            raise TrackerInputError(f"init box {pixels[2]}x{pixels[3]} (inside the image) is too small for the OpenCV "
+                                    f"baseline: at least {MIN_BOX_SIDE}x{MIN_BOX_SIDE} pixels")
         self._tracker = self._factory()
-        self._tracker.init(self._to_bgr(image), tuple(int(round(v)) for v in clip_box(box, shape)))
+        self._tracker.init(self._to_bgr(image), pixels)
         self._box = box
         self._init_box = box
         if init_mask is not None:

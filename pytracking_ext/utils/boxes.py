@@ -69,15 +69,36 @@ def clip_box(box: Sequence[float], shape: tuple[int, int]) -> list[float]:
     return [x0, y0, x1 - x0, y1 - y0]
 
 
+# The smallest init box: a box narrower than a pixel may cover no pixel centre at all, so the
+# filled-box mask and the trackers' templates would be empty.
+MIN_INIT_BOX_SIZE = 1.0
+
+
+def check_box_size(box: Sequence[float]) -> None:
+    """Raise unless ``box`` is finite with positive size of at least ``MIN_INIT_BOX_SIZE`` on each side."""
+    if not box_is_valid(box):
+        raise TrackerInputError(f"init_bbox {list(box)} is not a finite box with positive width and height")
+    w, h = float(box[2]), float(box[3])
+    if w < MIN_INIT_BOX_SIZE or h < MIN_INIT_BOX_SIZE:
+        size = f"{MIN_INIT_BOX_SIZE:g}x{MIN_INIT_BOX_SIZE:g}"
+        raise TrackerInputError(f"init_bbox {list(box)} is too small ({w:g}x{h:g} pixels; the minimum is {size})")
+
+
 def validate_init_box(box, shape: tuple[int, int]) -> list[float]:
-    """Return the init box as floats; raise if it is not finite, empty, or outside the image."""
+    """Return the init box as floats; raise if it is not finite, outside the image, or too small.
+
+    "Outside" is checked before "too small" so that a tiny box off the image is reported where it is.
+    """
     if box is None or len(box) != 4:
         raise TrackerInputError(f"init_bbox must be [x, y, w, h], got {box!r}")
     box = [float(v) for v in box]
     if not box_is_valid(box):
         raise TrackerInputError(f"init_bbox {box} is not a finite box with positive width and height")
+    h, w = shape
     clipped = clip_box(box, shape)
-    if clipped[2] < 1 or clipped[3] < 1:
-        h, w = shape
+    if clipped[2] <= 0 or clipped[3] <= 0:
         raise TrackerInputError(f"init_bbox {box} lies outside the {w}x{h} image")
+    check_box_size(box)
+    if clipped[2] < MIN_INIT_BOX_SIZE or clipped[3] < MIN_INIT_BOX_SIZE:
+        raise TrackerInputError(f"init_bbox {box} lies outside the {w}x{h} image (less than a pixel inside)")
     return box

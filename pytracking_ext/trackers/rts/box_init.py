@@ -40,6 +40,9 @@ def _box_bounds(box: Sequence[float], height: int, width: int) -> tuple[int, int
         raise ValueError(f"box must be [x, y, w, h], got {list(box)}")
     if not all(math.isfinite(float(v)) for v in box):
         raise ValueError(f"box must be finite, got {list(box)}")
+    if float(box[2]) > 0 and float(box[3]) > 0:
+        # A sub-pixel box may cover no pixel centre: an empty init mask leaves RTS nothing to follow.
+        boxes.check_box_size(box)
     bounds = boxes.box_pixel_bounds(box, (height, width))
     return None if bounds is None else (bounds[0], bounds[1], bounds[2] - 1, bounds[3] - 1)
 
