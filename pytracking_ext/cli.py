@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+from typing import Callable, NoReturn
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -17,3 +17,13 @@ def report_error(err: BaseException, code: int = 2) -> int:
     """Print ``error: <message>`` (one line) on stderr and return the exit code for it."""
     print(f"error: {err}", file=sys.stderr)
     return code
+
+
+def interruptible(run: Callable[[], int]) -> int:
+    """``run()``, with Ctrl-C outside the per-sequence loop (which reports its own progress) turned
+    into one line and the conventional exit status 130."""
+    try:
+        return run()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import sys
 
+from .cli import interruptible
 from .errors import PytrackingError, UnknownNameError
 from .evaluation.running import check_output_folders, print_summary, run_dataset
 from .run_tracker import add_run_arguments, visdom_info
@@ -41,11 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("experiment_name")
     add_run_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        return _run(args)
-    except KeyboardInterrupt:  # before or after the sequences (run_dataset handles it during them)
-        print("interrupted", file=sys.stderr)
-        return 130
+    return interruptible(lambda: _run(args))  # run_dataset reports Ctrl-C during the sequences itself
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .cli import interruptible
 from .errors import PytrackingError
 from .evaluation.running import check_output_folders, print_summary, run_dataset
 from .evaluation.tracker_spec import TrackerSpec
@@ -52,11 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_datasets:
         print("\n".join(DATASETS.names()))
         return 0
-    try:
-        return _run(args)
-    except KeyboardInterrupt:  # before or after the sequences (run_dataset handles it during them)
-        print("interrupted", file=sys.stderr)
-        return 130
+    return interruptible(lambda: _run(args))  # run_dataset reports Ctrl-C during the sequences itself
 
 
 def _run(args: argparse.Namespace) -> int:

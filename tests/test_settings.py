@@ -47,14 +47,6 @@ def test_dataset_path_that_is_not_a_folder_is_reported(workspace, monkeypatch, t
         env_settings().require("otb_path")
 
 
-def test_unknown_key_in_settings_file_is_an_error(workspace, monkeypatch, tmp_path):
-    file = tmp_path / "settings.toml"
-    file.write_text('lasot_pth = "/x"\n')
-    monkeypatch.setenv("PYTRACKING_SETTINGS", str(file))
-    with pytest.raises(SettingsError, match="lasot_pth"):
-        env_settings()
-
-
 def test_legacy_local_py_is_accepted(workspace, monkeypatch, tmp_path):
     file = tmp_path / "local.py"
     file.write_text("class S:\n    pass\n\ndef local_env_settings():\n    s = S()\n    s.got10k_path = '/data/got'\n    return s\n")
