@@ -28,14 +28,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from ltr_ext.admin.checkpoint import latest_checkpoint  # noqa: E402
-from pytracking_ext.utils.io import atomic_write_text  # noqa: E402
-from segmentation_plugins.data import CAMVID, camvid_sequences  # noqa: E402
-from segmentation_plugins.evaluation import ConfusionMatrix  # noqa: E402
-from segmentation_plugins.registry import build_segmenter, segmenter_parameters  # noqa: E402
+from ltr_ext.admin.checkpoint import latest_checkpoint
+from pytracking_ext.utils.io import atomic_write_text
+from segmentation_plugins.data import CAMVID, camvid_sequences
+from segmentation_plugins.evaluation import ConfusionMatrix
+from segmentation_plugins.registry import build_segmenter, segmenter_parameters
 
 POINTS = [f"evs{i:02d}" for i in range(1, 15)] + ["evs_adaptive"]
 

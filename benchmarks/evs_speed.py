@@ -29,22 +29,18 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Callable
 
 import cv2
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from parameter.evs import OPERATING_POINTS  # noqa: E402
-from segmentation_plugins.evs.flow import FlowEstimator  # noqa: E402
-from segmentation_plugins.evs.iam import InconsistencyAttention, inconsistency_map  # noqa: E402
-from segmentation_plugins.evs.models.icnet import ICNET_CONFIGS  # noqa: E402
-from segmentation_plugins.evs.warp import Warper, to_blocks  # noqa: E402
-from segmentation_plugins.registry import build_segmenter, segmenter_parameters  # noqa: E402
+from parameter.evs import OPERATING_POINTS
+from segmentation_plugins.evs.flow import FlowEstimator
+from segmentation_plugins.evs.iam import InconsistencyAttention, inconsistency_map
+from segmentation_plugins.evs.models.icnet import ICNET_CONFIGS
+from segmentation_plugins.evs.warp import Warper, to_blocks
+from segmentation_plugins.registry import build_segmenter, segmenter_parameters
 
 DEFAULT_POINTS = [*OPERATING_POINTS, "evs_adaptive"]
 CLASSES = 19

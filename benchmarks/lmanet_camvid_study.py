@@ -19,14 +19,11 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from ltr_ext.admin.checkpoint import latest_checkpoint  # noqa: E402
-from pytracking_ext.utils.io import atomic_write_text  # noqa: E402
-from segmentation_plugins.data import CAMVID  # noqa: E402
-from segmentation_plugins.evaluation.runner import evaluate  # noqa: E402
-from segmentation_plugins.registry import build_segmenter, segmenter_parameters  # noqa: E402
+from ltr_ext.admin.checkpoint import latest_checkpoint
+from pytracking_ext.utils.io import atomic_write_text
+from segmentation_plugins.data import CAMVID
+from segmentation_plugins.evaluation.runner import evaluate
+from segmentation_plugins.registry import build_segmenter, segmenter_parameters
 
 PRESET = "lite0_camvid"
 MAIN = "LMANet S3_P21 stage2"

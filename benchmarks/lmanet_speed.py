@@ -38,10 +38,8 @@ from typing import Callable
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from segmentation_plugins.lmanet import build_lmanet, build_single_frame  # noqa: E402
-from segmentation_plugins.lmanet.models.attention import (  # noqa: E402
+from segmentation_plugins.lmanet import build_lmanet, build_single_frame
+from segmentation_plugins.lmanet.models.attention import (
     global_read, local_attention, local_memory_read, local_read)
 
 MEMORY_FRAMES = 3

@@ -28,8 +28,6 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-ROOT = Path(__file__).resolve().parents[1]
-
 # Keyword arguments the official rts50 checkpoint's constructor was saved with (the network built in
 # ltr/train_settings/rts/rts50.py), with backbone_pretrained=False as pytracking's loader forces it.
 # clf_filter_size and fusion_type come from the parameter file's NetWithBackbone kwargs.
@@ -95,11 +93,7 @@ def _patch_torchvision() -> None:
 
 def _prroi_module_class() -> type[nn.Module]:
     """A ``PrRoIPool2D(pooled_h, pooled_w, spatial_scale)`` module backed by our exact PyTorch integral."""
-    try:
-        from ltr_ext.models.rts.prroi_pool import prroi_pool2d
-    except ImportError:  # running from a plain checkout of this project, not an installed one
-        sys.path.insert(0, str(ROOT))
-        from ltr_ext.models.rts.prroi_pool import prroi_pool2d
+    from ltr_ext.models.rts.prroi_pool import prroi_pool2d
 
     class PrRoIPool2D(nn.Module):
         def __init__(self, pooled_height: int, pooled_width: int, spatial_scale: float) -> None:

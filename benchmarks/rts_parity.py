@@ -17,14 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from ltr_ext.admin.loading import load_state_dict_strict
+from ltr_ext.models.rts import build_rts50
+from pytracking_ext.trackers import get_parameters, get_tracker_class
+from pytracking_ext.utils.io import imread_rgb
+from rts_speed import reference_sequence, seed0_weights  # a sibling script: python puts benchmarks/ on the path
 
-from ltr_ext.admin.loading import load_state_dict_strict  # noqa: E402
-from ltr_ext.models.rts import build_rts50  # noqa: E402
-from pytracking_ext.trackers import get_parameters, get_tracker_class  # noqa: E402
-from pytracking_ext.utils.io import imread_rgb  # noqa: E402
-from rts_speed import reference_sequence, seed0_weights  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 INPUTS = ("train_imgs", "test_imgs", "train_masks", "test_masks", "train_bb", "train_label", "test_label")
 

@@ -31,12 +31,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from pytracking_ext.trackers import get_parameters, get_tracker_class
+from pytracking_ext.utils.boxes import mask_to_bbox
+from pytracking_ext.utils.io import imread_rgb
 
-from pytracking_ext.trackers import get_parameters, get_tracker_class  # noqa: E402
-from pytracking_ext.utils.boxes import mask_to_bbox  # noqa: E402
-from pytracking_ext.utils.io import imread_rgb  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 # Official implementation on this machine, CPU, 2 threads: (init s, median per-frame s over frames 2-30).
 OFFICIAL = {"fixture README (480x832 crop)": (4.5, 0.93), "issue text": (5.0, 1.75)}

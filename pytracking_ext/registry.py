@@ -6,8 +6,9 @@ tracker never imports torch or a network until the tracker is actually used.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Iterator
 from importlib import metadata
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from .errors import UnknownNameError
 
@@ -21,11 +22,25 @@ def resolve(target: str) -> Any:
     return obj
 
 
+def entry_point_values(group: str) -> list[tuple[str, str]]:
+    """``(name, "module:attr")`` of every entry point of ``group`` in every distribution on ``sys.path``.
+
+    Unlike ``metadata.entry_points(group=...)``, a distribution found twice is read twice (first
+    one wins per name): a stale ``*.egg-info`` left in the working directory by ``setup.py`` then
+    cannot hide the groups of the installed metadata, which would leave the registries empty.
+    Nothing is imported.
+    """
+    return [(ep.name, ep.value) for dist in metadata.distributions() for ep in dist.entry_points
+            if ep.group == group]
+
+
 class Registry:
     """A named collection of objects (or lazy import strings) of one kind.
 
     ``entry_point_group`` names the ``importlib.metadata`` group scanned once, on first lookup,
-    so an installed plugin appears by name without any code change here.
+    so an installed plugin appears by name without any code change here. The built-ins are
+    declared in ``pyproject.toml`` in the same groups; :meth:`register` (which wins over an entry
+    point of the same name) is for tests and for registries without a group.
     """
 
     def __init__(self, kind: str, entry_point_group: str | None = None) -> None:
@@ -48,8 +63,8 @@ class Registry:
         if self._entry_points_loaded:
             return
         self._entry_points_loaded = True
-        for ep in metadata.entry_points(group=self.entry_point_group):
-            self._items.setdefault(ep.name, ep.value)
+        for name, value in entry_point_values(self.entry_point_group):
+            self._items.setdefault(name, value)
 
     def names(self) -> list[str]:
         self._load_entry_points()

@@ -1,72 +1,115 @@
-"""Environment settings with PyTracking's names, resolved without any hand-edited ``local.py``.
+"""Every setting of the project, evaluation and training, resolved without any hand-edited ``local.py``.
+
+Two groups share one resolver (:mod:`pytracking_ext.settings_resolver`) and one settings file:
+
+- evaluation (:class:`EnvSettings`, PyTracking's names): ``PYTRACKING_<NAME>``, top-level keys;
+- training (:class:`EnvironmentSettings`, LTR's names, CamVid and Cityscapes included):
+  ``LTR_<NAME>``, keys of the ``[ltr]`` table.
 
 Each setting is resolved in this order:
 
-1. an explicit override passed to :func:`env_settings` (``env_settings(results_path=...)``),
-2. the environment variable ``PYTRACKING_<NAME>`` (``PYTRACKING_LASOT_PATH``),
+1. an explicit override passed to :func:`env_settings` / :func:`ltr_env_settings`,
+2. the environment variable (``PYTRACKING_LASOT_PATH``, ``LTR_CAMVID_DIR``),
 3. the settings file: ``$PYTRACKING_SETTINGS`` or ``~/.config/pytracking_ext/settings.toml``
-   (a legacy PyTracking ``local.py`` is accepted too when that variable points at one; a file the
-   variable names must exist - an empty one, or ``/dev/null``, means no settings),
-4. a default under the workspace folder (``workspace_dir``, itself ``./workspace`` unless set).
+   (a legacy PyTracking/LTR ``local.py`` is accepted too when that variable points at one; a file
+   the variable names must exist - an empty one, or ``/dev/null``, means no settings),
+4. a default under the group's workspace folder (``workspace_dir``, itself ``./workspace`` unless set).
 
 Dataset paths default to empty; asking for an empty one raises a one-line error naming the
-setting and the variable to set. ``python -m pytracking_ext.settings --init`` writes a commented
-template; an existing file is never overwritten.
+setting and the variable to set. ``python -m pytracking_ext.settings`` lists every setting and
+where its value came from; ``--init`` writes a commented template (an existing file is never
+overwritten).
 """
+
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
 import sys
-import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import SettingsError
-from .overrides import unknown_name_message
+from .settings_resolver import (
+    DEFAULT_SETTINGS_FILE,
+    SETTINGS_FILE_VARIABLE,
+    MissingFolderError,
+    ResolvedSettings,
+    SettingsGroup,
+    groups,
+    register_group,
+    resolve,
+    settings_file_path,
+)
 from .utils.io import atomic_write_text
 
 ENV_PREFIX = "PYTRACKING_"
-SETTINGS_FILE_VARIABLE = "PYTRACKING_SETTINGS"
-DEFAULT_SETTINGS_FILE = Path("~/.config/pytracking_ext/settings.toml")
+LTR_ENV_PREFIX = "LTR_"
 
-# Paths derived from the workspace when not set: setting -> sub-folder of the workspace.
-_WORKSPACE_DEFAULTS = {
-    "results_path": "tracking_results",
-    "segmentation_path": "segmentation_results",
-    "network_path": "networks",
-    "result_plot_path": "result_plots",
-    "cache_dir": "cache",
-    "got_packed_results_path": "packed_results/got10k",
-    "tn_packed_results_path": "packed_results/trackingnet",
-    "got_reports_path": "got10k_reports",
-}
+EVALUATION = SettingsGroup(
+    title="evaluation",
+    prefix=ENV_PREFIX,
+    table=None,
+    workspace_defaults={
+        "results_path": "tracking_results",
+        "segmentation_path": "segmentation_results",
+        "network_path": "networks",
+        "result_plot_path": "result_plots",
+        "cache_dir": "cache",
+        "got_packed_results_path": "packed_results/got10k",
+        "tn_packed_results_path": "packed_results/trackingnet",
+        "got_reports_path": "got10k_reports",
+    },
+    descriptions={
+        "workspace_dir": "folder under which all derived defaults live",
+        "results_path": "box, time and score text results",
+        "segmentation_path": "per-frame PNG masks of segmentation trackers",
+        "network_path": "folder of network weights (relative net paths of parameter files)",
+        "result_plot_path": "analysis reports: tables, plots, summary.csv",
+        "cache_dir": "generated metadata (DAVIS/YouTube-VOS scans); never inside a dataset",
+        "lasot_path": "LaSOT root: the folder holding the class folders (airplane/, ...)",
+        "got10k_path": "GOT-10k root: holds train/, val/, test/",
+        "trackingnet_path": "TrackingNet root: holds TEST/ (and TRAIN_0..11)",
+        "uav_path": "UAV123 root: holds data_seq/ and anno/",
+        "nfs_path": "NFS root in PyTracking's layout: sequences/ and anno/",
+        "otb_path": "OTB-100 root: one folder per sequence",
+        "vot_path": "VOT root: one folder per sequence (or a toolkit sequences/ folder)",
+        "davis_dir": "DAVIS 2017 root: JPEGImages/, Annotations/, ImageSets/",
+        "davis16_dir": "DAVIS 2016 root (same layout as 2017)",
+        "youtubevos_dir": "YouTube-VOS root: holds 2018/ and/or 2019/",
+    },
+)
 
-_DESCRIPTIONS = {
-    "workspace_dir": "folder under which all derived defaults live",
-    "results_path": "box, time and score text results",
-    "segmentation_path": "per-frame PNG masks of segmentation trackers",
-    "network_path": "folder of network weights (relative net paths of parameter files)",
-    "result_plot_path": "analysis reports: tables, plots, summary.csv",
-    "cache_dir": "generated metadata (DAVIS/YouTube-VOS scans); never inside a dataset",
-    "lasot_path": "LaSOT root: the folder holding the class folders (airplane/, ...)",
-    "got10k_path": "GOT-10k root: holds train/, val/, test/",
-    "trackingnet_path": "TrackingNet root: holds TEST/ (and TRAIN_0..11)",
-    "uav_path": "UAV123 root: holds data_seq/ and anno/",
-    "nfs_path": "NFS root in PyTracking's layout: sequences/ and anno/",
-    "otb_path": "OTB-100 root: one folder per sequence",
-    "vot_path": "VOT root: one folder per sequence (or a toolkit sequences/ folder)",
-    "davis_dir": "DAVIS 2017 root: JPEGImages/, Annotations/, ImageSets/",
-    "davis16_dir": "DAVIS 2016 root (same layout as 2017)",
-    "youtubevos_dir": "YouTube-VOS root: holds 2018/ and/or 2019/",
-}
+TRAINING = SettingsGroup(
+    title="training",
+    prefix=LTR_ENV_PREFIX,
+    table="ltr",
+    workspace_defaults={"tensorboard_dir": "tensorboard", "pretrained_networks": "pretrained_networks"},
+    descriptions={
+        "workspace_dir": "training workspace: checkpoints/, logs/, generated/, cache/",
+        "tensorboard_dir": "TensorBoard scalars, one folder per project",
+        "pretrained_networks": "backbone and stage-1 weights named by train settings",
+        "pregenerated_masks": "RTS recipe: masks generated for GOT-10k and LaSOT (got10k_masks/, lasot_masks/)",
+        "lasot_dir": "LaSOT root (training)",
+        "got10k_dir": "GOT-10k root (training): holds train/",
+        "trackingnet_dir": "TrackingNet root (training)",
+        "coco_dir": "COCO root: images and annotations/",
+        "lvis_dir": "LVIS root",
+        "davis_dir": "DAVIS 2017 root (training)",
+        "davis16_dir": "DAVIS 2016 root (training)",
+        "youtubevos_dir": "YouTube-VOS root (training): holds 2018/ and/or 2019/",
+        "cityscapes_dir": "Cityscapes root (LMANet training, run_segmentation --dataset cityscapes)",
+        "camvid_dir": "CamVid root in the SegNet layout (LMANet/EVS training, run_segmentation --dataset camvid)",
+    },
+)
 
 
+@register_group
 @dataclass
-class EnvSettings:
+class EnvSettings(ResolvedSettings):
     """All PyTracking settings (including the ones upstream forgot to define)."""
+
+    group = EVALUATION
 
     workspace_dir: str = ""
     results_path: str = ""
@@ -99,147 +142,78 @@ class EnvSettings:
     got_reports_path: str = ""
     tn_packed_results_path: str = ""
 
-    def __post_init__(self) -> None:
-        # Where each value came from ('argument', 'environment (...)', a file, 'default').
-        self.sources: dict[str, str] = {}
 
-    @staticmethod
-    def variable(name: str) -> str:
-        """The environment variable that overrides setting ``name``."""
-        return ENV_PREFIX + name.upper()
+@register_group
+@dataclass
+class EnvironmentSettings(ResolvedSettings):
+    """LTR's ``settings.env`` fields, including the ones upstream read but never generated.
 
-    def require(self, name: str, what: str | None = None) -> Path:
-        """Return setting ``name`` as an existing folder, or raise a one-line error saying how to set it."""
-        if name not in setting_names():
-            raise SettingsError(f"unknown setting '{name}'; known settings: {', '.join(setting_names())}")
-        value = getattr(self, name)
-        label = what or name
-        if not value:
-            raise SettingsError(
-                f"{label}: setting '{name}' is not set; export {self.variable(name)}=/path "
-                f"or add {name} to {settings_file_path()}"
-            )
-        path = Path(value).expanduser()
-        if not path.is_dir():
-            raise SettingsError(
-                f"{label}: setting '{name}' points to {path}, which is not a folder "
-                f"(from {self.sources.get(name, 'default')}; override with {self.variable(name)})"
-            )
-        return path
+    ``ltr_ext.admin.environment`` hands this class to training code; it lives here so that the
+    settings command and the settings file know every training folder without importing training.
+    """
+
+    group = TRAINING
+
+    workspace_dir: str = ""
+    tensorboard_dir: str = ""
+    pretrained_networks: str = ""
+    pregenerated_masks: str = ""
+    lasot_dir: str = ""
+    got10k_dir: str = ""
+    trackingnet_dir: str = ""
+    coco_dir: str = ""
+    lvis_dir: str = ""
+    sbd_dir: str = ""
+    imagenet_dir: str = ""
+    imagenetdet_dir: str = ""
+    ecssd_dir: str = ""
+    hkuis_dir: str = ""
+    msra10k_dir: str = ""
+    davis_dir: str = ""
+    davis16_dir: str = ""
+    davis_testdev_dir: str = ""
+    youtubevos_dir: str = ""
+    lasot_candidate_matching_dataset_path: str = ""
+    imagenet_vid_gmot_dir: str = ""
+    tao_burst_dir: str = ""
+    cityscapes_dir: str = ""
+    camvid_dir: str = ""
 
 
 def setting_names() -> list[str]:
-    return [f.name for f in fields(EnvSettings)]
-
-
-def settings_file_path() -> Path:
-    """The settings file in use: ``$PYTRACKING_SETTINGS`` or the per-user default."""
-    return Path(os.environ.get(SETTINGS_FILE_VARIABLE) or DEFAULT_SETTINGS_FILE).expanduser()
-
-
-def _check_settings_file(path: Path) -> bool:
-    """Whether there is a settings file to read at ``path``.
-
-    The per-user default may be absent; a file named by ``$PYTRACKING_SETTINGS`` must exist (an
-    empty file, or ``/dev/null``, stands for no settings), and a folder is never a settings file.
-    """
-    named = bool(os.environ.get(SETTINGS_FILE_VARIABLE))
-    origin = f"{SETTINGS_FILE_VARIABLE} points to {path}" if named else f"settings file {path}"
-    if path.is_dir():
-        raise SettingsError(f"{origin}, which is a folder, not a settings file")
-    if not path.exists():
-        if named:
-            raise SettingsError(f"{origin}, which does not exist (write one with python -m pytracking_ext.settings "
-                                f"--init, or unset {SETTINGS_FILE_VARIABLE})")
-        return False
-    return True
-
-
-def _read_settings_file(path: Path) -> dict[str, Any]:
-    if not _check_settings_file(path):
-        return {}
-    if path.suffix == ".py":
-        return _read_legacy_local_py(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise SettingsError(f"settings file {path} is not valid TOML: {err}") from None
-    except OSError as err:
-        raise SettingsError(f"settings file {path} cannot be read: {err.strerror or err}") from None
-    known = setting_names()
-    for key, value in data.items():
-        if key not in known:
-            raise SettingsError(f"settings file {path}: {unknown_name_message(key, known, 'setting', '')}")
-        if not isinstance(value, str):
-            raise SettingsError(f"settings file {path}: {key} must be a quoted path, got {value!r}")
-    return dict(data)
-
-
-def _read_legacy_local_py(path: Path) -> dict[str, Any]:
-    """Accept PyTracking's ``local.py`` (function ``local_env_settings()`` or class form)."""
-    spec = importlib.util.spec_from_file_location("_pytracking_legacy_local", path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as err:  # a user file: report whatever broke it, never rewrite it
-        raise SettingsError(f"legacy settings file {path} failed to load: {type(err).__name__}: {err}") from None
-    if hasattr(module, "local_env_settings"):
-        obj = module.local_env_settings()
-    elif hasattr(module, "EnvironmentSettings"):
-        obj = module.EnvironmentSettings()
-    else:
-        raise SettingsError(f"legacy settings file {path} defines neither local_env_settings() nor EnvironmentSettings")
-    known = set(setting_names())
-    return {k: str(v) for k, v in vars(obj).items() if k in known and v not in (None, "")}
+    """The evaluation settings (top-level keys of the settings file)."""
+    return EnvSettings.names()
 
 
 def env_settings(**overrides: Any) -> EnvSettings:
-    """Resolve every setting (argument > environment > settings file > default)."""
-    names = setting_names()
-    bad = sorted(set(overrides) - set(names))
-    if bad:
-        raise SettingsError(f"unknown setting(s) {', '.join(bad)}; known settings: {', '.join(names)}")
-    file_path = settings_file_path()
-    from_file = _read_settings_file(file_path)
-    settings = EnvSettings()
-    for name in names:
-        variable = EnvSettings.variable(name)
-        if overrides.get(name) not in (None, ""):
-            value, source = str(overrides[name]), "argument"
-        elif os.environ.get(variable):
-            value, source = os.environ[variable], f"environment ({variable})"
-        elif from_file.get(name):
-            value, source = from_file[name], str(file_path)
-        else:
-            value, source = "", "default"
-        setattr(settings, name, value)
-        settings.sources[name] = source
-    if not settings.workspace_dir:
-        settings.workspace_dir = str(Path.cwd() / "workspace")
-    for name, sub in _WORKSPACE_DEFAULTS.items():
-        if not getattr(settings, name):
-            setattr(settings, name, str(Path(settings.workspace_dir) / sub))
-    return settings
+    """Resolve every evaluation setting (argument > ``PYTRACKING_<NAME>`` > settings file > default)."""
+    return resolve(EnvSettings, overrides)
+
+
+def ltr_env_settings(**overrides: Any) -> EnvironmentSettings:
+    """Resolve every training setting (argument > ``LTR_<NAME>`` > ``[ltr]`` of the settings file > default)."""
+    return resolve(EnvironmentSettings, overrides)
 
 
 def template_text() -> str:
-    """A commented TOML template listing every setting with its variable."""
+    """A commented TOML template listing every setting of every group with its variable."""
     lines = [
         "# pytracking_ext settings. Uncomment what you need; environment variables",
-        "# PYTRACKING_<NAME> override this file, and unset values use the defaults shown.",
+        "# PYTRACKING_<NAME> (top-level keys) and LTR_<NAME> (keys of [ltr]) override this file,",
+        "# and unset values use the defaults shown.",
         "",
     ]
-    for name in setting_names():
-        desc = _DESCRIPTIONS.get(name, "")
-        if name in _WORKSPACE_DEFAULTS:
-            default = f"<workspace_dir>/{_WORKSPACE_DEFAULTS[name]}"
-        elif name == "workspace_dir":
-            default = "./workspace"
-        else:
-            default = "(unset)"
-        lines.append(f"# {desc + '; ' if desc else ''}env {EnvSettings.variable(name)}; default {default}")
-        lines.append(f'# {name} = ""')
-        lines.append("")
+    for cls in groups():
+        group = cls.group
+        if group.table is not None:
+            lines += [f"# {group.title} settings ({group.prefix}<NAME>)", f"[{group.table}]", ""]
+        for name in cls.names():
+            desc = group.descriptions.get(name, "")
+            lines.append(
+                f"# {desc + '; ' if desc else ''}env {group.variable(name)}; default {group.default_text(name)}"
+            )
+            lines.append(f'# {name} = ""')
+            lines.append("")
     return "\n".join(lines)
 
 
@@ -252,24 +226,58 @@ def write_template(path: Path, force: bool = False) -> Path:
     return path
 
 
+def listing() -> list[str]:
+    """Every setting of every group with its value and where it came from (the settings command's output)."""
+    resolved = [(cls, resolve(cls, {})) for cls in groups()]  # resolve all first: an error prints nothing else
+    lines = [f"# settings file: {settings_file_path()}"]
+    for cls, settings in resolved:
+        group = cls.group
+        header = f"# {group.title} settings, {group.prefix}<NAME>"
+        lines.append(header if group.table is None else f"[{group.table}]  {header}")
+        for name in cls.names():
+            lines.append(f"{name:30s} = {getattr(settings, name)!r:60s} # {settings.sources[name]}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pytracking_ext.settings", description=__doc__.split("\n")[0])
-    parser.add_argument("--init", nargs="?", const=str(settings_file_path()), metavar="PATH",
-                        help="write a commented template (default: the settings file in use)")
+    parser.add_argument(
+        "--init",
+        nargs="?",
+        const=str(settings_file_path()),
+        metavar="PATH",
+        help="write a commented template (default: the settings file in use)",
+    )
     parser.add_argument("--force", action="store_true", help="with --init: replace an existing file")
     args = parser.parse_args(argv)
     try:
         if args.init:
             print(f"wrote {write_template(Path(args.init), force=args.force)}")
             return 0
-        settings = env_settings()
+        lines = listing()
     except SettingsError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"# settings file: {settings_file_path()}")
-    for name in setting_names():
-        print(f"{name:30s} = {getattr(settings, name)!r:60s} # {settings.sources.get(name, 'default')}")
+    print("\n".join(lines))
     return 0
+
+
+__all__ = [
+    "DEFAULT_SETTINGS_FILE",
+    "ENV_PREFIX",
+    "EnvSettings",
+    "EnvironmentSettings",
+    "LTR_ENV_PREFIX",
+    "MissingFolderError",
+    "SETTINGS_FILE_VARIABLE",
+    "env_settings",
+    "ltr_env_settings",
+    "main",
+    "setting_names",
+    "settings_file_path",
+    "template_text",
+    "write_template",
+]
 
 
 if __name__ == "__main__":

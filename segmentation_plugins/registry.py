@@ -1,7 +1,8 @@
 """Segmentation methods by name, with their parameter modules in ``parameter/<name>/``.
 
-``SEGMENTERS`` maps a method name to a factory ``build(params) -> VideoSegmenter``; installed
-plugins add theirs through the entry-point group ``segmentation_plugins.segmenters``.
+``SEGMENTERS`` maps a method name to a factory ``build(params) -> VideoSegmenter``, read from the
+entry-point group ``segmentation_plugins.segmenters`` (``lmanet`` and ``evs`` are declared in
+``pyproject.toml`` as any installed plugin declares its own).
 """
 from __future__ import annotations
 
@@ -11,10 +12,6 @@ from pytracking_ext.trackers import TrackerParams, get_parameters, parameter_nam
 from .segmenter import VideoSegmenter
 
 SEGMENTERS = Registry("segmenter", "segmentation_plugins.segmenters")
-SEGMENTERS.add_all({
-    "lmanet": "segmentation_plugins.lmanet.segmenter:build_segmenter",
-    "evs": "segmentation_plugins.evs.segmenter:build_segmenter",
-})
 
 
 def segmenter_parameters(name: str, param: str) -> TrackerParams:

@@ -20,7 +20,7 @@ import torch
 from pytracking_ext import overrides
 from pytracking_ext.cli import OneLineParser
 from pytracking_ext.errors import OverrideError, PytrackingError
-from pytracking_ext.settings import env_settings
+from pytracking_ext.settings import env_settings, ltr_env_settings
 from pytracking_ext.trackers import TrackerParams
 from pytracking_ext.utils.io import atomic_write_text, imwrite_indexed
 
@@ -95,8 +95,8 @@ def dataset_root(dataset: str, root: str | None) -> str:
         if not Path(root).is_dir():
             raise PytrackingError(f"{root}: dataset folder not found (--root)")
         return root
-    from ltr_ext.admin.environment import env_settings as ltr_env
-    return str(ltr_env().require(f"{dataset}_dir"))
+    # the training setting (LTR_CAMVID_DIR, [ltr] camvid_dir): inference scores the data training reads
+    return str(ltr_env_settings().require(f"{dataset}_dir"))
 
 
 def print_report(result: dict, title: str) -> None:

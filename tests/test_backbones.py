@@ -11,7 +11,7 @@ from ltr_ext.models.backbone import BACKBONE_INPUT, BACKBONES, build_backbone, l
 from ltr_ext.models.backbone import efficientnet_lite
 from ltr_ext.models.backbone.efficientnet_lite import (HEAD_KEYS, WEIGHTS_PACKAGE, EfficientNetLite0,
                                                        PretrainedWeightsError, weights_file)
-from pytracking_ext.trackers.rts.network import NetworkSpec, normalize_patches
+from pytracking_ext.evaluation.network_loading import NetworkSpec, normalize_patches
 
 LEVELS = ("layer1", "layer2", "layer3", "layer4")
 STRIDES = dict(zip(LEVELS, (4, 8, 16, 32)))

@@ -154,6 +154,14 @@ def test_train_settings_shims_call_our_settings_modules():
     assert "ltr/train_settings/rts" in plan.owned_dirs
 
 
+def test_plugins_train_settings_get_shims_too():
+    # EVS and LMANet register their train settings through the entry-point group, from their own packages
+    plan = plan_shims(None)
+    shim = plan.files["ltr/train_settings/evs/icnet.py"]
+    assert "_run_training('segmentation_plugins.evs.training.train_settings.icnet', settings)" in shim
+    assert "ltr/train_settings/lmanet/lite0_camvid.py" in plan.files
+
+
 def test_bridged_training_runs_ours_with_ltrs_workspace_and_overrides(tmp_path, monkeypatch):
     from ltr_ext.admin.settings import Settings
     from pytracking_ext.bridge.runtime import run_training

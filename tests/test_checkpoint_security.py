@@ -244,12 +244,12 @@ def test_malformed_constructor_record_is_one_line(tmp_path, marker):
 
 def _entry_points(tmp_path: Path) -> dict[str, Callable[[Path], Any]]:
     """Every place that reads a checkpoint named by a user, as ``load(path)``."""
-    from ltr_ext.train_settings.evs import load_icnet
-    from ltr_ext.train_settings.lmanet import build_network
     from ltr_ext.train_settings.rts import load_lwl_parts
     from parameter.evs import operating_point
-    from pytracking_ext.trackers.rts.network import NetworkSpec
-    from pytracking_ext.trackers.rts.network import load_network as tracker_load_network
+    from pytracking_ext.evaluation.network_loading import NetworkSpec
+    from pytracking_ext.evaluation.network_loading import load_network as tracker_load_network
+    from segmentation_plugins.evs.training import load_icnet
+    from segmentation_plugins.lmanet.training import build_network
     from segmentation_plugins.registry import build_segmenter, segmenter_parameters
 
     def evs(path: Path) -> Any:

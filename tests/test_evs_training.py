@@ -9,11 +9,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ltr_ext.actors import ICNetActor, RefinerActor
-from ltr_ext.actors.evs_actors import icnet_input
 from ltr_ext.admin.checkpoint import read_checkpoint
 from ltr_ext.run_training import main as run_training
 from segmentation_plugins.evs.models import ICNetOutput, Refiner, build_icnet, cascade_loss, prepare_image
+from segmentation_plugins.evs.training import ICNetActor, RefinerActor, icnet_input
 from segmentation_plugins.synthetic import generate_camvid
 
 TINY = dict(width=0.25, blocks=(1, 1, 1, 1), num_classes=4)  # actor tests: fast on two CPU cores
@@ -116,8 +115,8 @@ def test_unknown_preset_is_a_one_line_error(camvid, workspace, capsys):
 
 def test_cityscapes_preset_holds_the_reference_recipe(workspace):
     from ltr_ext.run_training import build_settings
-    from ltr_ext.train_settings.evs import apply_preset
-    from ltr_ext.train_settings.evs.icnet import ICNET_PRESETS
+    from segmentation_plugins.evs.training import apply_preset
+    from segmentation_plugins.evs.training.train_settings.icnet import ICNET_PRESETS
 
     settings = build_settings("evs", "icnet", [("preset", "cityscapes")], str(workspace))
     apply_preset(settings, ICNET_PRESETS)
@@ -258,9 +257,9 @@ def test_refiner_crop_after_the_warps_stays_on_the_feature_grid():
 
 
 def test_flow_clips_add_flows_on_both_grids_and_pickle(camvid_root):
-    from ltr_ext.train_settings.evs.refiner import FlowClips
-    from ltr_ext.train_settings.lmanet import ClipTensors
     from segmentation_plugins.data import CamVidClips
+    from segmentation_plugins.evs.training import FlowClips
+    from segmentation_plugins.training import ClipTensors
 
     clips = FlowClips(ClipTensors(CamVidClips(camvid_root, "train", clip_length=3, max_frame_step=2)))
     sample = clips[0]
@@ -276,8 +275,8 @@ def test_refiner_loader_workers_start_after_opencv_stopped_its_threads(camvid, w
     import cv2
 
     from ltr_ext.run_training import build_settings
-    from ltr_ext.train_settings.evs import refiner
     from segmentation_plugins.evs.flow import FlowEstimator
+    from segmentation_plugins.evs.training.train_settings import refiner
 
     assert _train("icnet", workspace) == 0
     previous = cv2.getNumThreads()

@@ -8,12 +8,12 @@ import torch
 
 from ltr_ext.admin.loading import load_network
 from ltr_ext.models.rts import RTSNet, build_rts50
+from pytracking_ext.evaluation.network_loading import NetworkNotFoundError
 from pytracking_ext.evaluation.running import build_tracker, track_sequence
 from pytracking_ext.evaluation.tracker_spec import TrackerSpec
 from pytracking_ext.trackers import get_parameters, get_tracker_class
 from pytracking_ext.trackers.rts.augmentation import build_augmentations, crop_to_output, gaussian_blur
 from pytracking_ext.trackers.rts.geometry import sample_patch
-from pytracking_ext.trackers.rts.network import NetworkNotFoundError
 from pytracking_ext.utils.io import imread_rgb
 
 from seqgen import moving_square_sequence

@@ -61,7 +61,7 @@ def test_missing_camvid_folder_names_the_variable(workspace, monkeypatch, capsys
 def test_memory_configurations_train_into_separate_folders():
     from types import SimpleNamespace
 
-    from ltr_ext.train_settings.lmanet import project_path
+    from segmentation_plugins.lmanet.training import project_path
 
     local = SimpleNamespace(module_name="lmanet", preset="lite0_camvid", memory_size=4, window=11, attention="local")
     glob = SimpleNamespace(**{**vars(local), "attention": "global"})

@@ -1,7 +1,9 @@
-"""Actors: ``actor(data) -> (loss, stats)``, holding the network and the objective."""
+"""Actors: ``actor(data) -> (loss, stats)``, holding the network and the objective.
+
+Method plugins keep their own actors next to their recipes, in their own packages.
+"""
 from .base_actor import BaseActor
-from .evs_actors import ICNetActor, RefinerActor
 from .rts_actor import RTSActor, RTSLossWeights
 from .segmentation_actor import ClipSegmentationActor
 
-__all__ = ["BaseActor", "ClipSegmentationActor", "ICNetActor", "RefinerActor", "RTSActor", "RTSLossWeights"]
+__all__ = ["BaseActor", "ClipSegmentationActor", "RTSActor", "RTSLossWeights"]

@@ -150,7 +150,8 @@ class Settings:
         plain: dict[str, Any] = {}
         for key, value in vars(self).items():
             if key == "env":
-                plain["env"] = {k: str(v) for k, v in vars(value).items()}
+                # the folders only: where each came from (``sources``) is no setting
+                plain["env"] = {k: str(v) for k, v in vars(value).items() if k != "sources"}
             elif key in _BOOKKEEPING:
                 continue
             elif isinstance(value, (int, float, str, bool, type(None))):

@@ -4,14 +4,20 @@ D: input downscaling of ICNet (and the Refiner); S: key-frame interval (ICNet on
 frame); W: warp the last prediction with the flow (else copy it); R: Refiner + IAM. The thesis's
 mIoU (Cityscapes val, %) and throughput (Hz, Titan Xp + i7-5930K) are kept for comparison.
 
-Settings the thesis does not give are evs_reference §9 defaults ([D]), the same for every point.
+The pipeline keys of a parameter set and their defaults come from
+:class:`~segmentation_plugins.evs.pipeline.PipelineConfig` (declared there once, with their docs);
+settings the thesis does not give are its evs_reference §9 defaults ([D]), the same for every
+point. This file adds only D, S, W, R, the thesis's numbers and the segmenter's own keys.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pytracking_ext.errors import UnknownNameError
 from pytracking_ext.trackers.params import TrackerParams
+from segmentation_plugins.evs.pipeline import PipelineConfig
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,18 @@ class OperatingPoint:
     refine: bool
     thesis_miou: float
     thesis_fps: float
+
+    def config(self) -> PipelineConfig:
+        """The pipeline settings of this point (the other settings at their defaults)."""
+        # S = 1 with W and R (EVS 01): the IAM blends ICNet's output with P warped from t-1 (§9 #13)
+        blend = self.keyframe_interval == 1 and self.warp and self.refine
+        return PipelineConfig(
+            downscale=self.downscale,
+            keyframe_interval=self.keyframe_interval,
+            warp=self.warp,
+            refine=self.refine,
+            keyframe_blend=blend,
+        )
 
 
 OPERATING_POINTS: dict[str, OperatingPoint] = {
@@ -42,6 +60,23 @@ OPERATING_POINTS: dict[str, OperatingPoint] = {
     "evs14": OperatingPoint(0.5, 17, True, False, 46.0, 1045),
 }
 
+# keys of the EVS segmenter that are not pipeline settings (segmentation_plugins/evs/segmenter.py)
+SEGMENTER_SETTINGS: dict[str, Any] = dict(
+    # networks
+    icnet_config="standard",
+    num_classes=19,
+    refiner_uses_pwarped=False,  # §5.2 open variant, off
+    # weights: checkpoints, absolute or relative to the network_path setting; none ship with the
+    # package. refiner_weights='from_icnet' starts an untuned Refiner from ICNet's layers (§5.2)
+    icnet_weights=None,
+    refiner_weights=None,
+    random_weights=False,  # seeded random networks: tests and the speed benchmark only
+    seed=0,
+    use_gpu=True,  # CUDA when present, else CPU
+    cv2_threads=None,  # process-wide thread pools, left alone when None
+    torch_threads=None,
+)
+
 
 def operating_point(name: str) -> TrackerParams:
     """Parameters of one Table 3.2 operating point ('evs01' ... 'evs14')."""
@@ -49,48 +84,5 @@ def operating_point(name: str) -> TrackerParams:
         raise UnknownNameError(f"unknown EVS operating point '{name}'; known: {', '.join(OPERATING_POINTS)}")
     op = OPERATING_POINTS[name]
     return TrackerParams(
-        name=name,
-        downscale=op.downscale,
-        keyframe_interval=op.keyframe_interval,
-        warp=op.warp,
-        refine=op.refine,
-        thesis_miou=op.thesis_miou,
-        thesis_fps=op.thesis_fps,
-        # networks
-        icnet_config="standard",
-        num_classes=19,
-        ignore_label=255,
-        refiner_uses_pwarped=False,  # §5.2 open variant, off
-        refine_every="last",  # Refiner once per cycle, on the scored frame (§2.3 [D]); or 'first', 'all'
-        # flow: DIS with the thesis setting (= ULTRAFAST) on full-resolution gray frames
-        flow_method="dis",
-        flow_scale=1.0,
-        # propagation: P and L at 1/4 of the full frame (512×256), F at 1/16 of the net input
-        propagation_stride=4,
-        warp_interpolation="nearest",  # eq. 3.2, for P and F; labels are always nearest
-        label_border="replicate",  # propagated labels never hold 255; the IAM check uses 255 regardless
-        probability_border="constant",  # 0 outside the frame; the IAM marks those pixels inconsistent
-        feature_border="constant",
-        # IAM (§3, §9 #4-5)
-        iam_dilation=7,
-        iam_smoothing=7,
-        iam_smoothing_mode="box",
-        # S = 1 with W and R (EVS 01): the IAM blends ICNet's output with P warped from t-1 (§9 #13)
-        keyframe_blend=op.keyframe_interval == 1 and op.warp and op.refine,
-        # adaptive key frames (thesis future work; parameter/evs/evs_adaptive.py): off
-        adaptive_threshold=None,
-        # weights: checkpoints, absolute or relative to the network_path setting; none ship with the
-        # package. refiner_weights='from_icnet' starts an untuned Refiner from ICNet's layers (§5.2)
-        icnet_weights=None,
-        refiner_weights=None,
-        random_weights=False,  # seeded random networks: tests and the speed benchmark only
-        seed=0,
-        use_gpu=True,  # CUDA when present, else CPU
-        # pipeline (segmentation_plugins/evs/pipeline.py)
-        threaded=True,  # False: every step in the caller's thread (reference results, serial timings)
-        flow_threads=1,  # flow worker threads (the flow of frame t needs only t-1 and t, so it runs ahead)
-        queue_size=None,  # frames in flight; None: max(4, S + 2), so ICNet of the next key frame overlaps a cycle
-        output_upsampling="nearest",  # labels to the frame size; 'bilinear': P bilinear + argmax (§2.5)
-        cv2_threads=None,  # process-wide thread pools, left alone when None
-        torch_threads=None,
+        name=name, thesis_miou=op.thesis_miou, thesis_fps=op.thesis_fps, **op.config().settings(), **SEGMENTER_SETTINGS
     )

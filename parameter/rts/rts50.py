@@ -3,8 +3,8 @@
 Weights: ``rts50.pth`` under the ``network_path`` setting (env ``PYTRACKING_NETWORK_PATH``);
 nothing is loaded here. Runs on the GPU when present, else on the CPU.
 """
+from pytracking_ext.evaluation.network_loading import NetworkSpec
 from pytracking_ext.trackers.params import TrackerParams
-from pytracking_ext.trackers.rts.network import NetworkSpec
 
 
 def parameters(net_path: str = "rts50.pth") -> TrackerParams:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytracking_ext
 from ltr_ext.models.backbone import BACKBONE_INPUT
 from parameter.rts import rts50
+from pytracking_ext.evaluation.network_loading import NetworkSpec
 from pytracking_ext.trackers.params import TrackerParams
-from pytracking_ext.trackers.rts.network import NetworkSpec
 
 SHIPPED = Path(pytracking_ext.__file__).parent / "networks" / "rts_small.safetensors"
 BACKBONE = "efficientnet_lite0"

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import OverrideError, PytrackingError, SettingsError
+from ..evaluation.network_loading import NetworkSpec
 from ..overrides import parse_assignment
 from ..trackers import TrackerParams, get_parameters
-from ..trackers.rts.network import NetworkSpec
 
 
 def _is_pytracking_package_dir(entry: str) -> bool:
@@ -79,7 +79,7 @@ def use_checkout_networks(params: TrackerParams, network_dir: Path | None) -> Tr
         return params
     for value in vars(params).values():
         if isinstance(value, NetworkSpec) and not Path(value.path).expanduser().is_absolute():
-            candidate = network_dir / value.path
+            candidate = value.resolve(network_dir)
             if not value.resolve().is_file() and candidate.is_file():
                 value.path = str(candidate)
     return params

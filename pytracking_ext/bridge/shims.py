@@ -7,16 +7,12 @@ Each shim only imports from this package, so the checkout runs our implementatio
 """
 from __future__ import annotations
 
-import importlib.util
-import pkgutil
 import re
 from dataclasses import dataclass, field
 
 from ..errors import SettingsError
 from ..trackers import TRACKERS, get_tracker_class, parameter_names
 
-#: Package whose ``<module>.<name>`` submodules with ``run(settings)`` are our train settings.
-TRAIN_SETTINGS_PACKAGE = "ltr_ext.train_settings"
 #: A prefix makes the folder (= module) names ``prefix + name``: it must keep them Python identifiers,
 #: which also keeps every shim path inside the checkout (no '/', '.' or '..').
 _PREFIX = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*)?")
@@ -47,22 +43,11 @@ def train_settings_shim(module: str) -> str:
             f"def run(settings):\n    return _run_training({module!r}, settings)\n")
 
 
-def train_settings_modules() -> list[tuple[str, str]]:
-    """``(module, name)`` pairs of our train settings (``ltr_ext.train_settings.<module>.<name>``)."""
-    try:
-        spec = importlib.util.find_spec(TRAIN_SETTINGS_PACKAGE)
-    except ModuleNotFoundError:
-        spec = None
-    if spec is None or not spec.submodule_search_locations:
-        return []
-    pairs = []
-    for group in pkgutil.iter_modules(spec.submodule_search_locations):
-        if not group.ispkg:
-            continue
-        group_spec = importlib.util.find_spec(f"{TRAIN_SETTINGS_PACKAGE}.{group.name}")
-        pairs += [(group.name, m.name) for m in pkgutil.iter_modules(group_spec.submodule_search_locations)
-                  if not m.ispkg and not m.name.startswith("_")]
-    return sorted(pairs)
+def train_settings_modules() -> list[tuple[str, str, str]]:
+    """``(module, name, dotted path)`` of every registered train-settings module (plugins' included)."""
+    from ltr_ext.train_settings import settings_modules
+
+    return settings_modules()
 
 
 def check_prefix(prefix: str) -> str:
@@ -87,12 +72,12 @@ def plan_shims(trackers: list[str] | None = None, prefix: str = "") -> ShimPlan:
         plan.files[f"{param_dir}/__init__.py"] = HEADER
         for param in parameter_names(name):
             plan.files[f"{param_dir}/{param}.py"] = parameter_shim(name, param)
-    for module, name in train_settings_modules():
+    for module, name, path in train_settings_modules():
         if trackers is not None and module not in names:
             continue
         folder = f"ltr/train_settings/{prefix}{module}"
         if folder not in plan.owned_dirs:
             plan.owned_dirs.append(folder)
         plan.files.setdefault(f"{folder}/__init__.py", HEADER)
-        plan.files[f"{folder}/{name}.py"] = train_settings_shim(f"{TRAIN_SETTINGS_PACKAGE}.{module}.{name}")
+        plan.files[f"{folder}/{name}.py"] = train_settings_shim(path)
     return plan

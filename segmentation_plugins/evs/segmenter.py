@@ -6,9 +6,9 @@ Weights (parameter keys):
 - ``refiner_weights``: Refiner checkpoint, needed when ``refine`` is on; ``"from_icnet"`` starts
   the Refiner from ICNet's layers without fine-tuning (evs_reference §5.2's initialisation);
 - paths are absolute or relative to the ``network_path`` setting (env ``PYTRACKING_NETWORK_PATH``),
-  as for the trackers' networks. A checkpoint is a file written by our LTR trainer (its ``net``
-  state dict), an LTR checkpoint folder (its latest epoch) or a bare state dict; loading is strict
-  and names every missing or unexpected key;
+  as for the trackers' networks (both go through ``pytracking_ext.evaluation.network_loading``). A
+  checkpoint is a file written by our LTR trainer (its ``net`` state dict), an LTR checkpoint folder
+  (its latest epoch) or a bare state dict; loading is strict and names every missing or unexpected key;
 - ``random_weights=True`` builds seeded random networks instead (tests and the speed benchmark
   only; the output is meaningless).
 
@@ -18,8 +18,7 @@ pipeline settings of :class:`~segmentation_plugins.evs.pipeline.PipelineConfig`.
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -27,6 +26,7 @@ import torch
 import torch.nn as nn
 
 from pytracking_ext.errors import PytrackingError
+from pytracking_ext.evaluation.network_loading import NetworkNotFoundError, NetworkSpec, read_network, select_device
 from pytracking_ext.trackers.params import TrackerParams
 
 from ..segmenter import SegmentationOutput, VideoSegmenter
@@ -40,31 +40,22 @@ class EVSWeightsError(PytrackingError):
     """EVS network weights are not configured, not found or do not fit the network."""
 
 
-def _resolve_path(path: str, network_dir: str | None = None) -> Path:
-    resolved = Path(path).expanduser()
-    if not resolved.is_absolute():
-        if network_dir is None:
-            from pytracking_ext.settings import env_settings
-            network_dir = env_settings().network_path
-        resolved = Path(network_dir).expanduser() / resolved
-    return resolved
-
-
 def load_weights(builder: Callable[[], nn.Module], path: str, parameter: str,
                  network_dir: str | None = None) -> nn.Module:
-    """``builder()`` with the weights of checkpoint ``path`` (strict); errors name ``parameter``."""
+    """``builder()`` with the weights of checkpoint ``path`` (strict), on the CPU; errors name ``parameter``."""
     from ltr_ext.admin.checkpoint import CheckpointError
-    from ltr_ext.admin.loading import StateDictMismatch, load_network
+    from ltr_ext.admin.loading import StateDictMismatch
 
-    resolved = _resolve_path(path, network_dir)
-    if not resolved.exists():
-        raise EVSWeightsError(f"{parameter}: {resolved} not found (absolute, or relative to the network_path "
-                              f"setting / PYTRACKING_NETWORK_PATH)")
+    # uncached, in the default memory format and unprepared: each segmenter owns its networks (its pipeline
+    # moves them to its device), and the builders are closures over the parameters, no stable cache key
+    spec = NetworkSpec(path, constructor=builder, channels_last=False, cpu_inference=False)
     try:
-        net, _ = load_network(resolved, constructor=builder)
+        return read_network(spec, "cpu", network_dir)
+    except NetworkNotFoundError:
+        raise EVSWeightsError(f"{parameter}: {spec.resolve(network_dir)} not found (absolute, or relative to the "
+                              f"network_path setting / PYTRACKING_NETWORK_PATH)") from None
     except (CheckpointError, StateDictMismatch) as error:
         raise EVSWeightsError(f"{parameter}: {error}") from None
-    return net
 
 
 def _random(builder: Callable[[], nn.Module], seed: int) -> nn.Module:
@@ -149,5 +140,5 @@ def build_segmenter(params: TrackerParams) -> EVSSegmenter:
         cv2.setNumThreads(params.cv2_threads)
     if params.get("torch_threads", None) is not None:
         torch.set_num_threads(params.torch_threads)
-    device = torch.device("cuda" if params.get("use_gpu", True) and torch.cuda.is_available() else "cpu")
+    device = select_device(params.get("use_gpu", True))
     return EVSSegmenter(icnet, config, refiner, device, params)

@@ -17,13 +17,12 @@ import torch
 import torch.nn.functional as F
 
 from pytracking_ext.errors import PytrackingError
+from pytracking_ext.evaluation.network_loading import NetworkSpec, load_network, select_device
 from pytracking_ext.trackers import TrackerParams
-from pytracking_ext.trackers.rts.network import NetworkSpec, load_network, select_device
 
 from ..segmenter import FrameSegmenter, SegmentationOutput, check_frame
 from .inference import EmptyMemory, LMANetStreamer
 from .models.lmanet import LMANet, SingleFrameNet
-
 
 
 class LMANetWeightsError(PytrackingError):

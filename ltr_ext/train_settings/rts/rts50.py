@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ...dataset import davis, got10k, lasot, subset, with_pregenerated_masks, youtubevos
 from ...models.rts import build_rts50
-from . import BACKBONE_STRIDE_CLF, InputFormat, load_lwl_parts, loaders, parameter_groups, train
+from ._recipe import BACKBONE_STRIDE_CLF, InputFormat, load_lwl_parts, loaders, parameter_groups, train
 
 BGR255 = InputFormat(mean=(102.9801, 115.9465, 122.7717), std=(1.0, 1.0, 1.0), bgr255=True)
 

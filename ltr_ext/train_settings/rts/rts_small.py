@@ -25,7 +25,7 @@ from ...dataset import davis
 from ...dataset.video_dataset import SequenceVideoDataset, only_sequences
 from ...models.backbone import BACKBONE_INPUT, load_pretrained
 from ...models.rts import build_rts_small
-from . import InputFormat, loaders, parameter_groups, train
+from ._recipe import InputFormat, loaders, parameter_groups, train
 
 
 def input_format(backbone: str) -> InputFormat:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ...evaluation.network_loading import load_network, normalize_patches, select_device
 from ...utils.boxes import EMPTY_BOX, mask_to_bbox
 from ..base import BaseTracker
 from ..params import TrackerParams
@@ -25,7 +26,6 @@ from .geometry import (box_to_state, clamp_scale_change, paste_scores, rescaled_
 from .instance_branch import InstanceBranch
 from .memory import SampleMemory
 from .merge import INIT_LOGIT_SCALE, merge_segmentations
-from .network import load_network, normalize_patches, select_device
 from .redetection import CropSettings, search_due, search_frame
 
 

@@ -38,79 +38,46 @@ Data per preset (:data:`REFINER_PRESETS`):
   batch 16, 163 epochs = 30K iterations), scale [0.5, 2] of full 2048x1024 frames and a
   1024x1024 Refiner crop after the warps.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Any
 
-import cv2
-import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ltr_ext.admin.loading import load_state_dict_strict
+from ltr_ext.admin.model_constructor import model_constructor
+from ltr_ext.trainers import LTRTrainer
 from pytracking_ext.errors import SettingsError
+from segmentation_plugins.data import ClipAugment
+from segmentation_plugins.training.clip_data import ClipTensors, clip_datasets
 
-from ...actors import RefinerActor
-from ...actors.evs_actors import PropagationSettings
-from ...admin.loading import load_state_dict_strict
-from ...admin.model_constructor import model_constructor
-from ...trainers import LTRTrainer
-from . import apply_preset, class_weights, fork_safe_opencv, load_icnet, loaders, optimisation
+from ...models import Refiner
+from ...models import build_refiner as _new_refiner
+from ...pipeline import PipelineConfig
+from ..actors import PropagationSettings, RefinerActor
+from ..flow_clips import FlowClips
+from ..icnet_weights import load_icnet
+from ..presets import apply_preset
+from ..recipe import class_weights, fork_safe_opencv, loaders, optimisation
 
 REFINER_PRESETS: dict[str, dict[str, Any]] = {
-    "cityscapes": dict(batch_size=16, max_epochs=163, lr=0.01, crop_size=(2048, 1024), refine_crop=(1024, 1024),
-                       scale_range=(0.5, 2.0)),
-    "camvid": dict(batch_size=8, max_epochs=10, lr=2e-4, crop_size=(320, 256), refine_crop=None,
-                   scale_range=(0.75, 1.5), generated_videos=8, generated_frames=24),
+    "cityscapes": dict(
+        batch_size=16, max_epochs=163, lr=0.01, crop_size=(2048, 1024), refine_crop=(1024, 1024), scale_range=(0.5, 2.0)
+    ),
+    "camvid": dict(
+        batch_size=8,
+        max_epochs=10,
+        lr=2e-4,
+        crop_size=(320, 256),
+        refine_crop=None,
+        scale_range=(0.75, 1.5),
+        generated_videos=8,
+        generated_frames=24,
+    ),
 }
-FEATURE_STRIDE = 16  # ICNet's low-level features are at 1/16 of its input
-
-
-class FlowClips(Dataset):
-    """Clip tensors (``frames`` ``L x 3 x H x W`` in [0, 1], ``label``) plus the forward DIS flow of each
-    consecutive pair, resized to the propagation grid (``flow_p``, ``(L-1) x h x w x 2``, 1/``stride``)
-    and to ICNet's feature grid (``flow_f``, 1/16): what ``Warper.flow_at`` would compute from it.
-    """
-
-    def __init__(self, clips: Dataset, flow_method: str = "dis", flow_scale: float = 1.0,
-                 propagation_stride: int = 4) -> None:
-        from segmentation_plugins.evs.flow import FLOW_METHODS
-
-        FLOW_METHODS.get(flow_method)  # an unknown method fails here, not in a worker
-        self.clips, self.flow_method, self.flow_scale = clips, flow_method, float(flow_scale)
-        self.propagation_stride = int(propagation_stride)
-        self._estimator = None  # cv2 objects do not pickle: made in the process that reads
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_estimator": None}
-
-    def __len__(self) -> int:
-        return len(self.clips)
-
-    def _flow_estimator(self):
-        if self._estimator is None:
-            from segmentation_plugins.evs.flow import FlowEstimator
-
-            # no cv2.setNumThreads here: in a forked worker it can hang (see fork_safe_opencv)
-            self._estimator = FlowEstimator(self.flow_method, self.flow_scale)
-        return self._estimator
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        from segmentation_plugins.evs.warp import resize_flow
-
-        sample = self.clips[index]
-        frames = sample["frames"]
-        # frames are uint8 / 255, so this restores the exact RGB bytes the pipeline would see
-        rgb = (frames * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-        estimator = self._flow_estimator()
-        grays = [estimator.prepare(cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY)) for f in rgb]
-        flows = [estimator.flow(a, b) for a, b in zip(grays, grays[1:])]
-        height, width = frames.shape[-2:]
-        grids = {"flow_p": self.propagation_stride, "flow_f": FEATURE_STRIDE}
-        for key, stride in grids.items():
-            size = (-(-height // stride), -(-width // stride))
-            sample[key] = torch.from_numpy(np.stack([resize_flow(f, size) for f in flows]))
-        return sample
 
 
 def propagation_settings(settings: Any) -> PropagationSettings:
@@ -120,10 +87,9 @@ def propagation_settings(settings: Any) -> PropagationSettings:
 
 def build_refiner(settings: Any, icnet: torch.nn.Module) -> torch.nn.Module:
     """A Refiner of ICNet's configuration, with ICNet's weights when ``init_from_icnet`` (§5.2)."""
-    from segmentation_plugins.evs.models import Refiner, build_refiner as build
-
-    refiner = model_constructor(build)(config=settings.icnet_config, num_classes=settings.num_classes,
-                                       uses_pwarped=settings.uses_pwarped)
+    refiner = model_constructor(_new_refiner)(
+        config=settings.icnet_config, num_classes=settings.num_classes, uses_pwarped=settings.uses_pwarped
+    )
     if settings.init_from_icnet:
         source = Refiner.from_icnet(icnet, uses_pwarped=settings.uses_pwarped)
         load_state_dict_strict(refiner, source.state_dict(), source="Refiner.from_icnet")
@@ -137,22 +103,30 @@ def project_path(settings: Any) -> str:
 
 def build(settings: Any) -> tuple[RefinerActor, list, Any, Any]:
     """Actor, loaders, optimiser and schedule of a Refiner run (``run`` trains them)."""
-    from segmentation_plugins.data import ClipAugment
-
-    from ..lmanet import ClipTensors, clip_datasets
-
-    preset = apply_preset(settings, REFINER_PRESETS, frames_per_sample=2, icnet_checkpoint=None, init_from_icnet=True,
-                          uses_pwarped=False, flow_method="dis", flow_scale=1.0, **asdict(PropagationSettings()))
+    preset = apply_preset(
+        settings,
+        REFINER_PRESETS,
+        frames_per_sample=2,
+        icnet_checkpoint=None,
+        init_from_icnet=True,
+        uses_pwarped=False,
+        **PipelineConfig.defaults("flow"),
+        **asdict(PropagationSettings()),
+    )
     settings.defaults(description=f"EVS Refiner, preset {preset}")
     if not isinstance(settings.frames_per_sample, int) or settings.frames_per_sample < 2:
-        raise SettingsError(f"frames_per_sample must be an integer >= 2 (2: pairs, 3: triplets), "
-                            f"got {settings.frames_per_sample!r}")
+        raise SettingsError(
+            f"frames_per_sample must be an integer >= 2 (2: pairs, 3: triplets), got {settings.frames_per_sample!r}"
+        )
     settings.project_path = project_path(settings)
     icnet, path = load_icnet(settings)  # before the data: a missing ICNet fails fast
     settings.icnet_source = str(path)  # recorded in the checkpoint's settings
-    augment = ClipAugment(flip_prob=settings.flip_prob, max_shift=settings.max_shift,
-                          scale_range=tuple(settings.scale_range) if settings.scale_range else None,
-                          crop_size=tuple(settings.crop_size) if settings.crop_size else None)
+    augment = ClipAugment(
+        flip_prob=settings.flip_prob,
+        max_shift=settings.max_shift,
+        scale_range=tuple(settings.scale_range) if settings.scale_range else None,
+        crop_size=tuple(settings.crop_size) if settings.crop_size else None,
+    )
     length = settings.frames_per_sample
 
     def flow_clips(clips: Dataset) -> FlowClips:
@@ -161,9 +135,14 @@ def build(settings: Any) -> tuple[RefinerActor, list, Any, Any]:
     train = flow_clips(ClipTensors(clip_datasets(settings, length, training=True), augment))
     data = loaders(settings, train, lambda: flow_clips(ClipTensors(clip_datasets(settings, length, training=False))))
     refiner = build_refiner(settings, icnet)
-    actor = RefinerActor(refiner, icnet, class_weights(settings), cascade_weights=tuple(settings.cascade_weights),
-                         propagation=propagation_settings(settings),
-                         crop=tuple(settings.refine_crop) if settings.refine_crop else None)
+    actor = RefinerActor(
+        refiner,
+        icnet,
+        class_weights(settings),
+        cascade_weights=tuple(settings.cascade_weights),
+        propagation=propagation_settings(settings),
+        crop=tuple(settings.refine_crop) if settings.refine_crop else None,
+    )
     optimizer, scheduler = optimisation(settings, refiner)
     fork_safe_opencv(settings)
     return actor, data, optimizer, scheduler

@@ -18,17 +18,24 @@ the Refiner runs on the last frame with the warped F (and P when built with ``us
 The loss is the cascade loss of the Refiner's outputs (§7.5). Also monitored, not trained: the
 accuracy of the warped labels alone (W-only output) and of the IAM blend (eq. 3.4).
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base_actor import BaseActor
+from ltr_ext.actors import BaseActor
+
+from ..iam import InconsistencyAttention, forward_backward_labels
+from ..models import IMAGE_MEAN_BGR
+from ..models.blocks import resize
+from ..pipeline import settings_class
+from ..warp import Warper
 
 IGNORE_INDEX = 255
 SCALE_NAMES = ("1_16", "1_8", "1_4")  # stats keys of the cascade outputs, coarsest first
@@ -36,8 +43,6 @@ SCALE_NAMES = ("1_16", "1_8", "1_4")  # stats keys of the cascade outputs, coars
 
 def icnet_input(frames: torch.Tensor) -> torch.Tensor:
     """``N x 3 x H x W`` RGB in [0, 1] → ICNet's input: BGR, 0..255, ``IMAGE_MEAN_BGR`` subtracted."""
-    from segmentation_plugins.evs.models import IMAGE_MEAN_BGR
-
     mean = torch.tensor(IMAGE_MEAN_BGR, dtype=frames.dtype, device=frames.device).view(1, 3, 1, 1)
     # frames come from uint8 / 255, so * 255 restores the integer values exactly
     return frames.flip(1) * 255.0 - mean
@@ -50,17 +55,25 @@ def resize_labels(target: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(target[:, None].float(), size=size, mode="nearest")[:, 0].long()
 
 
-def weighted_cascade(output: Any, target: torch.Tensor, weights: Sequence[float],
-                     class_weights: torch.Tensor | None = None,
-                     ignore_index: int = IGNORE_INDEX) -> tuple[torch.Tensor, list[torch.Tensor]]:
+def weighted_cascade(
+    output: Any,
+    target: torch.Tensor,
+    weights: Sequence[float],
+    class_weights: torch.Tensor | None = None,
+    ignore_index: int = IGNORE_INDEX,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """``(sum_s w_s * CE_s, [CE_s])`` over the outputs ``(*output.aux, output.logits)``, coarsest first.
 
     ``weights`` are the 1/16, 1/8, 1/4 weights; with fewer outputs (no aux) the last ones are used.
     """
     logits = (*output.aux, output.logits)
-    used = tuple(weights)[len(weights) - len(logits):]
-    terms = [F.cross_entropy(pred, resize_labels(target, tuple(pred.shape[-2:])), weight=class_weights,
-                             ignore_index=ignore_index) for pred in logits]
+    used = tuple(weights)[len(weights) - len(logits) :]
+    terms = [
+        F.cross_entropy(
+            pred, resize_labels(target, tuple(pred.shape[-2:])), weight=class_weights, ignore_index=ignore_index
+        )
+        for pred in logits
+    ]
     total = sum((w * term for w, term in zip(used, terms)), output.logits.new_zeros(()))
     return total, terms
 
@@ -100,7 +113,7 @@ class _CascadeObjective(nn.Module):
 
 def _loss_stats(loss: torch.Tensor, terms: list[torch.Tensor]) -> dict[str, float]:
     stats = {"Loss/total": float(loss.detach())}
-    for name, term in zip(SCALE_NAMES[len(SCALE_NAMES) - len(terms):], terms):
+    for name, term in zip(SCALE_NAMES[len(SCALE_NAMES) - len(terms) :], terms):
         stats[f"Loss/{name}"] = float(term.detach())
     return stats
 
@@ -108,8 +121,13 @@ def _loss_stats(loss: torch.Tensor, terms: list[torch.Tensor]) -> dict[str, floa
 class ICNetActor(BaseActor):
     """ICNet on the last frame of each clip, trained with the (class-weighted) cascade loss."""
 
-    def __init__(self, net: nn.Module, class_weights: torch.Tensor | None = None,
-                 cascade_weights: Sequence[float] = (0.16, 0.4, 1.0), ignore_index: int = IGNORE_INDEX) -> None:
+    def __init__(
+        self,
+        net: nn.Module,
+        class_weights: torch.Tensor | None = None,
+        cascade_weights: Sequence[float] = (0.16, 0.4, 1.0),
+        ignore_index: int = IGNORE_INDEX,
+    ) -> None:
         super().__init__(net, _CascadeObjective(cascade_weights, class_weights, ignore_index))
         self.ignore_index = ignore_index
 
@@ -125,19 +143,15 @@ class ICNetActor(BaseActor):
         return loss, stats
 
 
-@dataclass(frozen=True)
-class PropagationSettings:
-    """How the key frame's F, P and L travel to the last frame: the pipeline's settings of the same names."""
-
-    propagation_stride: int = 4
-    warp_interpolation: str = "nearest"
-    probability_border: str = "constant"
-    feature_border: str = "constant"
-    label_border: str = "replicate"
-    iam_dilation: int = 7
-    iam_smoothing: int = 7
-    iam_smoothing_mode: str = "box"
-    monitor_iam: bool = True
+#: How the key frame's F, P and L travel to the last frame in training: the pipeline's warp and IAM
+#: settings (declared once, in ``PipelineConfig``), plus whether to log the IAM's share.
+PropagationSettings = settings_class(
+    "PropagationSettings",
+    ("warp", "iam"),
+    {"monitor_iam": (bool, True)},
+    module=__name__,
+    doc="How the key frame's F, P and L travel to the last frame: the pipeline's warp and IAM settings.",
+)
 
 
 class RefinerActor(BaseActor):
@@ -150,12 +164,17 @@ class RefinerActor(BaseActor):
     label and the warped tensors *after* warping (training only; §7.7) before the Refiner runs.
     """
 
-    def __init__(self, net: nn.Module, icnet: nn.Module, class_weights: torch.Tensor | None = None,
-                 cascade_weights: Sequence[float] = (0.16, 0.4, 1.0), ignore_index: int = IGNORE_INDEX,
-                 propagation: PropagationSettings | None = None, crop: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self,
+        net: nn.Module,
+        icnet: nn.Module,
+        class_weights: torch.Tensor | None = None,
+        cascade_weights: Sequence[float] = (0.16, 0.4, 1.0),
+        ignore_index: int = IGNORE_INDEX,
+        propagation: PropagationSettings | None = None,
+        crop: tuple[int, int] | None = None,
+    ) -> None:
         super().__init__(net, _CascadeObjective(cascade_weights, class_weights, ignore_index))
-        from segmentation_plugins.evs.iam import InconsistencyAttention
-
         self.icnet = icnet.eval()
         for parameter in self.icnet.parameters():
             parameter.requires_grad_(False)
@@ -178,8 +197,6 @@ class RefinerActor(BaseActor):
     # ----- steps -------------------------------------------------------------------------------
     def key_frame(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """ICNet on the first frame: F (N x C x h16 x w16), P (N x K x h4 x w4) and L (N x h4 x w4 uint8)."""
-        from segmentation_plugins.evs.models.blocks import resize
-
         height, width = frames.shape[-2:]
         stride = self.propagation.propagation_stride
         with torch.no_grad():
@@ -187,16 +204,19 @@ class RefinerActor(BaseActor):
             probs = resize(out.logits, (-(-height // stride), -(-width // stride))).softmax(1)
         return out.features, probs, probs.argmax(1).to(torch.uint8)
 
-    def propagate(self, features: torch.Tensor, probs: torch.Tensor, labels: torch.Tensor, flow_f: torch.Tensor,
-                  flow_p: torch.Tensor) -> dict[str, Any]:
+    def propagate(
+        self,
+        features: torch.Tensor,
+        probs: torch.Tensor,
+        labels: torch.Tensor,
+        flow_f: torch.Tensor,
+        flow_p: torch.Tensor,
+    ) -> dict[str, Any]:
         """Warp F, P and L of each sample through its flows with the inference warps (cv2, CPU).
 
         Returns ``features``, ``probs`` (on the input's device), ``labels`` (W-only output, uint8
         tensor) and, for the IAM, ``l_f``/``l_bf`` (numpy, one per sample) of the last step.
         """
-        from segmentation_plugins.evs.iam import forward_backward_labels
-        from segmentation_plugins.evs.warp import Warper
-
         p = self.propagation
         warped_f, warped_p, warped_l, l_fs, l_bfs = [], [], [], [], []
         flow_f, flow_p = flow_f.cpu().numpy(), flow_p.cpu().numpy()
@@ -216,8 +236,13 @@ class RefinerActor(BaseActor):
             warped_f.append(f.contiguous())
             warped_p.append(prob.contiguous())
             warped_l.append(torch.from_numpy(lab))
-        return {"features": torch.stack(warped_f), "probs": torch.stack(warped_p),
-                "labels": torch.stack(warped_l).to(labels.device), "l_f": l_fs, "l_bf": l_bfs}
+        return {
+            "features": torch.stack(warped_f),
+            "probs": torch.stack(warped_p),
+            "labels": torch.stack(warped_l).to(labels.device),
+            "l_f": l_fs,
+            "l_bf": l_bfs,
+        }
 
     def crop_window(self, height: int, width: int) -> tuple[int, int, int, int] | None:
         """A random (x0, y0, w, h) on the 16-pixel grid of the feature map, or None (no crop/eval)."""
@@ -240,8 +265,8 @@ class RefinerActor(BaseActor):
         if window is not None:
             x0, y0, w, h = window
             s = self.propagation.propagation_stride
-            image, label = image[..., y0:y0 + h, x0:x0 + w], label[..., y0:y0 + h, x0:x0 + w]
-            f = f[..., y0 // 16:(y0 + h) // 16, x0 // 16:(x0 + w) // 16]
+            image, label = image[..., y0 : y0 + h, x0 : x0 + w], label[..., y0 : y0 + h, x0 : x0 + w]
+            f = f[..., y0 // 16 : (y0 + h) // 16, x0 // 16 : (x0 + w) // 16]
             grid = (slice(y0 // s, -(-(y0 + h) // s)), slice(x0 // s, -(-(x0 + w) // s)))
             p_warped, l_warped = p_warped[(..., *grid)], l_warped[(..., *grid)]
             l_f, l_bf = [m[grid] for m in l_f], [m[grid] for m in l_bf]
@@ -257,13 +282,19 @@ class RefinerActor(BaseActor):
             stats.update(self._iam_stats(logits, p_warped, l_f, l_bf, label))
         return loss, stats
 
-    def _iam_stats(self, logits: torch.Tensor, p_warped: torch.Tensor, l_f: list[np.ndarray], l_bf: list[np.ndarray],
-                   label: torch.Tensor) -> dict[str, float]:
+    def _iam_stats(
+        self,
+        logits: torch.Tensor,
+        p_warped: torch.Tensor,
+        l_f: list[np.ndarray],
+        l_bf: list[np.ndarray],
+        label: torch.Tensor,
+    ) -> dict[str, float]:
         """Accuracy of the IAM blend (eq. 3.4) of the Refiner's and the warped probabilities."""
-        from segmentation_plugins.evs.models.blocks import resize
-
         p_refiner = resize(logits, tuple(p_warped.shape[-2:])).softmax(1)
-        results = [self.iam(a, b, p_refiner[i:i + 1], p_warped[i:i + 1]) for i, (a, b) in enumerate(zip(l_f, l_bf))]
+        results = [self.iam(a, b, p_refiner[i : i + 1], p_warped[i : i + 1]) for i, (a, b) in enumerate(zip(l_f, l_bf))]
         refined = torch.stack([torch.from_numpy(r.labels) for r in results]).to(label.device)
-        return {"Stats/refined_acc": labels_accuracy(refined, label, self.ignore_index),
-                "Stats/inconsistent": float(np.mean([r.inconsistent_fraction for r in results]))}
+        return {
+            "Stats/refined_acc": labels_accuracy(refined, label, self.ignore_index),
+            "Stats/inconsistent": float(np.mean([r.inconsistent_fraction for r in results])),
+        }

