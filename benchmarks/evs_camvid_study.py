@@ -47,7 +47,7 @@ def _params(point: str, icnet: Path, refiner: Path, **overrides):
     params = segmenter_parameters("evs", point)
     params.icnet_weights, params.refiner_weights = str(icnet), str(refiner)
     params.icnet_config, params.num_classes = "small", CAMVID.num_classes
-    params.output_upsampling = "bilinear"  # evaluation rule of the reference (§2.5)
+    params.output_upsampling = "bilinear"  # evaluation rule of the reference (docs/evs.md §2.5)
     params.use_gpu = torch.cuda.is_available()
     for key, value in overrides.items():
         setattr(params, key, value)

@@ -146,7 +146,7 @@ def test_s1_with_refine_runs_icnet_on_every_frame(nets, counted):
     for frame, output in zip(frames, plain):
         np.testing.assert_array_equal(output.labels, icnet_labels(nets[0], frame))
     counted[0].calls = 0
-    blended = list(make(nets, point_config("evs01")).run(frames))  # §9 #13: IAM of ICNet and warped t-1
+    blended = list(make(nets, point_config("evs01")).run(frames))  # docs/evs.md §9 #13: IAM of ICNet and warped t-1
     assert all(o.info["keyframe"] for o in blended) and counted[0].calls == 4 and counted[1].calls == 0
     np.testing.assert_array_equal(blended[0].labels, plain[0].labels)
     assert "inconsistent_fraction" not in blended[0].info

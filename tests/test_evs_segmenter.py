@@ -100,7 +100,7 @@ def test_segment_clip_resets_the_state():
     after_a = segmenter.segment_clip(clip_b)
     fresh = build_segmenter("evs", params("evs06", random_weights=True)).segment_clip(clip_b)
     np.testing.assert_array_equal(after_a.labels, fresh.labels)
-    assert after_a.info["frame_index"] == 4 and after_a.info["refined"]  # the scored frame is refined (§2.5)
+    assert after_a.info["frame_index"] == 4 and after_a.info["refined"]  # the scored frame is refined (docs/evs.md §2.5)
     assert segmenter.state.frames == 5
     segmenter.close()
 

@@ -1,4 +1,4 @@
-"""RTS training: the hinge loss, the actor (reference B.7/B.8) and both train settings end to end."""
+"""RTS training: the hinge loss, the actor (docs/rts.md B.7/B.8) and both train settings end to end."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""The RTS actor (reference B.7, B.8): sequence training of both learners, Lovász + hinge losses."""
+"""The RTS actor (docs/rts.md B.7, B.8): sequence training of both learners, Lovász + hinge losses."""
 from __future__ import annotations
 
 from dataclasses import dataclass

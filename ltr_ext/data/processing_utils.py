@@ -1,4 +1,4 @@
-"""Search-region crops around jittered boxes and Gaussian classifier labels (reference D.9.3)."""
+"""Search-region crops around jittered boxes and Gaussian classifier labels (docs/conventions.md D.9.3)."""
 from __future__ import annotations
 
 import math

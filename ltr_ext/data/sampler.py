@@ -1,6 +1,6 @@
 """Draw training samples (train and test frames of one target) from a mix of video datasets.
 
-LWL/RTS 'causal' mode (reference D.9.2): a base frame among the visible frames, the other train
+LWL/RTS 'causal' mode (docs/conventions.md D.9.2): a base frame among the visible frames, the other train
 frames before it and the test frames after it, within ``max_gap`` (+5 on every failed draw),
 drawn with replacement; with probability ``p_reverse`` the sequence is read backwards. Datasets
 are chosen with probabilities ``p_datasets`` (default: proportional to size). An image that

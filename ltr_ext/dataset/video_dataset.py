@@ -1,4 +1,4 @@
-"""LTR's ``BaseVideoDataset`` interface over evaluation-style sequences (reference D.9.7).
+"""LTR's ``BaseVideoDataset`` interface over evaluation-style sequences (docs/conventions.md D.9.7).
 
 ``get_sequence_info(i)`` gives per-frame ``bbox`` (N, 4), ``valid`` (box has positive size),
 ``visible`` (valid and, where the benchmark marks it, not occluded/out of view) and

@@ -6,7 +6,7 @@ mIoU (Cityscapes val, %) and throughput (Hz, Titan Xp + i7-5930K) are kept for c
 
 The pipeline keys of a parameter set and their defaults come from
 :class:`~segmentation_plugins.evs.pipeline.PipelineConfig` (declared there once, with their docs);
-settings the thesis does not give are its evs_reference §9 defaults ([D]), the same for every
+settings the thesis does not give are its docs/evs.md §9 defaults ([D]), the same for every
 point. This file adds only D, S, W, R, the thesis's numbers and the segmenter's own keys.
 """
 

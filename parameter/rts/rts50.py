@@ -1,4 +1,4 @@
-"""RTS with the rts50 network: the values of the official release (reference C.1).
+"""RTS with the rts50 network: the values of the official release (docs/rts.md C.1).
 
 Weights: ``rts50.pth`` under the ``network_path`` setting (env ``PYTRACKING_NETWORK_PATH``);
 nothing is loaded here. Runs on the GPU when present, else on the CPU.

@@ -1,6 +1,6 @@
 """RTS with the small CPU network shipped in this package (``run_training rts rts_small``).
 
-The tracking logic and thresholds are rts50's (reference C.1); only the crop follows the small
+The tracking logic and thresholds are rts50's (docs/rts.md C.1); only the crop follows the small
 network's training size (288x160 instead of 832x480) and the weights default to the file shipped
 in ``pytracking_ext/networks``. ``parameters(net_path=...)`` takes another rts_small checkpoint
 (absolute, or relative to ``network_path``). What the shipped model was trained on and how it

@@ -1,4 +1,4 @@
-"""Per-sequence box metrics with PyTracking's definitions (reference D.6.1-D.6.3).
+"""Per-sequence box metrics with PyTracking's definitions (docs/metrics.md D.6.1-D.6.3).
 
 Pipeline for one sequence: :func:`prepare_predictions` (checks, zero-size replacement, length
 rule, frame 0 := ground truth), :func:`sequence_errors` (IoU, centre and normalised centre

@@ -1,4 +1,4 @@
-"""GOT-10k's official AO / SR (reference D.6.8), next to PyTracking's AUC.
+"""GOT-10k's official AO / SR (docs/metrics.md D.6.8), next to PyTracking's AUC.
 
 Rule: frame 0 is not scored, frames whose target is absent are not scored, IoU is the
 continuous box overlap (boxes optionally clipped to the image first, as the toolkit does), and

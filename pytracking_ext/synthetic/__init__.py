@@ -1,4 +1,4 @@
-"""Miniature synthetic benchmarks in the official on-disk layouts (reference D.4).
+"""Miniature synthetic benchmarks in the official on-disk layouts (docs/conventions.md D.4).
 
 ``generate("lasot", out, num_sequences=5, num_frames=30, seed=0)`` (or
 ``python -m pytracking_ext.synthetic --format lasot --out DIR ...``) renders textured objects on

@@ -4,8 +4,8 @@ Order: random scale -> random crop (to ``crop_size``) -> horizontal flip -> smal
 Image pixels uncovered by a crop or shift are filled with ``image_fill`` (0), label pixels with
 ``label_fill`` (255 = ignore), so the loss never sees invented classes.
 
-LMANet (lmanet_reference §2): ``ClipAugment(flip_prob=0.5, max_shift=2)``. EVS Refiner
-(evs_reference §7): ``ClipAugment(flip_prob=0.5, max_shift=0, scale_range=(0.5, 2.0),
+LMANet (docs/lmanet.md §2): ``ClipAugment(flip_prob=0.5, max_shift=2)``. EVS Refiner
+(docs/evs.md §7): ``ClipAugment(flip_prob=0.5, max_shift=0, scale_range=(0.5, 2.0),
 crop_size=(w, h))``; the applied parameters are stored in ``sample["augment"]``
 (``flip``, ``shift`` = (dx, dy), ``scale``, ``crop`` = (x0, y0, w, h) in the scaled frame) for
 code that must transform flows the same way.

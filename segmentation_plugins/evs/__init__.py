@@ -1,7 +1,7 @@
 """EVS plugin (thesis ch. 3): key-frame ICNet, DIS flow on the CPU, warping of labels /
 probabilities / low-level features, the Refiner and the Inconsistencies Attention Module.
 
-Specification: ../shared/docs/evs_reference.md (§3-6, §10) and evs_cpu_numbers.md.
+Specification: docs/evs.md (§3-6, §10) and docs/evs_cpu.md.
 """
 from .errors import EVSConfigError, EVSInputError
 from .flow import FLOW_METHODS, FlowEstimator, create_flow_method, to_gray

@@ -1,9 +1,9 @@
-"""Dense optical flow on the CPU for EVS (thesis §3.3.3, §3.4.3; evs_reference §3, §8.5, §10).
+"""Dense optical flow on the CPU for EVS (thesis §3.3.3, §3.4.3; docs/evs.md §3, §8.5, §10).
 
 ``flow = FlowEstimator()(frame_prev, frame_cur)`` is the forward flow F^{t-1→t}, an H×W×2
 float32 array on the grid of the *previous* frame: ``flow[y, x] = (dx, dy)`` means that pixel
 (x, y) of frame t-1 is found at (x + dx, y + dy) in frame t (OpenCV's convention, measured in
-evs_cpu_numbers §3.1). warp.py rescales it to every resolution it is used at.
+docs/evs_cpu.md §3.1). warp.py rescales it to every resolution it is used at.
 
 Methods are looked up by name in :data:`FLOW_METHODS`:
 
@@ -66,7 +66,7 @@ class DISFlow:
     """cv2.DISOpticalFlow from a preset, with optional explicit settings read back after setting.
 
     One OpenCV object per image size: reusing one at another size after an output buffer was
-    passed crashes OpenCV 5.0 (evs_cpu_numbers §3.4), and we always pass ``None`` anyway.
+    passed crashes OpenCV 5.0 (docs/evs_cpu.md §3.4), and we always pass ``None`` anyway.
     """
 
     def __init__(self, name: str, preset: int, overrides: dict | None = None) -> None:
@@ -149,7 +149,7 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
 class FlowEstimator:
     """Gray conversion, optional downscaling and one flow method.
 
-    ``scale`` < 1 computes the flow on frames shrunk with INTER_AREA (evs_reference §4
+    ``scale`` < 1 computes the flow on frames shrunk with INTER_AREA (docs/evs.md §4
     ``flow_scale``; the thesis computes it at full resolution, ``scale=1``). The flow is returned
     at that reduced resolution; warp.py rescales it wherever it is used.
     """

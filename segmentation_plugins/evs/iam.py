@@ -1,4 +1,4 @@
-"""Inconsistencies Attention Module (thesis §3.3.4, eqs. 3.3-3.4; evs_reference §3).
+"""Inconsistencies Attention Module (thesis §3.3.4, eqs. 3.3-3.4; docs/evs.md §3).
 
 1. L_F = L_{t-1} warped forward; L_BF = L_F warped backward then forward again (warp.py).
 2. Eq. 3.3: M_i = 1 where L_F ≠ L_BF. Pixels sampled from outside the frame (ignore value in

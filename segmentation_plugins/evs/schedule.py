@@ -1,4 +1,4 @@
-"""Key-frame schedule of the EVS pipeline (evs_reference §2.3) and its adaptive mode.
+"""Key-frame schedule of the EVS pipeline (docs/evs.md §2.3) and its adaptive mode.
 
 Fixed schedule (thesis Table 3.2): ICNet runs on every S-th frame, counted from the last key
 frame; ``offset`` below is the number of frames since that key frame (1 .. S-1 for propagated

@@ -4,7 +4,7 @@ Weights (parameter keys):
 
 - ``icnet_weights``: ICNet checkpoint, always needed;
 - ``refiner_weights``: Refiner checkpoint, needed when ``refine`` is on; ``"from_icnet"`` starts
-  the Refiner from ICNet's layers without fine-tuning (evs_reference §5.2's initialisation);
+  the Refiner from ICNet's layers without fine-tuning (docs/evs.md §5.2's initialisation);
 - paths are absolute or relative to the ``network_path`` setting (env ``PYTRACKING_NETWORK_PATH``),
   as for the trackers' networks (both go through ``pytracking_ext.evaluation.network_loading``). A
   checkpoint is a file written by our LTR trainer (its ``net`` state dict), an LTR checkpoint folder

@@ -2,7 +2,7 @@
 
 Forward warp t-1 → t (eq. 3.1): the value at pixel p of frame t is read at p − F(p) in frame
 t-1, where F is the forward flow evaluated at the *destination* pixel (the thesis's
-approximation of the backward flow, evs_reference §3). Backward warp t → t-1 (used by the IAM,
+approximation of the backward flow, docs/evs.md §3). Backward warp t → t-1 (used by the IAM,
 eq. 3.3): read at p + F(p), exact for pixels of frame t-1. Non-integer positions are resolved by
 nearest neighbour (eq. 3.2; bilinear selectable for probabilities and features).
 
@@ -12,12 +12,12 @@ frame pair's flow and caches those rescaled flows, so warping L, P and F and the
 label warps cost one flow resize per resolution.
 
 Outside the frame: labels get the ignore value (255, never cv2's default 0, which is "road"),
-probabilities and features get 0 (evs_reference §9 #7); ``border="replicate"`` repeats the
+probabilities and features get 0 (docs/evs.md §9 #7); ``border="replicate"`` repeats the
 edge instead.
 
 Work is done by ``cv2.remap`` on H×W×C arrays. cv2.remap silently returns garbage for more
-than 128 channels (evs_cpu_numbers §4.2), and one call on up to 128 channels is much faster
-than smaller groups (§4.3), so tensors are converted to contiguous H×W×C blocks of at most 128
+than 128 channels (docs/evs_cpu.md §4.2), and one call on up to 128 channels is much faster
+than smaller groups (docs/evs_cpu.md §4.3), so tensors are converted to contiguous H×W×C blocks of at most 128
 channels: one block for the 19 probabilities, two for 256 feature channels. A pipeline that
 warps the same features repeatedly can keep them as blocks (:func:`to_blocks`,
 :meth:`Warper.blocks`, :func:`from_blocks`) and convert only when the Refiner needs them.
@@ -33,7 +33,7 @@ import torch
 from .errors import EVSConfigError, EVSInputError
 
 IGNORE_LABEL = 255
-MAX_REMAP_CHANNELS = 128  # cv2.remap limit in OpenCV 5 (evs_cpu_numbers §4.2)
+MAX_REMAP_CHANNELS = 128  # cv2.remap limit in OpenCV 5 (docs/evs_cpu.md §4.2)
 
 INTERPOLATIONS = {"nearest": cv2.INTER_NEAREST, "bilinear": cv2.INTER_LINEAR}
 BORDERS = {"constant": cv2.BORDER_CONSTANT, "replicate": cv2.BORDER_REPLICATE}

@@ -1,4 +1,4 @@
-"""ResNet in the Mask R-CNN (Caffe2/Detectron) variant that RTS uses (reference A.2).
+"""ResNet in the Mask R-CNN (Caffe2/Detectron) variant that RTS uses (docs/rts.md A.2).
 
 Differences from torchvision's ResNet: the block stride sits in the first 1x1 convolution
 ("stride in 1x1"), every layer's first block has a projection shortcut (layer1 too, 64 -> 256),

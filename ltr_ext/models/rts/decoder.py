@@ -1,4 +1,4 @@
-"""The segmentation decoder D of RTS/LWL (reference A.7), with the official module names."""
+"""The segmentation decoder D of RTS/LWL (docs/rts.md A.7), with the official module names."""
 from __future__ import annotations
 
 import torch

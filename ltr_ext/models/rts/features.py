@@ -1,4 +1,4 @@
-"""Branch feature extractors of RTS (reference A.3, A.4): a conv on layer3 and InstanceL2Norm."""
+"""Branch feature extractors of RTS (docs/rts.md A.3, A.4): a conv on layer3 and InstanceL2Norm."""
 from __future__ import annotations
 
 import math

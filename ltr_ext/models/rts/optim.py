@@ -1,4 +1,4 @@
-"""Gauss-Newton steepest descent for the few-shot learners of RTS (reference A.3, A.4).
+"""Gauss-Newton steepest descent for the few-shot learners of RTS (docs/rts.md A.3, A.4).
 
 Each step takes the gradient ``g = J^T r`` of ``0.5 * ||r||^2`` (autograd, one backward) and the
 step length ``alpha = ||g||^2 / ||J g||^2`` per sequence, where ``J g`` has a closed form for both

@@ -1,6 +1,6 @@
 """RTSNet (thesis ch. 5): segmentation learner conditioned on an instance-localisation learner.
 
-Pure network: the training-style ``forward`` (reference A.8) and the per-frame pieces the tracker
+Pure network: the training-style ``forward`` (docs/rts.md A.8) and the per-frame pieces the tracker
 calls (features, learners, classification, segmentation). Module order and names follow the
 official state dict, so an official ``rts50.pth`` loads with ``strict=True``.
 """
@@ -51,7 +51,7 @@ class FilterInitializerLinear(nn.Module):
         boxes = boxes.reshape(-1, 4)
         index = torch.arange(boxes.shape[0], dtype=boxes.dtype, device=boxes.device)[:, None]
         rois = torch.cat([index, boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], dim=1)
-        # feature_stride 16 on stride-32 features: the reference's scale, kept (quirk F.1)
+        # feature_stride 16 on stride-32 features: the reference's scale, kept (docs/rts.md F.1)
         pooled = prroi_pool2d(feat, rois, (self.filter_size, self.filter_size), 1.0 / self.feature_stride)
         return pooled.view(n, seq, *pooled.shape[-3:]).mean(dim=0)
 
@@ -192,7 +192,7 @@ class RTSNet(nn.Module):
 
 @model_constructor
 def build_rts50(**kwargs) -> RTSNet:
-    """The rts50 network (reference A; no pretrained weights are loaded)."""
+    """The rts50 network (docs/rts.md A; no pretrained weights are loaded)."""
     kwargs.pop("backbone_pretrained", None)
     for ignored in ("clf_filter_size", "fusion_type"):  # fixed in this architecture (4, 'add')
         kwargs.pop(ignored, None)
@@ -213,7 +213,7 @@ def build_rts_small(backbone: str = "efficientnet_lite0", feature_dim: int = 64,
                   decoder_widths=decoder_widths or SMALL_DECODER_WIDTHS, clf_stride=clf_stride, **kwargs)
 
 
-#: the official constructor's arguments of the released rts50 (reference A); the only configuration it builds here
+#: the official constructor's arguments of the released rts50 (docs/rts.md A); the only configuration it builds here
 OFFICIAL_RTS50_KWARGS = {
     "filter_size": 3, "num_filters": 16, "optim_iter": 5, "optim_init_reg": 0.01, "out_feature_dim": 512,
     "target_model_input_layer": "layer3", "classification_layer": "layer3",
@@ -231,7 +231,7 @@ def _as_lists(value: object) -> object:
 
 def build_official_rts50(*args: object, **kwargs: object) -> RTSNet:
     """The network of an official LTR checkpoint whose record names
-    ``ltr.models.rts.rts_net.steepest_descent_resnet50_with_clf_encoder``: rts50 (reference A).
+    ``ltr.models.rts.rts_net.steepest_descent_resnet50_with_clf_encoder``: rts50 (docs/rts.md A).
 
     Arguments that only affect training (frozen layers, detach length, ...) are ignored; an
     architecture argument other than the release's is an error naming it, never a silently other net.
@@ -239,6 +239,6 @@ def build_official_rts50(*args: object, **kwargs: object) -> RTSNet:
     differing = [f"{name}={value!r}" for name, value in kwargs.items()
                  if name in OFFICIAL_RTS50_KWARGS and _as_lists(value) != OFFICIAL_RTS50_KWARGS[name]]
     if args or differing:
-        raise ValueError("only the released rts50 configuration (reference A) can be built; this record has "
+        raise ValueError("only the released rts50 configuration (docs/rts.md A) can be built; this record has "
                          + (", ".join(differing) if differing else f"{len(args)} positional arguments"))
     return build_rts50()

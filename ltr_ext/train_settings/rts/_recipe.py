@@ -1,6 +1,6 @@
 """What the RTS train settings (``run_training rts rts50`` / ``rts_small``) share.
 
-The processing of reference B.2 (crops, jitter, labels of B.4), the sampler of B.1, the parameter
+The processing of docs/rts.md B.2 (crops, jitter, labels of B.4), the sampler of B.1, the parameter
 groups of B.6 and the epoch loop; each settings module picks the network, the datasets and the
 sizes. The leading underscore keeps this module out of the settings names ``run_training`` lists.
 """

@@ -1,4 +1,4 @@
-"""RTS with the rts50 network, as the release trains it (reference B).
+"""RTS with the rts50 network, as the release trains it (docs/rts.md B).
 
 Data (B.1): YouTube-VOS 2019 train (weight 6), DAVIS 2017 train (1), GOT-10k train with
 pregenerated masks (6), LaSOT train with pregenerated masks (6); validation on YouTube-VOS 2019

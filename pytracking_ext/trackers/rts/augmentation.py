@@ -1,4 +1,4 @@
-"""Init-frame augmentations of the RTS tracker (reference C.3): identity, flip and Gaussian blurs.
+"""Init-frame augmentations of the RTS tracker (docs/rts.md C.3): identity, flip and Gaussian blurs.
 
 Each augmentation transforms an image patch ``(1, C, H, W)`` and then cuts (or replicate-pads) it
 to ``output_size`` around its centre displaced by ``shift`` (rows, cols). With ``output_size``
@@ -62,7 +62,7 @@ class Augmentation:
 
 
 def _fliplr(value: Any, output_size) -> list[Augmentation]:
-    # The flipped sample keeps the unflipped target box and label (reference quirk F.5).
+    # The flipped sample keeps the unflipped target box and label (docs/rts.md F.5).
     return [Augmentation("fliplr", lambda p: p.flip(-1), output_size)] if value else []
 
 

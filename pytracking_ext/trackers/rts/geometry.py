@@ -1,6 +1,6 @@
 """Geometry of the RTS tracker: target state, search-area crops and pasting scores back.
 
-Conventions (reference C.2): ``pos`` is the target centre ``(y, x)`` and ``size`` is ``(h, w)``;
+Conventions (docs/rts.md C.2): ``pos`` is the target centre ``(y, x)`` and ``size`` is ``(h, w)``;
 a box ``(x, y, w, h)`` has its centre at ``(y + (h - 1) / 2, x + (w - 1) / 2)``. Crops are
 described by their corner coordinates ``(r0, c0, r1, c1)`` in image pixels (end exclusive).
 """
@@ -185,7 +185,7 @@ def paste_scores(scores: torch.Tensor, sample_pos: torch.Tensor, sample_scale: f
     """Resize crop scores ``(h, w)`` by ``sample_scale`` and place them in an image-sized map (C.4.7).
 
     The resize uses ``scale_factor`` (output ``floor(h * s)``) and the top-left corner is
-    ``int(centre - size / 2)`` (truncation), as the reference does (F.14); pixels outside get ``fill``.
+    ``int(centre - size / 2)`` (truncation), as the reference does (docs/rts.md F.14); pixels outside get ``fill``.
     """
     resized = F.interpolate(scores[None, None], scale_factor=sample_scale, mode="bilinear",
                             align_corners=False, recompute_scale_factor=False)[0, 0]

@@ -1,4 +1,4 @@
-"""The instance-localisation branch of the RTS tracker (DiMP-style; reference C.3.5, C.6).
+"""The instance-localisation branch of the RTS tracker (DiMP-style; docs/rts.md C.3.5, C.6).
 
 Owns the classifier filter kappa, its sample memory and its own estimate of the target state.
 Every frame it scores the search area, decides whether the target was found (max score above
@@ -63,7 +63,7 @@ class InstanceBranch:
         self.max_scale_factor = torch.min(self.image_sz / self.base_target_sz)
 
         # The reference's classifier init handles only the 'inside' border mode; with 'inside_major'
-        # it crops unshrunk with replicate padding (quirk F.4).
+        # it crops unshrunk with replicate padding (docs/rts.md F.4).
         if p.get("clf_border_mode", "replicate") == "inside":
             raise NotImplementedError("clf_border_mode 'inside' at init is not supported; use 'inside_major' or 'replicate'")
         self.init_sample_scale = self.target_scale
@@ -99,7 +99,7 @@ class InstanceBranch:
         box = self.box_in_crop(self.pos, self.target_sz, self.init_sample_pos, self.init_sample_scale)
         centre = self.label_centre(self.pos, self.init_sample_pos, self.init_sample_scale)
         boxes, labels = [], []
-        for aug in augs:  # only the transform's shift moves the box and label (quirk F.5)
+        for aug in augs:  # only the transform's shift moves the box and label (docs/rts.md F.5)
             shift = torch.tensor(aug.shift, dtype=torch.float32)
             boxes.append(box + torch.tensor([shift[1], shift[0], 0.0, 0.0]))
             labels.append(gaussian_label(self.feature_sz, self.sigma, centre + shift / self.img_sample_sz * self.feature_sz,

@@ -1,4 +1,4 @@
-"""Sample memories of the RTS tracker with DiMP's weighting rule (reference C.5).
+"""Sample memories of the RTS tracker with DiMP's weighting rule (docs/rts.md C.5).
 
 A memory holds up to ``size`` samples (feature maps plus labels) and one weight per sample. The
 first ``num_init`` slots hold the initial sample(s). New samples go to the next free slot; when

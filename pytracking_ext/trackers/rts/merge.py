@@ -1,4 +1,4 @@
-"""Soft-aggregation merge of per-object segmentation scores (RGMP-style; reference D.2.4, C.11)."""
+"""Soft-aggregation merge of per-object segmentation scores (RGMP-style; docs/rts.md D.2.4, C.11)."""
 from __future__ import annotations
 
 from collections import OrderedDict

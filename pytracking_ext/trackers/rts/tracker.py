@@ -1,4 +1,4 @@
-"""The RTS tracker (thesis ch. 5; reference C): segmentation-centric tracking.
+"""The RTS tracker (thesis ch. 5; docs/rts.md C): segmentation-centric tracking.
 
 Per frame: update the segmentation memory with the previous frame's (merged) probabilities,
 reposition the search area from the previous mask (or the instance branch's box), crop, run the
@@ -71,7 +71,7 @@ class RTS(BaseTracker):
         return pos, size, search_scale(size, self.params.search_area_scale, self.img_sample_sz)
 
     def _centered_sample_pos(self) -> torch.Tensor:
-        # Half a feature cell of offset for odd (feature + kernel) sizes (quirk F.11).
+        # Half a feature cell of offset for odd (feature + kernel) sizes (docs/rts.md F.11).
         return self.pos + ((self.feature_sz + self.kernel_size) % 2) * self.target_scale * \
             self.img_sample_sz / (2 * self.feature_sz)
 
@@ -277,7 +277,7 @@ class RTS(BaseTracker):
                 self._set_state_from_probabilities(prev_prob)
             self._update_target_scale(diag)
         else:
-            case = "clf_lost_seg_ok_no_update"  # case (iii): treated as lost (quirk F.3)
+            case = "clf_lost_seg_ok_no_update"  # case (iii): treated as lost (docs/rts.md F.3)
             self._search_area_rescaling()
         diag.update(update_case=case, target_scale_after=float(self.target_scale),
                     pos_yx=[float(v) for v in self.pos], target_sz_hw=[float(v) for v in self.target_sz])
@@ -317,7 +317,7 @@ class RTS(BaseTracker):
             diag["scale_clipped"] = bool(clipped != new_scale)
             new_scale = clipped
         self.target_scale = new_scale
-        # Only the scale of the new box is kept; the size keeps the initial aspect ratio (quirk F.6).
+        # Only the scale of the new box is kept; the size keeps the initial aspect ratio (docs/rts.md F.6).
         self.target_sz = self.base_target_sz * self.target_scale
         self.target_scales.append(self.target_scale)
         self.not_found_count = 0

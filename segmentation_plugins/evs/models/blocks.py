@@ -1,4 +1,4 @@
-"""Building blocks shared by ICNet and the EVS Refiner (evs_reference §6.2).
+"""Building blocks shared by ICNet and the EVS Refiner (docs/evs.md §6.2).
 
 Everything is written from the ICNet description: convolution + batch norm + ReLU units,
 ResNet bottlenecks, the summing pyramid pooling of the low-resolution branch and the cascade

@@ -1,6 +1,6 @@
 """ICNet (Zhao et al., ECCV 2018), the key-frame network of EVS, in the Cityscapes configuration.
 
-Written from the description in evs_reference §6.2 (channel counts of the released, pruned
+Written from the description in docs/evs.md §6.2 (channel counts of the released, pruned
 Cityscapes model at ``width=1``):
 
 - shared half-resolution trunk (image ×0.5 → conv1 stem → conv2 → conv3_1): 256 channels at
@@ -36,7 +36,7 @@ from .blocks import (CascadeFeatureFusion, FullResolutionBranch, HalfResolutionT
 
 IMAGE_MEAN_BGR = (103.939, 116.779, 123.68)
 IGNORE_INDEX = 255
-# cascade label guidance weights of the 1/16, 1/8 and 1/4 outputs (public TF port; evs_reference §6.2)
+# cascade label guidance weights of the 1/16, 1/8 and 1/4 outputs (public TF port; docs/evs.md §6.2)
 CASCADE_WEIGHTS = (0.16, 0.4, 1.0)
 
 ICNET_CONFIGS = Registry("ICNet configuration")

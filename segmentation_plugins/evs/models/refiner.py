@@ -1,4 +1,4 @@
-"""EVS Refiner (thesis §3.3.5; architecture chosen in evs_reference §5.2, a [D] decision).
+"""EVS Refiner (thesis §3.3.5; architecture chosen in docs/evs.md §5.2, a [D] decision).
 
 The thesis states only that the Refiner reuses warped low-level features of past frames,
 computes the higher-level part for the current image and contains CFF units. We take
@@ -6,7 +6,7 @@ computes the higher-level part for the current image and contains CFF units. We 
 frame's, the low-resolution branch, the full-resolution branch, both CFF units and the
 classifier are ICNet's (same layer names, so :meth:`Refiner.from_icnet` copies them).
 
-Training details are not in the thesis either; see evs_reference §7 for the proposal.
+Training details are not in the thesis either; see docs/evs.md §7 for the proposal.
 
 Optional (off by default, ``uses_pwarped``): the warped probabilities P_warped are concatenated
 to the 1/4-resolution fused map before the classifier. The thesis figure that might show such

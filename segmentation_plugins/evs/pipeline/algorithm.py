@@ -1,6 +1,6 @@
 """The EVS per-frame algorithm: frame t from the state of t-1, whatever runs the steps.
 
-Per-frame procedure (evs_reference §2.3), for frame t of a video with operating point (D, S, W, R):
+Per-frame procedure (docs/evs.md §2.3), for frame t of a video with operating point (D, S, W, R):
 
 - **key frame** (the first frame, then every S-th frame counted from the last key frame): ICNet
   on the frame downscaled by D; its logits are resized bilinearly to the propagation resolution
@@ -200,7 +200,7 @@ class FrameAlgorithm:
     def step(
         self, frame: Frame, state: PropagationState | None, backend: Backend
     ) -> tuple[SegmentationOutput, PropagationState]:
-        """Frame t from the state of t-1 (evs_reference §2.3); see the module docstring."""
+        """Frame t from the state of t-1 (docs/evs.md §2.3); see the module docstring."""
         cfg, schedule = self.config, self.config.schedule
         size = frame.image.shape[:2]
         info: dict[str, Any] = {

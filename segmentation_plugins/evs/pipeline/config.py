@@ -43,7 +43,7 @@ class PipelineConfig:
     refine_every: str = setting(
         "last",
         "schedule",
-        "propagated frames of a cycle the Refiner runs on: 'last' (the scored frame, §2.3 [D]), 'first' or 'all'",
+        "propagated frames of a cycle the Refiner runs on: 'last' (the scored frame, docs/evs.md §2.3 [D]), 'first' or 'all'",
     )
     adaptive_threshold: float | None = setting(
         None,
@@ -54,7 +54,7 @@ class PipelineConfig:
     keyframe_blend: bool = setting(
         False,
         "schedule",
-        "at key frames the IAM blends ICNet's P with P warped from t-1 (EVS 01: S = 1 with W and R, §9 #13)",
+        "at key frames the IAM blends ICNet's P with P warped from t-1 (EVS 01: S = 1 with W and R, docs/evs.md §9 #13)",
     )
     flow_method: str = setting("dis", "flow", "optical flow method (DIS with the thesis setting = ULTRAFAST)")
     flow_scale: float = setting(1.0, "flow", "flow resolution as a fraction of the full-resolution gray frame")
@@ -74,15 +74,15 @@ class PipelineConfig:
         "constant", "warp", "warped P outside frame t-1: 0, so the IAM marks those pixels inconsistent"
     )
     feature_border: str = setting("constant", "warp", "warped low-level features F outside frame t-1")
-    iam_dilation: int = setting(7, "iam", "IAM: dilation of the inconsistency mask (§3, §9 #4)")
-    iam_smoothing: int = setting(7, "iam", "IAM: smoothing window of the mask (§3, §9 #5)")
+    iam_dilation: int = setting(7, "iam", "IAM: dilation of the inconsistency mask (docs/evs.md §3, §9 #4)")
+    iam_smoothing: int = setting(7, "iam", "IAM: smoothing window of the mask (docs/evs.md §3, §9 #4)")
     iam_smoothing_mode: str = setting("box", "iam", "IAM: smoothing filter of the mask")
     ignore_label: int = setting(IGNORE_LABEL, "labels", "label of pixels without a class")
     queue_size: int | None = setting(
         None, "runtime", "frames in flight; None: max(4, S + 2), so ICNet of the next key frame overlaps a cycle"
     )
     output_upsampling: str = setting(
-        "nearest", "output", "labels to the frame size: 'nearest'; 'bilinear': P bilinear + argmax (§2.5)"
+        "nearest", "output", "labels to the frame size: 'nearest'; 'bilinear': P bilinear + argmax (docs/evs.md §2.5)"
     )
     threaded: bool = setting(
         True, "runtime", "False: every step in the caller's thread (reference results, serial timings)"

@@ -1,6 +1,6 @@
 """The threaded runtime of the EVS pipeline (``threaded=True``, the default).
 
-Concurrency (evs_reference §2.4, [D]): a reader thread takes frames from the caller's iterable
+Concurrency (docs/evs.md §2.4, [D]): a reader thread takes frames from the caller's iterable
 (at most ``queue_size`` frames in flight, from arrival to the caller receiving their output),
 converts them to gray and queues their flow to ``flow_threads`` flow threads, which run ahead of
 the rest (the flow of t needs only frames t-1 and t). A network thread runs ICNet and the Refiner

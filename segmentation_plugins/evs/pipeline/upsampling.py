@@ -1,7 +1,7 @@
 """Output upsampling of the EVS pipeline: labels at the propagation resolution -> labels at the frame's.
 
 ``nearest`` (default) upsamples the labels, cheap on a CPU; ``bilinear`` upsamples the
-probabilities and takes the argmax (evs_reference §2.5's evaluation rule). Where the upsampled P
+probabilities and takes the argmax (docs/evs.md §2.5's evaluation rule). Where the upsampled P
 sums to less than 0.5 (pixels that came from outside frame t-1 on a warp-only frame, P = 0
 there), ``bilinear`` takes the nearest-upsampled labels, so it shows no strip of class 0 either.
 """

@@ -1,4 +1,4 @@
-"""EVS training actors (thesis ch. 3; evs_reference §6.2-6.3, §7): ICNet and the Refiner.
+"""EVS training actors (thesis ch. 3; docs/evs.md §6.2-6.3, §7): ICNet and the Refiner.
 
 Both take ``frames`` as ``B x L x 3 x H x W`` RGB in [0, 1] (oldest first; the label is the last
 frame's) and feed the networks what inference feeds them: BGR, 0..255, ICNet's mean subtracted

@@ -1,4 +1,4 @@
-"""EVS training presets (thesis ch. 3; evs_reference §6.3, §7): what ICNet and the Refiner share.
+"""EVS training presets (thesis ch. 3; docs/evs.md §6.3, §7): what ICNet and the Refiner share.
 
 ``python -m ltr_ext.run_training evs icnet [--set preset=camvid|cityscapes]`` (icnet.py), then
 ``python -m ltr_ext.run_training evs refiner [--set preset=...] [--set icnet_checkpoint=PATH]``
@@ -31,7 +31,7 @@ from pytracking_ext.registry import Registry
 PRESETS = Registry("EVS preset")
 PRESETS.add_all(
     {
-        # evs_reference §6.3 on Cityscapes fine (train 2975 images, val 500), full resolution
+        # docs/evs.md §6.3 on Cityscapes fine (train 2975 images, val 500), full resolution
         "cityscapes": dict(
             dataset="cityscapes",
             num_classes=19,

@@ -7,7 +7,7 @@ from typing import Any
 STAGES = ("single", 1, 2)
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # thesis / official values on Cityscapes (sections 2, 10 of the reference)
+    # thesis / official values on Cityscapes (docs/lmanet.md §2, §10)
     "erfnet_cityscapes": dict(
         dataset="cityscapes",
         backbone="erfnet",

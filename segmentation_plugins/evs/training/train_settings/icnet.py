@@ -1,4 +1,4 @@
-"""EVS key-frame network: ICNet with cascade label guidance (evs_reference §6.2-6.3).
+"""EVS key-frame network: ICNet with cascade label guidance (docs/evs.md §6.2-6.3).
 
 ``python -m ltr_ext.run_training evs icnet [--set preset=camvid|cityscapes] [--set key=value ...]``
 

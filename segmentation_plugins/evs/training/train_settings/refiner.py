@@ -1,4 +1,4 @@
-"""EVS Refiner (thesis §3.3.5; evs_reference §5.2, §7): ICNet's high-level part on warped features.
+"""EVS Refiner (thesis §3.3.5; docs/evs.md §5.2, §7): ICNet's high-level part on warped features.
 
 ``python -m ltr_ext.run_training evs refiner [--set preset=camvid|cityscapes] [--set icnet_checkpoint=PATH]``
 
