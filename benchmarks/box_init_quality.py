@@ -5,6 +5,7 @@
 For every sequence, the tight box of the first-frame ground truth is turned into a mask by each
 method; prints a markdown table of the IoU (J) with the ground truth and the time per call.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,10 +60,14 @@ def timed_call(image: np.ndarray, box: list[float], method: str, repeat: int) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--davis", type=Path, default=DEFAULT_DAVIS,
-                        help=f"DAVIS 2016 layout root (default: {DEFAULT_DAVIS})")
-    parser.add_argument("--methods", default="box,grabcut",
-                        help=f"comma-separated methods out of: {', '.join(sorted(BOX_INIT_METHODS))}")
+    parser.add_argument(
+        "--davis", type=Path, default=DEFAULT_DAVIS, help=f"DAVIS 2016 layout root (default: {DEFAULT_DAVIS})"
+    )
+    parser.add_argument(
+        "--methods",
+        default="box,grabcut",
+        help=f"comma-separated methods out of: {', '.join(sorted(BOX_INIT_METHODS))}",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="timed calls per method and sequence")
     args = parser.parse_args()
 
@@ -72,8 +77,9 @@ def main() -> None:
         sys.exit(f"error: unknown method(s) {unknown or methods}; known: {', '.join(sorted(BOX_INIT_METHODS))}")
     root = args.davis
     if not (root / "JPEGImages" / "480p").is_dir() or not (root / "Annotations" / "480p").is_dir():
-        sys.exit(f"error: no DAVIS 2016 folder at {root} (expected JPEGImages/480p and Annotations/480p); "
-                 f"pass --davis ROOT")
+        sys.exit(
+            f"error: no DAVIS 2016 folder at {root} (expected JPEGImages/480p and Annotations/480p); pass --davis ROOT"
+        )
     frames = first_frames(root)
     if not frames:
         sys.exit(f"error: no sequence in {root} has JPEGImages/480p/<seq>/00000.jpg and its annotation")

@@ -7,6 +7,7 @@ measures (1) samples/s of the first loader with each worker count (data only) an
 of forward + backward + optimiser steps on batches already in memory. A ratio below 1 means the
 GPU/CPU would wait for data.
 """
+
 from __future__ import annotations
 
 import argparse

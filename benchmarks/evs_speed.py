@@ -23,13 +23,14 @@
     python benchmarks/evs_speed.py [--size 2048x1024] [--frames 40] [--threads 1] [--device auto]
                                    [--config standard|small] [--points evs03,evs07,...]
 """
+
 from __future__ import annotations
 
 import argparse
 import statistics
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -48,6 +49,7 @@ CLASSES = 19
 
 # ------------------------------------------------------------------------------------------ frames
 
+
 def _noise(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     """Multi-octave smooth colour noise in 0..255 (texture for the flow)."""
     image = np.zeros((height, width, 3), np.float32)
@@ -55,8 +57,10 @@ def _noise(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
         if scale > max(height, width):
             continue
         small = rng.random((height // scale + 2, width // scale + 2, 3)).astype(np.float32)
-        image += cv2.resize(small, (width + 2 * scale, height + 2 * scale), interpolation=cv2.INTER_CUBIC)[
-            :height, :width] * scale
+        image += (
+            cv2.resize(small, (width + 2 * scale, height + 2 * scale), interpolation=cv2.INTER_CUBIC)[:height, :width]
+            * scale
+        )
     image -= image.min()
     return image * (255.0 / max(float(image.max()), 1e-6))
 
@@ -69,20 +73,25 @@ def make_frames(size: tuple[int, int], count: int, seed: int = 0, cut: bool = Tr
     scenes = []
     for scene in range(2 if cut else 1):
         rng = np.random.default_rng(seed + scene)
-        scenes.append((_noise(height, width + step * count, rng).astype(np.uint8),
-                       _noise(height // 4, width // 8, rng).astype(np.uint8)))
+        scenes.append(
+            (
+                _noise(height, width + step * count, rng).astype(np.uint8),
+                _noise(height // 4, width // 8, rng).astype(np.uint8),
+            )
+        )
     frames = []
     for t in range(count):
         background, box = scenes[1 if cut and t >= count // 2 else 0]
-        frame = np.ascontiguousarray(background[:, step * t: step * t + width])
+        frame = np.ascontiguousarray(background[:, step * t : step * t + width])
         x = (width // 2 - 4 * step * t) % (width - box.shape[1])
         y = height // 2
-        frame[y: y + box.shape[0], x: x + box.shape[1]] = box
+        frame[y : y + box.shape[0], x : x + box.shape[1]] = box
         frames.append(frame)
     return frames
 
 
 # ------------------------------------------------------------------------------------------ (a)
+
 
 def median_ms(fn: Callable[[], object], reps: int) -> float:
     fn()
@@ -131,12 +140,14 @@ def propagation_costs(size: tuple[int, int], feature_channels: int, reps: int) -
     }
     warp_only = ("gray", "flow", "flow resize", "warp P", "warp L", "upsample")
     costs["total W"] = sum(costs[k] for k in warp_only)
-    costs["total W+R (no net)"] = costs["total W"] - costs["warp L"] + costs["warp F"] + costs["IAM check"] + \
-        costs["IAM blend"]
+    costs["total W+R (no net)"] = (
+        costs["total W"] - costs["warp L"] + costs["warp F"] + costs["IAM check"] + costs["IAM blend"]
+    )
     return costs
 
 
 # ------------------------------------------------------------------------------------------ (b)
+
 
 def point_params(name: str, args: argparse.Namespace, **overrides):
     params = segmenter_parameters("evs", name)
@@ -171,8 +182,14 @@ def serial_costs(infos: list[dict]) -> dict[str, tuple[int, float]]:
 def cost_key(params, mode: str) -> tuple:
     """What a frame of this mode costs depends on: the network's D only for network frames."""
     network = mode in ("key", "refine")
-    return (mode, params.downscale if network else None, params.warp, params.refine, params.keyframe_blend,
-            params.adaptive_threshold is not None)
+    return (
+        mode,
+        params.downscale if network else None,
+        params.warp,
+        params.refine,
+        params.keyframe_blend,
+        params.adaptive_threshold is not None,
+    )
 
 
 class PooledCosts:
@@ -194,8 +211,13 @@ class PooledCosts:
         return self.costs[cost_key(params, mode)]
 
 
-def measure(params_for: Callable[..., object], args: argparse.Namespace, frames: list[np.ndarray],
-            warmup: list[np.ndarray], pooled: PooledCosts) -> tuple[object, dict[str, int], list[dict]]:
+def measure(
+    params_for: Callable[..., object],
+    args: argparse.Namespace,
+    frames: list[np.ndarray],
+    warmup: list[np.ndarray],
+    pooled: PooledCosts,
+) -> tuple[object, dict[str, int], list[dict]]:
     """Best of ``--repeats`` alternating threaded / serial passes: (stats of the fastest threaded
     pass, frames per mode, infos of that pass); serial costs go to ``pooled``. The machine may be
     shared: the fastest pass is the least disturbed one."""
@@ -228,15 +250,20 @@ def main() -> None:
     if args.device == "cuda" and device != "cuda":
         sys.exit("--device cuda: CUDA is not available")
     feature_channels = ICNET_CONFIGS.get(args.config).feature_channels
-    print(f"EVS speed: ICNet '{args.config}' (random weights) on {device}"
-          f"{' (' + torch.cuda.get_device_name() + ')' if device == 'cuda' else ''}, cv2/torch threads "
-          f"{args.threads}/{args.threads}, opencv {cv2.__version__}, torch {torch.__version__}")
+    print(
+        f"EVS speed: ICNet '{args.config}' (random weights) on {device}"
+        f"{' (' + torch.cuda.get_device_name() + ')' if device == 'cuda' else ''}, cv2/torch threads "
+        f"{args.threads}/{args.threads}, opencv {cv2.__version__}, torch {torch.__version__}"
+    )
 
     if not args.skip_propagation:
-        print(f"\n(a) propagation cost per frame, ms (median of {args.reps}; F = {feature_channels} channels at 1/16, "
-              f"P = {CLASSES} classes and L at 1/4, DIS on the full-resolution gray frame)")
-        rows = {f"{w}x{h}": propagation_costs((w, h), feature_channels, args.reps) for w, h in ((2048, 1024),
-                                                                                                (512, 256))}
+        print(
+            f"\n(a) propagation cost per frame, ms (median of {args.reps}; F = {feature_channels} channels at 1/16, "
+            f"P = {CLASSES} classes and L at 1/4, DIS on the full-resolution gray frame)"
+        )
+        rows = {
+            f"{w}x{h}": propagation_costs((w, h), feature_channels, args.reps) for w, h in ((2048, 1024), (512, 256))
+        }
         keys = list(next(iter(rows.values())))
         print(f"{'size':>10} " + " ".join(f"{k:>{max(7, len(k))}}" for k in keys))
         for size, costs in rows.items():
@@ -245,25 +272,37 @@ def main() -> None:
     frames = make_frames((width, height), args.frames)
     warmup = make_frames((width, height), 3, seed=10, cut=False)
     points = [p.strip() for p in args.points.split(",") if p.strip()]
-    print(f"\n(b) operating points at {width}x{height}, {args.frames} frames each (scene cut at frame "
-          f"{args.frames // 2}), threaded pipeline vs ICNet (D=1) on every frame; bound from serial costs")
+    print(
+        f"\n(b) operating points at {width}x{height}, {args.frames} frames each (scene cut at frame "
+        f"{args.frames // 2}), threaded pipeline vs ICNet (D=1) on every frame; bound from serial costs"
+    )
     pooled = PooledCosts()
     baseline = dict(keyframe_interval=1, warp=False, refine=False, keyframe_blend=False, downscale=1.0)
     base_params = point_params("evs01", args, **baseline)
-    base_stats, _, _ = measure(lambda **o: point_params("evs01", args, **{**baseline, **o}), args, frames, warmup,
-                               pooled)
+    base_stats, _, _ = measure(
+        lambda **o: point_params("evs01", args, **{**baseline, **o}), args, frames, warmup, pooled
+    )
     results = []
     for name in points:
         print(f"  measuring {name} ...", file=sys.stderr, flush=True)
-        results.append((name, point_params(name, args),
-                        *measure(lambda **o: point_params(name, args, **o), args, frames, warmup, pooled)))
+        results.append(
+            (
+                name,
+                point_params(name, args),
+                *measure(lambda name=name, **o: point_params(name, args, **o), args, frames, warmup, pooled),
+            )
+        )
     t_base = pooled.get(base_params, "key")
-    print(f"{'point':>13} {'D':>4} {'S':>3} {'W':>2} {'R':>2} {'keys':>4} {'t_key ms':>9} {'t_prop ms':>9} "
-          f"{'fps':>8} {'speedup':>8} {'bound':>7} {'meas/bnd':>8} {'within10%':>9} {'lat p50 ms':>10} "
-          f"{'thesis x':>8}")
-    print(f"{'ICNet/frame':>13} {1.0:>4} {1:>3} {'n':>2} {'n':>2} {args.frames:>4} {1000 * t_base:>9.2f} {'-':>9} "
-          f"{base_stats.fps:>8.2f} {1.0:>8.2f} {1.0:>7.2f} {'-':>8} {'-':>9} "
-          f"{1000 * base_stats.latency_median_s:>10.1f} {1.0:>8.2f}")
+    print(
+        f"{'point':>13} {'D':>4} {'S':>3} {'W':>2} {'R':>2} {'keys':>4} {'t_key ms':>9} {'t_prop ms':>9} "
+        f"{'fps':>8} {'speedup':>8} {'bound':>7} {'meas/bnd':>8} {'within10%':>9} {'lat p50 ms':>10} "
+        f"{'thesis x':>8}"
+    )
+    print(
+        f"{'ICNet/frame':>13} {1.0:>4} {1:>3} {'n':>2} {'n':>2} {args.frames:>4} {1000 * t_base:>9.2f} {'-':>9} "
+        f"{base_stats.fps:>8.2f} {1.0:>8.2f} {1.0:>7.2f} {'-':>8} {'-':>9} "
+        f"{1000 * base_stats.latency_median_s:>10.1f} {1.0:>8.2f}"
+    )
     for name, params, stats, counts, infos in results:
         n_key = counts.get("key", 0)
         t_key = pooled.get(params, "key") if n_key else 0.0
@@ -276,10 +315,12 @@ def main() -> None:
         verdict = "above" if ratio > 1.1 else "yes" if ratio >= 0.9 else "no"
         keys = sum(info["keyframe"] for info in infos)
         thesis = f"{params.thesis_fps / 38.6:.2f}" if getattr(params, "thesis_fps", None) else "-"
-        print(f"{name:>13} {params.downscale:>4} {params.keyframe_interval:>3} {'y' if params.warp else 'n':>2} "
-              f"{'y' if params.refine else 'n':>2} {keys:>4} {1000 * t_key:>9.2f} {1000 * t_prop:>9.2f} "
-              f"{stats.fps:>8.2f} {speedup:>8.2f} {bound:>7.2f} {ratio:>8.2f} {verdict:>9} "
-              f"{1000 * stats.latency_median_s:>10.1f} {thesis:>8}")
+        print(
+            f"{name:>13} {params.downscale:>4} {params.keyframe_interval:>3} {'y' if params.warp else 'n':>2} "
+            f"{'y' if params.refine else 'n':>2} {keys:>4} {1000 * t_key:>9.2f} {1000 * t_prop:>9.2f} "
+            f"{stats.fps:>8.2f} {speedup:>8.2f} {bound:>7.2f} {ratio:>8.2f} {verdict:>9} "
+            f"{1000 * stats.latency_median_s:>10.1f} {thesis:>8}"
+        )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 
 Prints frames per second for each backend at 640x480 and 1280x720 and the ratio between them.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -10,6 +10,7 @@ writes ``study.json`` and ``study.png`` to ``--out``.
 
     LTR_CAMVID_DIR=../shared/data/camvid python benchmarks/lmanet_camvid_study.py --workspace WS --out DIR
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,13 +40,14 @@ def _runs(workspace: Path) -> list[tuple[str, Path, str]]:
     for path in sorted(folder.glob(f"{PRESET}_stage*_S*")):
         checkpoint = latest_checkpoint(path)
         if checkpoint is not None:
-            stage, config = path.name[len(PRESET) + 1:].split("_", 1)
+            stage, config = path.name[len(PRESET) + 1 :].split("_", 1)
             found.append((f"LMANet {config} {stage}", checkpoint, PRESET))
     return found
 
 
-def _evaluate(checkpoint: Path, param: str, camvid: str, memory_size: int | None,
-              reading: dict | None = None) -> tuple[dict, int | None]:
+def _evaluate(
+    checkpoint: Path, param: str, camvid: str, memory_size: int | None, reading: dict | None = None
+) -> tuple[dict, int | None]:
     """Scores and the memory size used (None: a single-frame network); ``reading`` sets window/attention."""
     params = segmenter_parameters("lmanet", param)
     params.net_path = str(checkpoint)
@@ -62,6 +64,7 @@ def _evaluate(checkpoint: Path, param: str, camvid: str, memory_size: int | None
 
 def _plot(rows: list[dict], path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -85,14 +88,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--camvid", default=None, help="CamVid root (default: LTR_CAMVID_DIR)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--memory-sizes", type=int, nargs="+", default=[1, 2, 3, 4],
-                        help="memory sizes at inference for the main model (stage 2, S3_P21)")
-    parser.add_argument("--windows", type=int, nargs="+", default=[1, 11, 21, 41],
-                        help="window sides at inference for the main model (the weights do not depend on P)")
+    parser.add_argument(
+        "--memory-sizes",
+        type=int,
+        nargs="+",
+        default=[1, 2, 3, 4],
+        help="memory sizes at inference for the main model (stage 2, S3_P21)",
+    )
+    parser.add_argument(
+        "--windows",
+        type=int,
+        nargs="+",
+        default=[1, 11, 21, 41],
+        help="window sides at inference for the main model (the weights do not depend on P)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.camvid is None:
         from ltr_ext.admin.environment import env_settings
+
         args.camvid = str(env_settings().require("camvid_dir"))
     runs = _runs(args.workspace)
     if not runs:
@@ -108,12 +122,21 @@ def main(argv: list[str] | None = None) -> int:
         for size, reading in variants:
             result, used = _evaluate(checkpoint, param, args.camvid, size, reading)
             name = label + "".join(f", {k}={v} at inference" for k, v in reading.items())
-            row = {"model": name, "checkpoint": str(checkpoint), "memory_at_inference": used,
-                   "miou": result["miou"], "temporal_flip_rate": result["temporal_flip_rate"], "fps": result["fps"],
-                   "class_iou": result["class_iou"]}
+            row = {
+                "model": name,
+                "checkpoint": str(checkpoint),
+                "memory_at_inference": used,
+                "miou": result["miou"],
+                "temporal_flip_rate": result["temporal_flip_rate"],
+                "fps": result["fps"],
+                "class_iou": result["class_iou"],
+            }
             rows.append(row)
-            print(f"{name:<48} S={used or '-':<3} mIoU {row['miou']:6.2f}  flips {row['temporal_flip_rate']:6.3f} %  "
-                  f"{row['fps']:6.2f} FPS   ({checkpoint.name})", flush=True)
+            print(
+                f"{name:<48} S={used or '-':<3} mIoU {row['miou']:6.2f}  flips {row['temporal_flip_rate']:6.3f} %  "
+                f"{row['fps']:6.2f} FPS   ({checkpoint.name})",
+                flush=True,
+            )
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out / "study.json", json.dumps(rows, indent=1) + "\n")
     _plot(rows, args.out / "study.png")

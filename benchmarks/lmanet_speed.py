@@ -24,6 +24,7 @@ values) + the step's working memory (that peak minus the resident set before the
 libraries, which alone take hundreds of MiB, are left out); the overhead in % compares model
 memories with ERFNet's. On CUDA the same from the allocator's statistics.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,14 +34,13 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
 from segmentation_plugins.lmanet import build_lmanet, build_single_frame
-from segmentation_plugins.lmanet.models.attention import (
-    global_read, local_attention, local_memory_read, local_read)
+from segmentation_plugins.lmanet.models.attention import global_read, local_attention, local_memory_read, local_read
 
 MEMORY_FRAMES = 3
 
@@ -82,6 +82,7 @@ class Setup:
         def run() -> torch.Tensor:
             key, value = model.query(model.encode(self.frame))
             return model.decode(model.fuse(value, read(key, *self.memory, window)))
+
         return run
 
     def read(self, variant: str) -> Callable[[], torch.Tensor] | None:
@@ -160,8 +161,18 @@ def probe(args: argparse.Namespace) -> None:
 
 
 def measure_memory(args: argparse.Namespace, variant: str) -> dict[str, int]:
-    command = [sys.executable, __file__, "--probe", variant, "--size", args.size, "--threads", str(args.threads),
-               "--device", args.device]
+    command = [
+        sys.executable,
+        __file__,
+        "--probe",
+        variant,
+        "--size",
+        args.size,
+        "--threads",
+        str(args.threads),
+        "--device",
+        args.device,
+    ]
     # large blocks straight from and back to the system: the resident set then follows the live
     # tensors instead of what glibc keeps cached from earlier steps
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(128 << 10)}
@@ -186,8 +197,12 @@ def main() -> None:
         probe(args)
         return
     device = torch.device(args.device)
-    variants = (["erfnet"] + [f"local P={w}" for w in args.windows] + [f"direct P={w}" for w in args.direct]
-                + (["global"] if args.with_global else []))
+    variants = (
+        ["erfnet"]
+        + [f"local P={w}" for w in args.windows]
+        + [f"direct P={w}" for w in args.direct]
+        + (["global"] if args.with_global else [])
+    )
     setup = Setup(args.size, device)
     steps = {v: setup.step(v) for v in variants}
     reads = {v: setup.read(v) for v in variants}
@@ -203,11 +218,15 @@ def main() -> None:
     memory = {v: measure_memory(args, v) for v in variants} if args.memory else {}
 
     base = best["erfnet", "step"]
-    print(f"{args.size} on {device}, {args.threads} threads, S = {MEMORY_FRAMES}, torch {torch.__version__}; "
-          f"minimum of {args.rounds} interleaved rounds")
+    print(
+        f"{args.size} on {device}, {args.threads} threads, S = {MEMORY_FRAMES}, torch {torch.__version__}; "
+        f"minimum of {args.rounds} interleaved rounds"
+    )
     label = "CUDA peak" if device.type == "cuda" else "peak RSS"
-    print(f"  {'variant':14s} {'step':>9s} {'x ERFNet':>8s} {'read':>9s} {'read/ERFNet':>11s}"
-          + (f" {label:>10s} {'model mem':>10s} {'vs ERFNet':>9s}" if memory else ""))
+    print(
+        f"  {'variant':14s} {'step':>9s} {'x ERFNet':>8s} {'read':>9s} {'read/ERFNet':>11s}"
+        + (f" {label:>10s} {'model mem':>10s} {'vs ERFNet':>9s}" if memory else "")
+    )
     for v in variants:
         step, read = best[v, "step"], best[v, "read"]
         line = f"  {v:14s} {step * 1e3:6.1f} ms {step / base:7.2f}x "

@@ -16,13 +16,15 @@ on, and only where they are missing. None of the shims changes the numbers the t
 this project): install it outside the venv, e.g. ``pip install --target /tmp/ptdeps --no-deps
 pandas``, and run with ``PYTHONPATH=/tmp/ptdeps``.
 """
+
 from __future__ import annotations
 
 import importlib
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,11 +35,24 @@ import torch.nn as nn
 # clf_filter_size and fusion_type come from the parameter file's NetWithBackbone kwargs.
 RTS50_CONSTRUCTOR = "steepest_descent_resnet50_with_clf_encoder"
 RTS50_KWARGS: dict[str, Any] = dict(
-    filter_size=3, num_filters=16, optim_iter=5, backbone_pretrained=False, out_feature_dim=512,
-    frozen_backbone_layers=["conv1", "bn1", "layer1"], label_encoder_dims=(16, 32, 64),
-    use_bn_in_label_enc=False, clf_feat_blocks=0, final_conv=True, backbone_type="mrcnn",
-    clf_filter_size=4, clf_score_act="relu", clf_hinge_threshold=0.05, clf_activation_leak=0.1,
-    clf_with_extractor=True, clf_enc_input="sc")
+    filter_size=3,
+    num_filters=16,
+    optim_iter=5,
+    backbone_pretrained=False,
+    out_feature_dim=512,
+    frozen_backbone_layers=["conv1", "bn1", "layer1"],
+    label_encoder_dims=(16, 32, 64),
+    use_bn_in_label_enc=False,
+    clf_feat_blocks=0,
+    final_conv=True,
+    backbone_type="mrcnn",
+    clf_filter_size=4,
+    clf_score_act="relu",
+    clf_hinge_threshold=0.05,
+    clf_activation_leak=0.1,
+    clf_with_extractor=True,
+    clf_enc_input="sc",
+)
 
 PRROI_MODULE = "ltr.external.PreciseRoIPooling.pytorch.prroi_pool"
 
@@ -61,8 +76,10 @@ def _importable(name: str) -> bool:
 
 def _unavailable(name: str) -> Callable[..., Any]:
     """Placeholder for a name that is imported but never used on the RTS code path."""
+
     def fail(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError(f"{name} is a stub installed by official_rts.py; it is not usable")
+
     return fail
 
 
@@ -148,16 +165,18 @@ def _ensure_local_settings(checkout: Path) -> None:
         pytracking_local.write_text(
             "from pytracking.evaluation.environment import EnvSettings\n\n\n"
             "def local_env_settings():\n"
-            "    return EnvSettings()  # written by official_rts.py; defaults are enough for tracking\n")
+            "    return EnvSettings()  # written by official_rts.py; defaults are enough for tracking\n"
+        )
     ltr_local = checkout / "ltr" / "admin" / "local.py"
     if not ltr_local.exists():
         ltr_local.write_text(
             "class EnvironmentSettings:\n"
-            "    \"\"\"Written by official_rts.py; training paths are not needed for tracking.\"\"\"\n\n"
+            '    """Written by official_rts.py; training paths are not needed for tracking."""\n\n'
             "    def __init__(self):\n"
             "        self.workspace_dir = ''\n"
             "        self.tensorboard_dir = ''\n"
-            "        self.pretrained_networks = ''\n")
+            "        self.pretrained_networks = ''\n"
+        )
 
 
 def _apply_shims(checkout: Path) -> None:

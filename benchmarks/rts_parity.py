@@ -7,6 +7,7 @@ the training-style forward's relative errors (max absolute error / max |referenc
 logits and all classifier iterates, and, for the tracker on ``tracker_ref`` with seed-0 synthetic
 weights, the largest box difference and the share of mask pixels that differ per frame.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,10 @@ def network_errors(weights: Path, outputs: dict[str, np.ndarray]) -> dict[str, f
     net.eval()
     with torch.no_grad():
         masks, scores = net(*(torch.from_numpy(outputs[f"in_{name}"]) for name in INPUTS), num_refinement_iter=2)
-    return {"out_mask_pred": relative_error(masks, outputs["out_mask_pred"]),
-            "out_clf_scores_all_iters": relative_error(torch.stack(scores), outputs["out_clf_scores_all_iters"])}
+    return {
+        "out_mask_pred": relative_error(masks, outputs["out_mask_pred"]),
+        "out_clf_scores_all_iters": relative_error(torch.stack(scores), outputs["out_clf_scores_all_iters"]),
+    }
 
 
 def tracker_errors(weights: Path, shared: Path, scratch: Path) -> tuple[int, float, list[float]]:
@@ -53,7 +56,9 @@ def tracker_errors(weights: Path, shared: Path, scratch: Path) -> tuple[int, flo
     for index, image in enumerate(images[1:], start=1):
         out = tracker.track(image, {"previous_output": out})
         box_error = max(box_error, float(np.abs(np.asarray(out["target_bbox"]) - boxes[index]).max()))
-        expected = imread_rgb(shared / "fixtures" / "rts" / "tracker_ref" / "masks" / f"{index + 1:05d}.png")[..., 0] > 127
+        expected = (
+            imread_rgb(shared / "fixtures" / "rts" / "tracker_ref" / "masks" / f"{index + 1:05d}.png")[..., 0] > 127
+        )
         mask_shares.append(float(((out["segmentation"] > 0) != expected).mean()))
     return len(images), box_error, mask_shares
 
@@ -73,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         for key, error in network_errors(weights, dict(np.load(folder / "outputs.npz"))).items():
             print(f"network {key}: relative error {error:.2e}")
         frames, box_error, shares = tracker_errors(weights, args.shared, Path(tmp))
-    print(f"tracker on {frames} frames: largest box difference {box_error:.2e} px; mask pixels differing "
-          f"per frame: max {max(shares) * 100:.4f} %, mean {np.mean(shares) * 100:.5f} %")
+    print(
+        f"tracker on {frames} frames: largest box difference {box_error:.2e} px; mask pixels differing "
+        f"per frame: max {max(shares) * 100:.4f} %, mean {np.mean(shares) * 100:.5f} %"
+    )
     return 0
 
 

@@ -15,6 +15,7 @@ sets' own relative files, e.g. rts50's ``rts50.pth``) is looked up in ``--networ
 the ``network_path`` setting, env ``PYTRACKING_NETWORK_PATH``). ``rts_small*`` use the shipped
 network. ``--set key=value`` changes a tracker parameter in every set (values as Python literals).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,7 +46,7 @@ def first_return(away: np.ndarray) -> int | None:
     hidden = np.flatnonzero(away)
     if len(hidden) == 0:
         return None
-    back = np.flatnonzero(~away[hidden[0]:])
+    back = np.flatnonzero(~away[hidden[0] :])
     return int(hidden[0] + back[0]) if len(back) else None
 
 
@@ -72,8 +73,9 @@ def parse_override(text: str) -> tuple[str, object]:
         return key, value
 
 
-def load_parameters(param: str, net: str | None, network_path: str | None,
-                    overrides: list[tuple[str, object]] = ()) -> TrackerParams:
+def load_parameters(
+    param: str, net: str | None, network_path: str | None, overrides: list[tuple[str, object]] = ()
+) -> TrackerParams:
     """``rts`` parameter set ``param`` with its weights file replaced by ``net`` and resolved in ``network_path``."""
     params = get_parameters("rts", param)
     for key, value in overrides:
@@ -99,31 +101,53 @@ def run(params: TrackerParams, seq) -> tuple[np.ndarray, int, int, list[float], 
     output = track_frames(tracker, frames, seq.frame_info, on_frame=count)
     times = np.asarray(output.time[1:], dtype=np.float64)
     searched = np.asarray(ran, dtype=bool)
-    return (np.asarray(output.target_bbox, dtype=np.float64), int(searched.sum()), sum(accepted),
-            times[~searched].tolist(), times[searched].tolist())
+    return (
+        np.asarray(output.target_bbox, dtype=np.float64),
+        int(searched.sum()),
+        sum(accepted),
+        times[~searched].tolist(),
+        times[searched].tolist(),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--params", "--param", nargs="+", default=["rts_small", "rts_small_redetect"],
-                        help="rts parameter sets to compare")
+    parser.add_argument(
+        "--params",
+        "--param",
+        nargs="+",
+        default=["rts_small", "rts_small_redetect"],
+        help="rts parameter sets to compare",
+    )
     parser.add_argument("--net", help="weights file for every parameter set (absolute or relative to --network-path)")
-    parser.add_argument("--network-path", default=None,
-                        help="folder of relative weights files (default: the network_path setting)")
+    parser.add_argument(
+        "--network-path", default=None, help="folder of relative weights files (default: the network_path setting)"
+    )
     parser.add_argument("--sequences", type=int, default=8, help="videos with an exit to evaluate")
     parser.add_argument("--frames", type=int, default=120)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--set", dest="overrides", type=parse_override, action="append", default=[],
-                        metavar="KEY=VALUE", help="tracker parameter for every set, e.g. redetect_threshold=0.3")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        type=parse_override,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="tracker parameter for every set, e.g. redetect_threshold=0.3",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         sequences, generated = exit_sequences(Path(tmp), args.sequences, args.frames, args.seed)
-        print(f"{len(sequences)} of {generated} generated videos ({args.frames} frames) have the target leave the view "
-              f"and return: {', '.join(s.name for s in sequences)}")
-        print("| param | AUC all frames | AUC after the return | searches run | accepted | s/frame "
-              "| s/frame with a search |")
+        print(
+            f"{len(sequences)} of {generated} generated videos ({args.frames} frames) have the target leave the view "
+            f"and return: {', '.join(s.name for s in sequences)}"
+        )
+        print(
+            "| param | AUC all frames | AUC after the return | searches run | accepted | s/frame "
+            "| s/frame with a search |"
+        )
         print("|---|---|---|---|---|---|---|")
         for param in args.params:
             all_curves, after_curves, ran, accepted, plain_times, search_times = [], [], 0, 0, [], []
@@ -144,8 +168,10 @@ def main(argv: list[str] | None = None) -> int:
                 return scores_from_curves(c.success, c.precision, c.norm_precision).auc
 
             with_search = f"{np.mean(search_times):.3f}" if search_times else "-"
-            print(f"| {param} | {auc(all_curves):.1f} | {auc(after_curves):.1f} | {ran} | {accepted} | "
-                  f"{np.mean(plain_times + search_times):.3f} | {with_search} |")
+            print(
+                f"| {param} | {auc(all_curves):.1f} | {auc(after_curves):.1f} | {ran} | {accepted} | "
+                f"{np.mean(plain_times + search_times):.3f} | {with_search} |"
+            )
     return 0
 
 

@@ -12,6 +12,7 @@ sequences. The generated benchmark is DAVIS-2016-format videos written by
 ``pytracking_ext.synthetic`` with a seed the training data does not use. ``--net`` runs the ``rts``
 trackers with another weights file (an LTR checkpoint or an exported network), e.g. one you trained.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,11 +65,18 @@ def evaluate(spec: TrackerSpec, sequences, net: str | None = None) -> dict[str, 
         output = track_sequence(build_tracker(spec, seq, params=params), seq, progress=False)
         scores.append(score_sequence(seq, output))
         frames += len(seq.frames)
-    box = scores_from_curves(*(lambda c: (c.success, c.precision, c.norm_precision))(
-        average_curves([s["curves"] for s in scores])))
+    box = scores_from_curves(
+        *(lambda c: (c.success, c.precision, c.norm_precision))(average_curves([s["curves"] for s in scores]))
+    )
     j, f = np.mean([s["J"] for s in scores]) * 100, np.mean([s["F"] for s in scores]) * 100
-    return {"auc": box.auc, "J": j, "F": f, "JF": (j + f) / 2, "fps": frames / (time.perf_counter() - start),
-            "per_sequence": {seq.name: (s["J"] * 100 + s["F"] * 100) / 2 for seq, s in zip(sequences, scores)}}
+    return {
+        "auc": box.auc,
+        "J": j,
+        "F": f,
+        "JF": (j + f) / 2,
+        "fps": frames / (time.perf_counter() - start),
+        "per_sequence": {seq.name: (s["J"] * 100 + s["F"] * 100) / 2 for seq, s in zip(sequences, scores)},
+    }
 
 
 def print_table(title: str, results: dict[str, dict[str, float]]) -> None:
@@ -97,10 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         sets[f"DAVIS 2016 clips ({args.davis})"] = list(get_dataset("dv2016_val", root=args.davis))
     with tempfile.TemporaryDirectory() as tmp:
         if args.generated:
-            root = generate("davis", Path(tmp) / "gen", args.generated, args.frames, args.seed, davis_version=2016,
-                            progress=False)
-            sets[f"generated DAVIS-2016-format, {args.generated} x {args.frames} frames, seed {args.seed}"] = \
-                list(get_dataset("dv2016_val", root=root))
+            root = generate(
+                "davis", Path(tmp) / "gen", args.generated, args.frames, args.seed, davis_version=2016, progress=False
+            )
+            sets[f"generated DAVIS-2016-format, {args.generated} x {args.frames} frames, seed {args.seed}"] = list(
+                get_dataset("dv2016_val", root=root)
+            )
         for title, sequences in sets.items():
             print_table(title, {f"{s.name}/{s.param}": evaluate(s, sequences, args.net) for s in specs})
     return 0

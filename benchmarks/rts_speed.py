@@ -17,6 +17,7 @@ turn with ours frame by frame, and prints the ratio measured in that one run. ``
 CHECKOUT`` does the same with the official tracker of a PyTracking checkout, run through
 ``benchmarks/official_rts.py`` (its imports need ``pandas``; see that module).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,6 +52,7 @@ def seed0_weights(shared: Path, out: Path) -> Path:
         torch.save(module.make_state_dict(str(manifest), 0), out)
     else:
         from ltr_ext.models.rts import build_rts50
+
         torch.manual_seed(0)
         torch.save(build_rts50().state_dict(), out)
     return out
@@ -68,8 +70,18 @@ def reference_sequence(shared: Path, frames: int | None, scratch: Path):
         mask = (imread_rgb(ref / "init_mask.png")[..., 0] > 127).astype(np.uint8)
         return [imread_rgb(p) for p in paths], box, mask, np.loadtxt(ref / "boxes.txt")[:frames]
     from pytracking_ext.synthetic import generate
-    folder = generate("davis", scratch / "davis", num_sequences=1, num_frames=frames or 30, seed=0, height=480, width=640,
-                      num_objects=1, progress=False)
+
+    folder = generate(
+        "davis",
+        scratch / "davis",
+        num_sequences=1,
+        num_frames=frames or 30,
+        seed=0,
+        height=480,
+        width=640,
+        num_objects=1,
+        progress=False,
+    )
     seq_dir = sorted((Path(folder) / "JPEGImages" / "480p").iterdir())[0]
     images = [imread_rgb(p) for p in sorted(seq_dir.glob("*.jpg"))]
     label = imread_rgb(Path(folder) / "Annotations" / "480p" / seq_dir.name / "00000.png")[..., 0] > 0
@@ -81,6 +93,7 @@ def _track(trackers: dict, images, box, mask, device: str) -> dict[str, tuple[fl
 
     The trackers take turns frame by frame, so that load from other processes hits them alike.
     """
+
     def timed(call):
         start = time.perf_counter()
         result = call()
@@ -91,11 +104,15 @@ def _track(trackers: dict, images, box, mask, device: str) -> dict[str, tuple[fl
     runs, outs = {}, {}
     for name, tracker in trackers.items():
         tracker.initialize_features()
-        outs[name], init_time = timed(lambda: tracker.initialize(images[0], {"init_bbox": box, "init_mask": mask}))
+        outs[name], init_time = timed(
+            lambda tracker=tracker: tracker.initialize(images[0], {"init_bbox": box, "init_mask": mask})
+        )
         runs[name] = (init_time, [], [box])
     for image in images[1:]:
         for name, tracker in trackers.items():
-            outs[name], elapsed = timed(lambda: tracker.track(image, {"previous_output": outs[name]}))
+            outs[name], elapsed = timed(
+                lambda tracker=tracker, image=image, name=name: tracker.track(image, {"previous_output": outs[name]})
+            )
             runs[name][1].append(elapsed)
             runs[name][2].append(outs[name]["target_bbox"])
     return runs
@@ -107,12 +124,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--frames", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3, help="track the sequence this many times; min per frame")
-    parser.add_argument("--baseline", action="store_true",
-                        help="also run the tracker without the CPU inference copy and channels-last layout, "
-                             "frame by frame in turn with ours")
-    parser.add_argument("--official", type=Path, default=None, metavar="CHECKOUT",
-                        help="also run the official tracker of this PyTracking checkout (benchmarks/official_rts.py), "
-                             "in turn with ours frame by frame")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also run the tracker without the CPU inference copy and channels-last layout, "
+        "frame by frame in turn with ours",
+    )
+    parser.add_argument(
+        "--official",
+        type=Path,
+        default=None,
+        metavar="CHECKOUT",
+        help="also run the official tracker of this PyTracking checkout (benchmarks/official_rts.py), "
+        "in turn with ours frame by frame",
+    )
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -133,31 +158,44 @@ def main(argv: list[str] | None = None) -> int:
             made = {name: tracker_class(p) for name, p in variants.items()}
             if args.official is not None:
                 from official_rts import load_official_rts
+
                 made["official"] = load_official_rts(args.official, Path(params.net.path), args.device)
             return made
 
         runs = [_track(trackers(), images, box, mask, args.device) for _ in range(max(1, args.repeats))]
         names = list(runs[0])
-    print(f"device {args.device}, {args.threads} threads, {len(images)} frames of {images[0].shape[1]}x{images[0].shape[0]}, "
-          f"best of {len(runs)} runs per frame")
+    print(
+        f"device {args.device}, {args.threads} threads, {len(images)} frames of "
+        f"{images[0].shape[1]}x{images[0].shape[0]}, "
+        f"best of {len(runs)} runs per frame"
+    )
     medians = {}
     for name in names:
         init_time = min(run[name][0] for run in runs)
         times = [min(frame) for frame in zip(*(run[name][1] for run in runs))]
         medians[name] = (init_time, statistics.median(times))
-        print(f"{name}: init {init_time:.2f} s, median per frame (frames 2-{len(images)}) {medians[name][1]:.3f} s "
-              f"({1 / medians[name][1]:.2f} FPS), first {times[0]:.3f} s, last {times[-1]:.3f} s")
+        print(
+            f"{name}: init {init_time:.2f} s, median per frame (frames 2-{len(images)}) {medians[name][1]:.3f} s "
+            f"({1 / medians[name][1]:.2f} FPS), first {times[0]:.3f} s, last {times[-1]:.3f} s"
+        )
     init_time, median = medians["ours"]
     if args.baseline:
         plain_init, plain_median = medians["plain eager"]
-        print(f"ours vs plain eager (same run): init {plain_init / init_time:.2f}x, per frame {plain_median / median:.2f}x")
+        print(
+            f"ours vs plain eager (same run): init {plain_init / init_time:.2f}x, "
+            f"per frame {plain_median / median:.2f}x"
+        )
     if "official" in medians:
         official_init, official_median = medians["official"]
-        print(f"ours vs official (same run): init {official_init / init_time:.2f}x faster, "
-              f"per frame {official_median / median:.2f}x faster")
+        print(
+            f"ours vs official (same run): init {official_init / init_time:.2f}x faster, "
+            f"per frame {official_median / median:.2f}x faster"
+        )
     for source, (official_init, official_frame) in OFFICIAL.items():
-        print(f"vs official ({source}: init {official_init} s, frame {official_frame} s): "
-              f"init {official_init / init_time:.2f}x faster, per frame {official_frame / median:.2f}x faster")
+        print(
+            f"vs official ({source}: init {official_init} s, frame {official_frame} s): "
+            f"init {official_init / init_time:.2f}x faster, per frame {official_frame / median:.2f}x faster"
+        )
     if reference is not None:
         for name in names:
             equal = all(np.allclose(np.asarray(run[name][2], dtype=float), reference, atol=1e-4) for run in runs)

@@ -5,6 +5,7 @@ and plugins as they are registered), ``SETTINGS`` a module in it with ``run(sett
 command under ``torchrun --nproc_per_node N`` trains with DistributedDataParallel (gloo on CPU,
 NCCL on GPU). Re-running it resumes from the latest checkpoint.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,9 @@ def init_distributed() -> tuple[int, int]:
     return dist.get_rank(), world_size
 
 
-def build_settings(module_name: str, settings_name: str, assignments: list[tuple[str, object]],
-                   workspace: str | None = None) -> Settings:
+def build_settings(
+    module_name: str, settings_name: str, assignments: list[tuple[str, object]], workspace: str | None = None
+) -> Settings:
     """Settings with the workspace and the overrides (a framework field of the wrong type raises here)."""
     settings = Settings()
     if workspace:
@@ -67,11 +69,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="python -m ltr_ext.run_training", description=__doc__.split("\n")[0])
     parser.add_argument("train_module", help=f"train module ({', '.join(TRAIN_SETTINGS.names())}, ...)")
     parser.add_argument("train_name", help="settings module inside it")
-    parser.add_argument("--cudnn_benchmark", type=lambda v: v.lower() in ("1", "true", "yes"), default=True,
-                        help="torch.backends.cudnn.benchmark (true/false)")
+    parser.add_argument(
+        "--cudnn_benchmark",
+        type=lambda v: v.lower() in ("1", "true", "yes"),
+        default=True,
+        help="torch.backends.cudnn.benchmark (true/false)",
+    )
     parser.add_argument("--workspace", default=None, help="workspace folder (overrides LTR_WORKSPACE_DIR)")
-    parser.add_argument("--set", dest="assignments", type=parse_assignment, action="append", default=[],
-                        metavar="KEY=VALUE", help="override a setting (repeatable; checked against the declared ones)")
+    parser.add_argument(
+        "--set",
+        dest="assignments",
+        type=parse_assignment,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting (repeatable; checked against the declared ones)",
+    )
     args = parser.parse_args(argv)
     try:
         module = get_settings_module(args.train_module, args.train_name)

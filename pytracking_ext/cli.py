@@ -1,9 +1,11 @@
 """Shared command-line pieces."""
+
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, NoReturn
+from collections.abc import Callable
+from typing import NoReturn
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -15,11 +15,13 @@ an override with the field it names, before anything runs:
 Errors are :class:`~pytracking_ext.errors.OverrideError`, one line starting with where the
 override came from (``--set``, ``LTR_EXT_SET``).
 """
+
 from __future__ import annotations
 
 import ast
 import difflib
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .errors import OverrideError
 
@@ -57,8 +59,7 @@ def _prefix(source: str) -> str:
     return f"{source}: " if source else ""
 
 
-def check_key(key: str, known: Iterable[str], *, what: str = "setting", owner: str = "",
-              source: str = "--set") -> None:
+def check_key(key: str, known: Iterable[str], *, what: str = "setting", owner: str = "", source: str = "--set") -> None:
     """Raise :class:`OverrideError` unless ``key`` is one of ``known``."""
     known = list(known)
     if key not in known:
@@ -130,8 +131,9 @@ def value_problem(key: str, value: Any, default: Any) -> str | None:
     return None
 
 
-def check_value(key: str, value: Any, default: Any, *, what: str = "setting", owner: str = "",
-                source: str = "--set") -> None:
+def check_value(
+    key: str, value: Any, default: Any, *, what: str = "setting", owner: str = "", source: str = "--set"
+) -> None:
     """Raise :class:`OverrideError` when ``value`` does not suit field ``key`` declared with ``default``."""
     problem = value_problem(key, value, default)
     if problem is not None:
@@ -139,8 +141,14 @@ def check_value(key: str, value: Any, default: Any, *, what: str = "setting", ow
         raise OverrideError(f"{_prefix(source)}{what} '{key}'{where} {problem}, got {value!r}")
 
 
-def check_overrides(assignments: Iterable[tuple[str, Any]], fields: Mapping[str, Any], *, what: str = "setting",
-                    owner: str = "", source: str = "--set") -> None:
+def check_overrides(
+    assignments: Iterable[tuple[str, Any]],
+    fields: Mapping[str, Any],
+    *,
+    what: str = "setting",
+    owner: str = "",
+    source: str = "--set",
+) -> None:
     """Check every ``(key, value)`` against ``fields`` (name -> declared default), first error raised."""
     for key, value in assignments:
         check_key(key, fields, what=what, owner=owner, source=source)

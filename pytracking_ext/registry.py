@@ -3,6 +3,7 @@
 Targets may be given lazily as ``"package.module:attribute"`` strings so that registering a
 tracker never imports torch or a network until the tracker is actually used.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -30,8 +31,7 @@ def entry_point_values(group: str) -> list[tuple[str, str]]:
     cannot hide the groups of the installed metadata, which would leave the registries empty.
     Nothing is imported.
     """
-    return [(ep.name, ep.value) for dist in metadata.distributions() for ep in dist.entry_points
-            if ep.group == group]
+    return [(ep.name, ep.value) for dist in metadata.distributions() for ep in dist.entry_points if ep.group == group]
 
 
 class Registry:
@@ -52,9 +52,11 @@ class Registry:
     def register(self, name: str, target: Any = None) -> Any:
         """Register ``target`` under ``name``; without a target, return a decorator."""
         if target is None:
+
             def decorator(obj: Any) -> Any:
                 self._items[name] = obj
                 return obj
+
             return decorator
         self._items[name] = target
         return target

@@ -3,6 +3,7 @@
 ``MODULE`` is a module of ``pytracking_ext.experiments`` or any importable dotted path; ``FUNCTION``
 returns ``(trackers, dataset)`` where trackers is a list of TrackerSpec (see ``trackerlist``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,11 +30,14 @@ def load_experiment(module_name: str, function_name: str):
         module = importlib.import_module(candidate)
         if not hasattr(module, function_name):
             public = [n for n in dir(module) if callable(getattr(module, n)) and not n.startswith("_")]
-            raise UnknownNameError(f"experiment module {candidate} has no function '{function_name}'; "
-                                   f"functions: {', '.join(public)}")
+            raise UnknownNameError(
+                f"experiment module {candidate} has no function '{function_name}'; functions: {', '.join(public)}"
+            )
         return getattr(module, function_name)
-    raise UnknownNameError(f"experiment module '{module_name}' not found "
-                           f"(looked for pytracking_ext.experiments.{module_name} and {module_name})")
+    raise UnknownNameError(
+        f"experiment module '{module_name}' not found "
+        f"(looked for pytracking_ext.experiments.{module_name} and {module_name})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,8 +57,16 @@ def _run(args: argparse.Namespace) -> int:
     except PytrackingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    summary = run_dataset(dataset, trackers, threads=args.threads, debug=args.debug, overwrite=args.overwrite,
-                          settings=settings, int_boxes=args.int_boxes, visdom_info=visdom_info(args))
+    summary = run_dataset(
+        dataset,
+        trackers,
+        threads=args.threads,
+        debug=args.debug,
+        overwrite=args.overwrite,
+        settings=settings,
+        int_boxes=args.int_boxes,
+        visdom_info=visdom_info(args),
+    )
     print_summary(summary, trackers[0].results_dir(settings).parent.parent if trackers else None)
     return summary.exit_code
 

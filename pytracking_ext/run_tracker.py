@@ -5,6 +5,7 @@ of a setting), ``--overwrite`` (redo finished sequences) and ``--int-boxes``. Th
 is checked for writability before any tracking; Ctrl-C prints one line, keeps the finished
 sequences and exits with status 130.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,8 +72,16 @@ def _run(args: argparse.Namespace) -> int:
     except (PytrackingError, IndexError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    summary = run_dataset(dataset, [spec], threads=args.threads, debug=args.debug, overwrite=args.overwrite,
-                          settings=settings, int_boxes=args.int_boxes, visdom_info=visdom_info(args))
+    summary = run_dataset(
+        dataset,
+        [spec],
+        threads=args.threads,
+        debug=args.debug,
+        overwrite=args.overwrite,
+        settings=settings,
+        int_boxes=args.int_boxes,
+        visdom_info=visdom_info(args),
+    )
     print_summary(summary, spec.results_dir(settings))
     return summary.exit_code
 

@@ -13,6 +13,7 @@ ends; then the files of an earlier run that this run did not write (and only fil
 writes: the names above) are removed, so ``DIR`` holds this run's outputs and no stale masks.
 A run that is killed leaves ``DIR`` as the previous run left it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,11 +33,11 @@ from .errors import PytrackingError
 from .evaluation.results import TrackingOutput
 from .evaluation.running import build_tracker, track_frames
 from .evaluation.tracker_spec import TrackerSpec
+from .run_tracker import add_debug_arguments, visdom_info
 from .trackers import get_parameters, get_tracker_class
 from .trackers.multiobject import MultiObjectWrapper
 from .utils.boxes import mask_to_bbox
 from .utils.io import atomic_savetxt, imwrite_indexed
-from .run_tracker import add_debug_arguments, visdom_info
 from .visualization import VideoSink, draw_overlay
 from .visualization.debug import open_debug_views
 
@@ -67,15 +68,24 @@ def initial_objects(boxes: list[list[float]], mask_path: str | None) -> tuple[di
         box_of = {oid: (boxes[i] if boxes else mask_to_bbox(label == int(oid))) for i, oid in enumerate(ids)}
         if len(ids) == 1:
             return {"init_bbox": box_of[ids[0]], "init_mask": (label > 0).astype(np.uint8)}, ids
-        return {"init_bbox": OrderedDict(box_of), "init_mask": label, "init_object_ids": ids,
-                "object_ids": ids, "sequence_object_ids": ids}, ids
+        return {
+            "init_bbox": OrderedDict(box_of),
+            "init_mask": label,
+            "init_object_ids": ids,
+            "object_ids": ids,
+            "sequence_object_ids": ids,
+        }, ids
     if not boxes:
         raise PytrackingError("give at least one --init-box x,y,w,h or an --init-mask PNG")
     if len(boxes) == 1:
         return {"init_bbox": boxes[0]}, ["1"]
     ids = [str(i + 1) for i in range(len(boxes))]
-    return {"init_bbox": OrderedDict(zip(ids, boxes)), "init_object_ids": ids, "object_ids": ids,
-            "sequence_object_ids": ids}, ids
+    return {
+        "init_bbox": OrderedDict(zip(ids, boxes)),
+        "init_object_ids": ids,
+        "object_ids": ids,
+        "sequence_object_ids": ids,
+    }, ids
 
 
 def _make_tracker(spec: TrackerSpec, multi: bool):
@@ -143,9 +153,17 @@ def commit_outputs(staging: Path, out_dir: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def run_video(spec: TrackerSpec, source, out_dir: Path, init_boxes: list[list[float]],
-              init_mask: str | None = None, fps: float = 15.0, write_video: bool = True, debug: int = 0,
-              visdom_info: dict | None = None) -> TrackingOutput:
+def run_video(
+    spec: TrackerSpec,
+    source,
+    out_dir: Path,
+    init_boxes: list[list[float]],
+    init_mask: str | None = None,
+    fps: float = 15.0,
+    write_video: bool = True,
+    debug: int = 0,
+    visdom_info: dict | None = None,
+) -> TrackingOutput:
     """Track ``source`` (a FrameSource) and write every output into ``out_dir``.
 
     Outputs are staged and committed at the end (also after Ctrl-C or an error, when at least one
@@ -205,12 +223,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("tracker_name")
     parser.add_argument("tracker_param")
     parser.add_argument("--input", required=True, help="video file, image folder, or webcam index (0, 1, ...)")
-    parser.add_argument("--init-box", type=parse_box, action="append", default=[], metavar="x,y,w,h",
-                        help="initial box; repeat for several objects")
-    parser.add_argument("--init-mask", default=None,
-                        help="initial mask: a binary image, a DAVIS palette PNG, a grayscale label image (ids 1..255), "
-                             "or an RGB image with one flat colour per object (black = background); at most "
-                             f"{MAX_INIT_OBJECTS} objects")
+    parser.add_argument(
+        "--init-box",
+        type=parse_box,
+        action="append",
+        default=[],
+        metavar="x,y,w,h",
+        help="initial box; repeat for several objects",
+    )
+    parser.add_argument(
+        "--init-mask",
+        default=None,
+        help="initial mask: a binary image, a DAVIS palette PNG, a grayscale label image (ids 1..255), "
+        "or an RGB image with one flat colour per object (black = background); at most "
+        f"{MAX_INIT_OBJECTS} objects",
+    )
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames (needed for webcams)")
     parser.add_argument("--fps", type=float, default=15.0, help="frame rate of the overlay video")
@@ -222,8 +249,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         source = open_frame_source(source_arg, max_frames=args.max_frames)
         spec = TrackerSpec(args.tracker_name, args.tracker_param)
-        output = run_video(spec, source, Path(args.out), args.init_box, args.init_mask, fps=args.fps,
-                           write_video=not args.no_video, debug=args.debug, visdom_info=visdom_info(args))
+        output = run_video(
+            spec,
+            source,
+            Path(args.out),
+            args.init_box,
+            args.init_mask,
+            fps=args.fps,
+            write_video=not args.no_video,
+            debug=args.debug,
+            visdom_info=visdom_info(args),
+        )
     except PytrackingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

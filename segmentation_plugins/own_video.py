@@ -1,9 +1,10 @@
 """Segment a user's video (file or folder of images): label PNGs plus a colour overlay video."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
@@ -57,8 +58,14 @@ def overlay(frame: np.ndarray, labels: np.ndarray, label_set: LabelSet, alpha: f
     return cv2.addWeighted(frame, 1 - alpha, colours, alpha, 0)
 
 
-def segment_own_video(segmenter: VideoSegmenter, label_set: LabelSet, source: str | os.PathLike,
-                      out: str | os.PathLike, max_frames: int | None = None, progress: bool = True) -> dict:
+def segment_own_video(
+    segmenter: VideoSegmenter,
+    label_set: LabelSet,
+    source: str | os.PathLike,
+    out: str | os.PathLike,
+    max_frames: int | None = None,
+    progress: bool = True,
+) -> dict:
     """Write ``out/labels/NNNNN.png`` (indexed, class colours) and ``out/overlay.mp4``; returns a summary."""
     frames, count, fps = read_video(source, max_frames)
     out = Path(out)
@@ -75,8 +82,13 @@ def segment_own_video(segmenter: VideoSegmenter, label_set: LabelSet, source: st
             yield frame
 
     try:
-        for output in tqdm(segmenter.segment_video(remember(frames)), total=count or None, unit="frame",
-                           desc=f"segmenting {Path(source).name}", disable=not progress):
+        for output in tqdm(
+            segmenter.segment_video(remember(frames)),
+            total=count or None,
+            unit="frame",
+            desc=f"segmenting {Path(source).name}",
+            disable=not progress,
+        ):
             frame = tee.pop(0)
             imwrite_indexed(out / "labels" / f"{written:05d}.png", output.labels, palette)
             if writer is None:

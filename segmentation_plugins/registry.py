@@ -4,6 +4,7 @@
 entry-point group ``segmentation_plugins.segmenters`` (``lmanet`` and ``evs`` are declared in
 ``pyproject.toml`` as any installed plugin declares its own).
 """
+
 from __future__ import annotations
 
 from pytracking_ext.registry import Registry

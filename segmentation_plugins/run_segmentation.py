@@ -8,6 +8,7 @@ A benchmark run prints per-class IoU, mIoU, the temporal flip rate and frames pe
 writes them to ``OUT/results.json`` (default ``OUT``: ``<workspace>/segmentation_results/METHOD/PARAM/
 <dataset>_<split>_<mode>``). ``--set`` changes a parameter for this run (e.g. ``memory_size=2``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,8 +58,7 @@ def parse_assignment(text: str) -> tuple[str, object]:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def apply_overrides(params: TrackerParams, assignments: list[tuple[str, object]], owner: str,
-                    label_set: str) -> None:
+def apply_overrides(params: TrackerParams, assignments: list[tuple[str, object]], owner: str, label_set: str) -> None:
     """Check ``--set`` against the parameter set's fields (and ``label_set``, read here), then apply them."""
     fields = {"label_set": label_set, **{k: v for k, v in vars(params).items() if not k.startswith("_")}}
     overrides.check_overrides(assignments, fields, what="parameter", owner=owner)
@@ -75,8 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--input", help="your own video file or folder of images")
     parser.add_argument("--root", help="dataset root (default: the camvid_dir / cityscapes_dir setting)")
     parser.add_argument("--split", default="val")
-    parser.add_argument("--mode", choices=["stream", "clip"], default="stream",
-                        help="stream: one rolling state per run of frames; clip: the official per-clip protocol")
+    parser.add_argument(
+        "--mode",
+        choices=["stream", "clip"],
+        default="stream",
+        help="stream: one rolling state per run of frames; clip: the official per-clip protocol",
+    )
     parser.add_argument("--clip-length", type=positive_int, default=4, help="frames per clip in clip mode (memory + 1)")
     parser.add_argument("--size", type=parse_size, help="resize frames and labels to WxH before segmenting")
     parser.add_argument("--out", help="output folder")
@@ -84,8 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-videos", type=positive_int, help="stop after this many videos/clips (quick checks)")
     parser.add_argument("--max-frames", type=positive_int, help="own video: stop after this many frames")
     parser.add_argument("--threads", type=positive_int, help="torch CPU threads")
-    parser.add_argument("--set", dest="assignments", type=parse_assignment, action="append", default=[],
-                        metavar="KEY=VALUE", help="override a parameter (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="assignments",
+        type=parse_assignment,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter (repeatable)",
+    )
     parser.add_argument("--no-progress", action="store_true")
     return parser
 
@@ -104,9 +115,11 @@ def print_report(result: dict, title: str) -> None:
     for name, value in result["class_iou"].items():
         print(f"  {name:<14} {'-' if value is None else f'{value:6.2f}'}")
     flips = result["temporal_flip_rate"]
-    print(f"mIoU {result['miou']:.2f}  pixel accuracy {result['pixel_accuracy']:.2f}  "
-          f"temporal flip rate {'-' if flips is None else f'{flips:.3f}'} %  "
-          f"{result['frames']} frames, {result['scored_frames']} scored, {result['fps']:.2f} FPS")
+    print(
+        f"mIoU {result['miou']:.2f}  pixel accuracy {result['pixel_accuracy']:.2f}  "
+        f"temporal flip rate {'-' if flips is None else f'{flips:.3f}'} %  "
+        f"{result['frames']} frames, {result['scored_frames']} scored, {result['fps']:.2f} FPS"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,16 +134,21 @@ def main(argv: list[str] | None = None) -> int:
         with build_segmenter(args.method, params) as segmenter:
             if args.input:
                 from .own_video import segment_own_video
+
                 if not args.out:
                     parser.error("--input needs --out")
-                summary = segment_own_video(segmenter, label_set, args.input, args.out, args.max_frames,
-                                            progress=not args.no_progress)
+                summary = segment_own_video(
+                    segmenter, label_set, args.input, args.out, args.max_frames, progress=not args.no_progress
+                )
                 print(f"{summary['frames']} frames: labels in {summary['labels']}, overlay {summary['overlay']}")
                 return 0
             root = dataset_root(args.dataset, args.root)
             run_name = f"{args.dataset}_{args.split}_{args.mode}"
-            out = Path(args.out) if args.out else \
-                Path(env_settings().segmentation_path) / args.method / args.param / run_name
+            out = (
+                Path(args.out)
+                if args.out
+                else Path(env_settings().segmentation_path) / args.method / args.param / run_name
+            )
             on_output = None
             if args.save_predictions:
                 palette = label_set.palette()
@@ -139,11 +157,30 @@ def main(argv: list[str] | None = None) -> int:
                     imwrite_indexed(out / "predictions" / f"{video:04d}_{index:05d}.png", labels, palette)
 
             from .evaluation.runner import evaluate
-            report = evaluate(segmenter, label_set, args.dataset, root, args.split, args.mode, args.clip_length,
-                              args.size, args.max_videos, progress=not args.no_progress, on_output=on_output)
-        result = {"method": args.method, "param": args.param, "dataset": args.dataset, "split": args.split,
-                  "mode": args.mode, "clip_length": args.clip_length if args.mode == "clip" else None,
-                  "overrides": {k: repr(v) for k, v in args.assignments}, **report.as_dict()}
+
+            report = evaluate(
+                segmenter,
+                label_set,
+                args.dataset,
+                root,
+                args.split,
+                args.mode,
+                args.clip_length,
+                args.size,
+                args.max_videos,
+                progress=not args.no_progress,
+                on_output=on_output,
+            )
+        result = {
+            "method": args.method,
+            "param": args.param,
+            "dataset": args.dataset,
+            "split": args.split,
+            "mode": args.mode,
+            "clip_length": args.clip_length if args.mode == "clip" else None,
+            "overrides": {k: repr(v) for k, v in args.assignments},
+            **report.as_dict(),
+        }
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "results.json", json.dumps(result, indent=1) + "\n")
         print_report(result, f"{args.method} {args.param} on {args.dataset} {args.split} ({args.mode}) -> {out}")

@@ -6,11 +6,13 @@ one :class:`SegmentationOutput` per frame, in order, so a pipelined method (EVS 
 CPU threads with the network) can run ahead internally. Clip mode, the official evaluation
 protocol, is a reset followed by a stream over the clip, keeping the last output.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -51,14 +53,14 @@ class VideoSegmenter(ABC):
             raise ValueError("segment_clip needs at least one frame")
         self.reset()
         output = None
-        for output in self.segment_video(frames):
-            pass
+        for frame_output in self.segment_video(frames):
+            output = frame_output
         return output
 
     def close(self) -> None:
         """Release threads or devices (idempotent)."""
 
-    def __enter__(self) -> "VideoSegmenter":
+    def __enter__(self) -> VideoSegmenter:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -1,4 +1,5 @@
 """Shared fixtures: an isolated workspace per test and the optional ../shared material."""
+
 from __future__ import annotations
 
 import os

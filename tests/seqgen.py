@@ -1,4 +1,5 @@
 """Tiny hand-made sequences for runner tests (independent of the synthetic benchmark generator)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +11,15 @@ from pytracking_ext.utils.boxes import mask_to_bbox
 from pytracking_ext.utils.io import imwrite_indexed, imwrite_rgb
 
 
-def moving_square_sequence(folder: Path, name: str = "seq", frames: int = 6, size=(64, 80),
-                           objects: int = 1, with_masks: bool = False, seed: int = 0) -> Sequence:
+def moving_square_sequence(
+    folder: Path,
+    name: str = "seq",
+    frames: int = 6,
+    size=(64, 80),
+    objects: int = 1,
+    with_masks: bool = False,
+    seed: int = 0,
+) -> Sequence:
     """Textured squares moving right on a noisy background; boxes (and masks) are exact."""
     rng = np.random.default_rng(seed)
     h, w = size
@@ -24,8 +32,8 @@ def moving_square_sequence(folder: Path, name: str = "seq", frames: int = 6, siz
         label = np.zeros((h, w), np.uint8)
         for i in range(objects):
             x, y = 5 + 3 * t + 30 * i, 10 + 20 * i
-            image[y:y + 14, x:x + 14] = textures[i]
-            label[y:y + 14, x:x + 14] = i + 1
+            image[y : y + 14, x : x + 14] = textures[i]
+            label[y : y + 14, x : x + 14] = i + 1
             boxes[str(i + 1)].append(mask_to_bbox(label == i + 1))
         path = seq_dir / f"{t:05d}.jpg"
         imwrite_rgb(path, image)
@@ -37,5 +45,4 @@ def moving_square_sequence(folder: Path, name: str = "seq", frames: int = 6, siz
     if objects == 1:
         return Sequence(name, paths, "test", np.asarray(boxes["1"]), ground_truth_seg=masks or None)
     gt = {oid: np.asarray(b) for oid, b in boxes.items()}
-    return Sequence(name, paths, "test", gt, ground_truth_seg=masks or None,
-                    object_ids=list(gt), multiobj_mode=True)
+    return Sequence(name, paths, "test", gt, ground_truth_seg=masks or None, object_ids=list(gt), multiobj_mode=True)

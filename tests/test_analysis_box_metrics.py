@@ -1,4 +1,5 @@
 """PyTracking's per-sequence box rules (docs/metrics.md D.6.1-D.6.3) on hand-made arrays."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """``python -m pytracking_ext.analysis`` on tiny generated result folders."""
+
 from __future__ import annotations
 
 import csv
@@ -23,12 +24,26 @@ def make_lasot_like(n_seq=3, n_frames=8, seed=0):
     attributes = [["FOC", "SV"], ["SV"], ["IV"]]
     sequences = []
     for k in range(n_seq):
-        anno = np.column_stack([rng.uniform(5, 50, n_frames), rng.uniform(5, 50, n_frames),
-                                rng.uniform(10, 30, n_frames), rng.uniform(10, 30, n_frames)]).round(2)
+        anno = np.column_stack(
+            [
+                rng.uniform(5, 50, n_frames),
+                rng.uniform(5, 50, n_frames),
+                rng.uniform(10, 30, n_frames),
+                rng.uniform(10, 30, n_frames),
+            ]
+        ).round(2)
         visible = np.ones(n_frames, bool)
         visible[n_frames // 2] = False
-        sequences.append(Sequence(f"cls-{k + 1}", [f"/img/{k}/{i:08d}.jpg" for i in range(n_frames)], "lasot",
-                                  anno, target_visible=visible, attributes=attributes[k % 3]))
+        sequences.append(
+            Sequence(
+                f"cls-{k + 1}",
+                [f"/img/{k}/{i:08d}.jpg" for i in range(n_frames)],
+                "lasot",
+                anno,
+                target_visible=visible,
+                attributes=attributes[k % 3],
+            )
+        )
     return sequences
 
 
@@ -84,8 +99,9 @@ def test_summary_values_are_run_averaged_sequence_curves(lasot_results):
         runs = []
         for run in range(2):
             pred = np.loadtxt(TrackerSpec("good", "p", run).results_dir(settings) / f"{seq.name}.txt")
-            runs.append(bm.sequence_curves(bm.sequence_errors(pred, seq.ground_truth_rect, "lasot",
-                                                               seq.target_visible)))
+            runs.append(
+                bm.sequence_curves(bm.sequence_errors(pred, seq.ground_truth_rect, "lasot", seq.target_visible))
+            )
         per_seq.append(np.mean([c.success for c in runs], axis=0))
     expected = np.mean(per_seq, axis=0)
     assert report.evaluations[0].scores.auc == pytest.approx(expected.mean() * 100)
@@ -162,8 +178,15 @@ def test_vos_report_adds_j_f_and_jf_columns(workspace, tmp_path):
         gt_paths.append(str(tmp_path / f"{i:05d}.png"))
         imwrite_indexed(gt_paths[-1], label)
         imwrite_indexed(spec.segmentation_dir(settings) / "vid" / f"{i:05d}.png", label)
-    seq = Sequence("vid", [f"/x/{i:05d}.jpg" for i in range(4)], "DAVIS", {"1": np.zeros((4, 4))},
-                   ground_truth_seg=gt_paths, object_ids=["1"], multiobj_mode=True)
+    seq = Sequence(
+        "vid",
+        [f"/x/{i:05d}.jpg" for i in range(4)],
+        "DAVIS",
+        {"1": np.zeros((4, 4))},
+        ground_truth_seg=gt_paths,
+        object_ids=["1"],
+        multiobj_mode=True,
+    )
     report = run_report(ReportOptions("dv2017_val", [spec], plot=True), settings, sequences=[seq])
     row = read_csv(report.folder / "summary.csv")[0]
     assert (row["J"], row["F"], row["JF"]) == ("100.00", "100.00", "100.00")
@@ -181,8 +204,9 @@ def test_youtubevos_report_adds_seen_and_unseen_columns(workspace, tmp_path):
     root = tmp_path / "ytvos"
     meta = {"videos": {"t0": {"objects": {"1": {"category": "cat", "frames": []}}}}}
     atomic_write_text(root / "2019" / "train" / "meta.json", json.dumps(meta))
-    meta = {"videos": {"vid": {"objects": {"1": {"category": "cat", "frames": []},
-                                           "2": {"category": "yak", "frames": []}}}}}
+    meta = {
+        "videos": {"vid": {"objects": {"1": {"category": "cat", "frames": []}, "2": {"category": "yak", "frames": []}}}}
+    }
     atomic_write_text(root / "2019" / "valid_gt" / "meta.json", json.dumps(meta))
     gt_paths = []
     for i in range(5):
@@ -195,10 +219,16 @@ def test_youtubevos_report_adds_seen_and_unseen_columns(workspace, tmp_path):
         pred = label.copy()
         pred[pred == 2] = 0  # object 2 never predicted: J = 0
         imwrite_indexed(spec.segmentation_dir(settings) / "vid" / f"{i * 5:05d}.png", pred)
-    seq = Sequence("vid", [f"/x/{i * 5:05d}.jpg" for i in range(5)], "YouTubeVOS",
-                   {"1": np.zeros((5, 4)), "2": np.zeros((5, 4))}, ground_truth_seg=gt_paths,
-                   init_data={0: {"object_ids": ["1"]}, 1: {"object_ids": ["2"]}}, object_ids=["1", "2"],
-                   multiobj_mode=True)
+    seq = Sequence(
+        "vid",
+        [f"/x/{i * 5:05d}.jpg" for i in range(5)],
+        "YouTubeVOS",
+        {"1": np.zeros((5, 4)), "2": np.zeros((5, 4))},
+        ground_truth_seg=gt_paths,
+        init_data={0: {"object_ids": ["1"]}, 1: {"object_ids": ["2"]}},
+        object_ids=["1", "2"],
+        multiobj_mode=True,
+    )
     options = ReportOptions("yt2019_valid_gt", [spec], dataset_path=str(root))
     row = read_csv(run_report(options, settings, sequences=[seq]).folder / "summary.csv")[0]
     assert (row["J_seen"], row["J_unseen"], row["F_unseen"]) == ("100.00", "0.00", "0.00")

@@ -1,4 +1,5 @@
 """GOT-10k AO/SR and success curves checked against the official ``got10k`` toolkit."""
+
 from __future__ import annotations
 
 import types
@@ -96,8 +97,9 @@ def _write_got10k_val(root: Path, results: Path, names, annos, preds_per_run, co
         atomic_savetxt(folder / "cover.label", cover.reshape(-1, 1), fmt="%d")
         atomic_savetxt(folder / "absence.label", (cover == 0).astype(int).reshape(-1, 1), fmt="%d")
         atomic_savetxt(folder / "cut_by_image.label", np.zeros((len(anno), 1)), fmt="%d")
-        atomic_write_text(folder / "meta_info.ini",
-                          f"[METAINFO]\nobject_class: thing\nresolution: ({IMAGE_W}, {IMAGE_H})\n")
+        atomic_write_text(
+            folder / "meta_info.ini", f"[METAINFO]\nobject_class: thing\nresolution: ({IMAGE_W}, {IMAGE_H})\n"
+        )
         out = results / "GOT-10k" / "mine" / name
         for r, pred in enumerate(runs, 1):
             atomic_savetxt(out / f"{name}_{r:03d}.txt", pred, fmt="%.4f", delimiter=",")
@@ -115,15 +117,21 @@ def test_ao_sr_and_success_curve_match_the_got10k_toolkit_report(tmp_path, works
     lengths = [12, 9, 15]
     annos = [random_boxes(rng, n) for n in lengths]
     covers = [rng.integers(0, 9, n) for n in lengths]
-    runs = [[np.round(a + rng.normal(0, 4, a.shape) * [1, 1, 0.3, 0.3], 4) if r else random_boxes(rng, len(a), True)
-             for r in range(2)] for a in annos]
+    runs = [
+        [
+            np.round(a + rng.normal(0, 4, a.shape) * [1, 1, 0.3, 0.3], 4) if r else random_boxes(rng, len(a), True)
+            for r in range(2)
+        ]
+        for a in annos
+    ]
     for per_seq in runs:
         for pred in per_seq:
             pred[:, 2:] = np.abs(pred[:, 2:]) + 0.5
     root, results = tmp_path / "got10k", tmp_path / "toolkit_results"
     _write_got10k_val(root, results, names, annos, runs, covers)
-    experiment = ExperimentGOT10k(str(root), subset="val", result_dir=str(results),
-                                  report_dir=str(tmp_path / "toolkit_reports"))
+    experiment = ExperimentGOT10k(
+        str(root), subset="val", result_dir=str(results), report_dir=str(tmp_path / "toolkit_reports")
+    )
     theirs = experiment.report(["mine"])["mine"]
 
     settings = env_settings()
@@ -131,9 +139,12 @@ def test_ao_sr_and_success_curve_match_the_got10k_toolkit_report(tmp_path, works
     for spec, r in zip(specs, range(2)):
         for name, per_seq in zip(names, runs):
             atomic_savetxt(spec.results_dir(settings) / f"{name}.txt", per_seq[r], fmt="%.4f")
-    sequences = [Sequence(name, sorted(str(p) for p in (root / "val" / name).glob("*.jpg")), "got10k", anno,
-                          target_visible=cover > 0)
-                 for name, anno, cover in zip(names, annos, covers)]
+    sequences = [
+        Sequence(
+            name, sorted(str(p) for p in (root / "val" / name).glob("*.jpg")), "got10k", anno, target_visible=cover > 0
+        )
+        for name, anno, cover in zip(names, annos, covers)
+    ]
     ours = evaluate_boxes(sequences, group_specs(specs)[0], settings, got10k=True)
 
     assert ours.got.ao / 100 == pytest.approx(theirs["overall"]["ao"], abs=1e-6)

@@ -1,4 +1,5 @@
 """Reading result files: delimiters, number formats and one-line errors naming file and line."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """J and F (DAVIS definitions) on hand-made masks, and against ``vos-benchmark``."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ H, W = 48, 64
 
 def square(y, x, size, shape=(H, W)):
     mask = np.zeros(shape, bool)
-    mask[y:y + size, x:x + size] = True
+    mask[y : y + size, x : x + size] = True
     return mask
 
 
@@ -40,8 +41,8 @@ def test_void_pixels_are_ignored_by_region_similarity():
 def test_boundary_measure_special_cases():
     empty, obj = np.zeros((H, W), bool), square(10, 10, 8)
     assert vm.boundary_measure(empty, empty) == 1.0  # no boundary anywhere: P = R = 1
-    assert vm.boundary_measure(empty, obj) == 0.0    # nothing predicted: P = 1, R = 0
-    assert vm.boundary_measure(obj, empty) == 0.0    # nothing to find: P = 0, R = 1
+    assert vm.boundary_measure(empty, obj) == 0.0  # nothing predicted: P = 1, R = 0
+    assert vm.boundary_measure(obj, empty) == 0.0  # nothing to find: P = 0, R = 1
     assert vm.boundary_measure(obj, obj) == 1.0
 
 
@@ -131,8 +132,10 @@ def test_dataset_scores_average_objects_not_sequences():
 
 def test_seen_unseen_overall_is_mean_of_four_values():
     nan = np.nan
-    objs = [vm.ObjectScores("v1", "1", np.array([nan, 1.0, nan]), np.array([nan, 0.5, nan]), "cat"),
-            vm.ObjectScores("v2", "1", np.array([nan, 0.2, nan]), np.array([nan, 0.4, nan]), "zebra")]
+    objs = [
+        vm.ObjectScores("v1", "1", np.array([nan, 1.0, nan]), np.array([nan, 0.5, nan]), "cat"),
+        vm.ObjectScores("v2", "1", np.array([nan, 0.2, nan]), np.array([nan, 0.4, nan]), "zebra"),
+    ]
     su = vm.seen_unseen_scores(objs, {"cat"})
     assert (su.j_seen, su.f_seen) == pytest.approx((100.0, 50.0))
     assert (su.j_unseen, su.f_unseen) == pytest.approx((20.0, 40.0))
@@ -141,8 +144,14 @@ def test_seen_unseen_overall_is_mean_of_four_values():
 
 def test_seen_categories_come_from_the_train_split_meta(tmp_path):
     def meta(videos):
-        return json.dumps({"videos": {v: {"objects": {o: {"category": c, "frames": []} for o, c in objs.items()}}
-                                      for v, objs in videos.items()}})
+        return json.dumps(
+            {
+                "videos": {
+                    v: {"objects": {o: {"category": c, "frames": []} for o, c in objs.items()}}
+                    for v, objs in videos.items()
+                }
+            }
+        )
 
     atomic_write_text(tmp_path / "2019" / "train" / "meta.json", meta({"t1": {"1": "cat"}}))
     atomic_write_text(tmp_path / "2019" / "valid_gt" / "meta.json", meta({"v1": {"1": "cat", "2": "zebra"}}))
@@ -151,14 +160,21 @@ def test_seen_categories_come_from_the_train_split_meta(tmp_path):
 
 
 def test_object_first_positions_come_from_init_data():
-    seq = Sequence("v", [f"{i:05d}.jpg" for i in range(6)], "YouTubeVOS", {"1": np.zeros((6, 4)), "2": np.zeros((6, 4))},
-                   ground_truth_seg=[f"{i}.png" for i in range(6)],
-                   init_data={0: {"object_ids": ["1"]}, 3: {"object_ids": ["2"]}}, object_ids=["1", "2"],
-                   multiobj_mode=True)
+    seq = Sequence(
+        "v",
+        [f"{i:05d}.jpg" for i in range(6)],
+        "YouTubeVOS",
+        {"1": np.zeros((6, 4)), "2": np.zeros((6, 4))},
+        ground_truth_seg=[f"{i}.png" for i in range(6)],
+        init_data={0: {"object_ids": ["1"]}, 3: {"object_ids": ["2"]}},
+        object_ids=["1", "2"],
+        multiobj_mode=True,
+    )
     assert object_first_positions(seq, list(range(6))) == {"1": 0, "2": 3}
 
 
 # --- cross-check with vos-benchmark on generated PNG folders ---------------------------------
+
 
 def _random_label_video(rng, frames, objects, shape=(H, W)):
     """Moving squares of random sizes; every object visible in every frame."""
@@ -169,7 +185,7 @@ def _random_label_video(rng, frames, objects, shape=(H, W)):
         label = np.zeros(shape, np.uint8)
         pos = np.clip(pos + rng.integers(-3, 4, pos.shape), 0, [shape[0] - 15, shape[1] - 15])
         for k in range(objects):
-            label[pos[k, 0]:pos[k, 0] + size[k], pos[k, 1]:pos[k, 1] + size[k]] = k + 1
+            label[pos[k, 0] : pos[k, 0] + size[k], pos[k, 1] : pos[k, 1] + size[k]] = k + 1
         video.append(label)
     return video
 
@@ -193,9 +209,18 @@ def _write_davis_like(tmp_path, settings, spec, videos, preds):
             imwrite_indexed(tmp_path / "pred" / name / f"{i:05d}.png", preds[name][i])
             imwrite_indexed(spec.segmentation_dir(settings) / name / f"{i:05d}.png", preds[name][i])
         ids = [str(k) for k in range(1, int(video[0].max()) + 1)]
-        sequences.append(Sequence(name, [f"/img/{name}/{i:05d}.jpg" for i in range(len(video))], "DAVIS",
-                                  {k: np.zeros((len(video), 4)) for k in ids}, ground_truth_seg=gt_paths,
-                                  init_data={0: {"object_ids": ids}}, object_ids=ids, multiobj_mode=True))
+        sequences.append(
+            Sequence(
+                name,
+                [f"/img/{name}/{i:05d}.jpg" for i in range(len(video))],
+                "DAVIS",
+                {k: np.zeros((len(video), 4)) for k in ids},
+                ground_truth_seg=gt_paths,
+                init_data={0: {"object_ids": ids}},
+                object_ids=ids,
+                multiobj_mode=True,
+            )
+        )
     return sequences
 
 
@@ -258,9 +283,15 @@ def test_frames_listed_without_mask_still_use_the_png_next_to_the_others(tmp_pat
 
     for i in range(3):
         imwrite_indexed(tmp_path / f"{i:05d}.png", np.zeros((4, 4), np.uint8))
-    seq = Sequence("v", [f"/img/{i:05d}.jpg" for i in range(4)], "DAVIS", {"1": np.zeros((4, 4))},
-                   ground_truth_seg=[str(tmp_path / "00000.png"), None, str(tmp_path / "00002.png"), None],
-                   object_ids=["1"], multiobj_mode=True)
+    seq = Sequence(
+        "v",
+        [f"/img/{i:05d}.jpg" for i in range(4)],
+        "DAVIS",
+        {"1": np.zeros((4, 4))},
+        ground_truth_seg=[str(tmp_path / "00000.png"), None, str(tmp_path / "00002.png"), None],
+        object_ids=["1"],
+        multiobj_mode=True,
+    )
     assert annotated_positions(seq) == [0, 1, 2]
 
 

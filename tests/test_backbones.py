@@ -1,4 +1,5 @@
 """Backbones by name: levels, channels, strides, early stop, input normalisation, packaged ImageNet weights."""
+
 from __future__ import annotations
 
 import math
@@ -7,10 +8,14 @@ import sys
 import pytest
 import torch
 
-from ltr_ext.models.backbone import BACKBONE_INPUT, BACKBONES, build_backbone, load_pretrained
-from ltr_ext.models.backbone import efficientnet_lite
-from ltr_ext.models.backbone.efficientnet_lite import (HEAD_KEYS, WEIGHTS_PACKAGE, EfficientNetLite0,
-                                                       PretrainedWeightsError, weights_file)
+from ltr_ext.models.backbone import BACKBONE_INPUT, BACKBONES, build_backbone, efficientnet_lite, load_pretrained
+from ltr_ext.models.backbone.efficientnet_lite import (
+    HEAD_KEYS,
+    WEIGHTS_PACKAGE,
+    EfficientNetLite0,
+    PretrainedWeightsError,
+    weights_file,
+)
 from pytracking_ext.evaluation.network_loading import NetworkSpec, normalize_patches
 
 LEVELS = ("layer1", "layer2", "layer3", "layer4")
@@ -38,7 +43,7 @@ def backbone(name: str) -> torch.nn.Module:
 def layer4_only_modules(net: torch.nn.Module) -> torch.nn.Module:
     """The part of ``net`` that is needed for layer4 but not for layer3."""
     if isinstance(net, EfficientNetLite0):
-        return net._blocks[net.level_end["layer3"]:]
+        return net._blocks[net.level_end["layer3"] :]
     return net.layer4
 
 
@@ -143,8 +148,11 @@ def test_weights_that_do_not_fit_name_the_keys(monkeypatch, tmp_path):
 @pytest.mark.parametrize("size", [(224, 224), (192, 320)])
 def test_efficientnet_lite0_matches_the_reference_package(size):
     """Same features as the package the weights come with (blocks run one by one, head skipped)."""
-    reference = pytest.importorskip("efficientnet_lite_pytorch", reason="reference package efficientnet-lite-pytorch "
-                                    "not installed (pip install efficientnet-lite-pytorch to run this check)")
+    reference = pytest.importorskip(
+        "efficientnet_lite_pytorch",
+        reason="reference package efficientnet-lite-pytorch "
+        "not installed (pip install efficientnet-lite-pytorch to run this check)",
+    )
     # the reference pads for 224x224 inputs; that equals 'SAME' for any size that stays even to stride 32
     ref = reference.EfficientNet.from_pretrained("efficientnet-lite0", weights_path=_weights_path()).eval()
     ours = build_backbone("efficientnet_lite0", pretrained=True).eval()

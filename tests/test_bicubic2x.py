@@ -1,4 +1,5 @@
 """Exact x2 bicubic kernels of the RTS decoder's inference path against F.interpolate."""
+
 import pytest
 import torch
 import torch.nn as nn

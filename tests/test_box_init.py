@@ -1,4 +1,5 @@
 """Box-only initialisation (RTS): filled box vs GrabCut on generated images."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -65,7 +66,7 @@ def test_masks_stay_inside_the_box(method, box):
     x0, y0 = int(np.floor(box[0] + 0.5)), int(np.floor(box[1] + 0.5))
     x1, y1 = x0 + int(np.floor(box[2] + 0.5)) - 1, y0 + int(np.floor(box[3] + 0.5)) - 1
     outside = np.ones_like(mask, dtype=bool)
-    outside[max(y0, 0):y1 + 1, max(x0, 0):x1 + 1] = False
+    outside[max(y0, 0) : y1 + 1, max(x0, 0) : x1 + 1] = False
     assert not mask[outside].any()
     assert mask.any()
 

@@ -1,4 +1,5 @@
 """``python -m pytracking_ext.bridge``: shims in a PyTracking checkout, installed and removed exactly."""
+
 from __future__ import annotations
 
 import json
@@ -19,10 +20,17 @@ from pytracking_ext.errors import SettingsError, UnknownNameError
 
 def _fake_checkout(root: Path) -> Path:
     """The folders and files that identify a PyTracking checkout, plus one user tracker."""
-    for rel in ("pytracking/__init__.py", "ltr/__init__.py", "pytracking/evaluation/__init__.py",
-                "pytracking/evaluation/tracker.py", "pytracking/tracker/__init__.py",
-                "pytracking/parameter/__init__.py", "ltr/train_settings/__init__.py",
-                "pytracking/tracker/dimp/__init__.py", "pytracking/parameter/dimp/dimp50.py"):
+    for rel in (
+        "pytracking/__init__.py",
+        "ltr/__init__.py",
+        "pytracking/evaluation/__init__.py",
+        "pytracking/evaluation/tracker.py",
+        "pytracking/tracker/__init__.py",
+        "pytracking/parameter/__init__.py",
+        "ltr/train_settings/__init__.py",
+        "pytracking/tracker/dimp/__init__.py",
+        "pytracking/parameter/dimp/dimp50.py",
+    ):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text("# user file\n")
     return root
@@ -51,6 +59,7 @@ def test_shims_import_our_tracker_and_parameters(checkout, monkeypatch):
     namespace: dict = {}
     exec((checkout / "pytracking/tracker/opencv_mil/__init__.py").read_text(), namespace)
     from pytracking_ext.trackers.opencv_baselines import OpenCVMILTracker
+
     assert namespace["get_tracker_class"]() is OpenCVMILTracker
     exec((checkout / "pytracking/parameter/opencv_mil/mask.py").read_text(), namespace)
     assert namespace["parameters"]().predict_mask is True
@@ -59,10 +68,12 @@ def test_shims_import_our_tracker_and_parameters(checkout, monkeypatch):
 def test_install_records_every_written_file_with_its_hash(checkout):
     install(checkout, plan_shims(["opencv_mil"]))
     manifest = json.loads((checkout / MANIFEST_NAME).read_text())
-    assert sorted(manifest["files"]) == ["pytracking/parameter/opencv_mil/__init__.py",
-                                         "pytracking/parameter/opencv_mil/default.py",
-                                         "pytracking/parameter/opencv_mil/mask.py",
-                                         "pytracking/tracker/opencv_mil/__init__.py"]
+    assert sorted(manifest["files"]) == [
+        "pytracking/parameter/opencv_mil/__init__.py",
+        "pytracking/parameter/opencv_mil/default.py",
+        "pytracking/parameter/opencv_mil/mask.py",
+        "pytracking/tracker/opencv_mil/__init__.py",
+    ]
     assert all(len(digest) == 64 for digest in manifest["files"].values())
     assert manifest["dirs"] == ["pytracking/tracker/opencv_mil", "pytracking/parameter/opencv_mil"]
 
@@ -170,9 +181,12 @@ def test_bridged_training_runs_ours_with_ltrs_workspace_and_overrides(tmp_path, 
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("LTR_EXT_SET", "max_epochs=1 note='two words'")
     monkeypatch.delenv("PYTRACKING_CACHE_DIR", raising=False)
-    ltr_env = type("Env", (), {"workspace_dir": str(tmp_path / "ltr_ws"), "davis_dir": "/data/davis", "lasot_dir": ""})()
+    ltr_env = type(
+        "Env", (), {"workspace_dir": str(tmp_path / "ltr_ws"), "davis_dir": "/data/davis", "lasot_dir": ""}
+    )()
     run_training("tiny_settings", type("LTRSettings", (), {"env": ltr_env, "module_name": "rts", "script_name": "x"})())
     import tiny_settings
+
     ours = tiny_settings.RECEIVED[-1]
     assert isinstance(ours, Settings)
     assert (ours.env.workspace_dir, ours.env.davis_dir) == (str(tmp_path / "ltr_ws"), "/data/davis")
@@ -200,8 +214,11 @@ def test_bad_bridged_training_override_names_the_variable():
 
 
 def _user_tracker(checkout: Path, name: str) -> None:
-    for rel in (f"pytracking/tracker/{name}/__init__.py", f"pytracking/tracker/{name}/{name}.py",
-                f"pytracking/parameter/{name}/default.py"):
+    for rel in (
+        f"pytracking/tracker/{name}/__init__.py",
+        f"pytracking/tracker/{name}/{name}.py",
+        f"pytracking/parameter/{name}/default.py",
+    ):
         (checkout / rel).parent.mkdir(parents=True, exist_ok=True)
         (checkout / rel).write_text(f"# the user's own {rel}\n")
 
@@ -280,16 +297,18 @@ def test_parameter_lookup_ignores_pytracking_parameter_folder_on_sys_path(checko
 def test_command_line_install_and_uninstall(checkout):
     run = [sys.executable, "-m", "pytracking_ext.bridge"]
     before = _snapshot(checkout)
-    done = subprocess.run([*run, "install", str(checkout), "--trackers", "opencv_mil"], capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [*run, "install", str(checkout), "--trackers", "opencv_mil"], capture_output=True, text=True, check=True
+    )
     assert "4 written" in done.stdout
     subprocess.run([*run, "uninstall", str(checkout)], capture_output=True, text=True, check=True)
     assert _snapshot(checkout) == before
 
 
 def test_command_line_names_a_non_checkout_in_one_line(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "pytracking_ext.bridge", "install", str(tmp_path)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytracking_ext.bridge", "install", str(tmp_path)], capture_output=True, text=True
+    )
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "not a PyTracking checkout" in result.stderr
 
@@ -314,27 +333,51 @@ def test_real_pytracking_checkout_runs_our_rts_with_its_own_scripts(tmp_path):
         "from pytracking.evaluation.environment import EnvSettings\n\n\ndef local_env_settings():\n"
         f"    settings = EnvSettings()\n    settings.got10k_path = {str(data)!r}\n"
         f"    settings.results_path = {str(tmp_path / 'results')!r}\n"
-        f"    settings.segmentation_path = {str(tmp_path / 'segmentation')!r}\n    return settings\n")
+        f"    settings.segmentation_path = {str(tmp_path / 'segmentation')!r}\n    return settings\n"
+    )
     (checkout / "ltr/admin/local.py").write_text(
-        f"class EnvironmentSettings:\n    def __init__(self):\n        self.workspace_dir = {str(tmp_path / 'ltr_ws')!r}\n"
+        "class EnvironmentSettings:\n    def __init__(self):\n"
+        f"        self.workspace_dir = {str(tmp_path / 'ltr_ws')!r}\n"
         "        self.tensorboard_dir = self.workspace_dir + '/tensorboard/'\n"
-        "        self.pretrained_networks = self.workspace_dir + '/pretrained_networks/'\n")
+        "        self.pretrained_networks = self.workspace_dir + '/pretrained_networks/'\n"
+    )
     before = _snapshot(checkout)
     bridge = [sys.executable, "-m", "pytracking_ext.bridge"]
-    subprocess.run([*bridge, "install", str(checkout), "--trackers", "rts", "--replace"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [*bridge, "install", str(checkout), "--trackers", "rts", "--replace"], check=True, capture_output=True
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTRACKING_", "LTR_"))}
-    tracked = subprocess.run([sys.executable, "pytracking/run_tracker.py", "rts", "rts_small", "--dataset_name",
-                              "got10k_val", "--use_visdom", "False"], cwd=checkout, capture_output=True, text=True,
-                             env=env)
+    tracked = subprocess.run(
+        [
+            sys.executable,
+            "pytracking/run_tracker.py",
+            "rts",
+            "rts_small",
+            "--dataset_name",
+            "got10k_val",
+            "--use_visdom",
+            "False",
+        ],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert tracked.returncode == 0, tracked.stdout + tracked.stderr
     boxes = np.loadtxt(tmp_path / "results/rts/rts_small/GOT-10k_Val_000001.txt", delimiter="\t")
     assert boxes.shape == (6, 4)
     assert len(list((tmp_path / "segmentation/rts/rts_small/GOT-10k_Val_000001").glob("*.png"))) == 6
-    budget = "max_epochs=1 samples_per_epoch=2 val_samples_per_epoch=2 batch_size=2 generated_sequences=2 " \
-             "generated_frames=12 num_workers=0"
-    trained = subprocess.run([sys.executable, "ltr/run_training.py", "rts", "rts_small"], cwd=checkout,
-                             capture_output=True, text=True, env={**env, "LTR_EXT_SET": budget})
+    budget = (
+        "max_epochs=1 samples_per_epoch=2 val_samples_per_epoch=2 batch_size=2 generated_sequences=2 "
+        "generated_frames=12 num_workers=0"
+    )
+    trained = subprocess.run(
+        [sys.executable, "ltr/run_training.py", "rts", "rts_small"],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        env={**env, "LTR_EXT_SET": budget},
+    )
     assert trained.returncode == 0, trained.stdout + trained.stderr
     assert (tmp_path / "ltr_ws/checkpoints/ltr/rts/rts_small/RTSNet_ep0001.pth.tar").is_file()
     subprocess.run([*bridge, "uninstall", str(checkout)], check=True, capture_output=True)
@@ -345,8 +388,12 @@ def test_real_pytracking_checkout_runs_our_rts_with_its_own_scripts(tmp_path):
 def test_command_line_replace_says_where_the_users_folder_went(checkout):
     _user_tracker(checkout, "opencv_mil")
     run = [sys.executable, "-m", "pytracking_ext.bridge"]
-    done = subprocess.run([*run, "install", str(checkout), "--trackers", "opencv_mil", "--replace"],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [*run, "install", str(checkout), "--trackers", "opencv_mil", "--replace"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert f"pytracking/tracker/opencv_mil/ is kept in {BACKUP_DIR}/pytracking/tracker/opencv_mil/" in done.stdout
     undone = subprocess.run([*run, "uninstall", str(checkout)], capture_output=True, text=True, check=True)
     assert "restored the checkout's own pytracking/tracker/opencv_mil/" in undone.stdout

@@ -1,4 +1,5 @@
 """``pytracking_ext.bridge`` never touches anything outside the checkout, and a failed install changes nothing."""
+
 from __future__ import annotations
 
 import hashlib
@@ -20,10 +21,16 @@ BRIDGE = [sys.executable, "-m", "pytracking_ext.bridge"]
 
 def _fake_checkout(root: Path) -> Path:
     """The files that identify a PyTracking checkout, plus one user tracker."""
-    for rel in ("pytracking/__init__.py", "ltr/__init__.py", "pytracking/evaluation/tracker.py",
-                "pytracking/tracker/__init__.py", "pytracking/parameter/__init__.py",
-                "ltr/train_settings/__init__.py", "pytracking/tracker/dimp/__init__.py",
-                "pytracking/parameter/dimp/dimp50.py"):
+    for rel in (
+        "pytracking/__init__.py",
+        "ltr/__init__.py",
+        "pytracking/evaluation/tracker.py",
+        "pytracking/tracker/__init__.py",
+        "pytracking/parameter/__init__.py",
+        "ltr/train_settings/__init__.py",
+        "pytracking/tracker/dimp/__init__.py",
+        "pytracking/parameter/dimp/dimp50.py",
+    ):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(f"# user file {rel}\n")
     return root
@@ -62,6 +69,7 @@ def outside(tmp_path) -> Path:
 
 # --- install --prefix -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("prefix", ["../../../../X_", "a/b_", "/tmp/x_", "x.y_", "1x_", "ext-", "ext_\n"])
 def test_prefix_that_is_not_an_identifier_is_refused(prefix):
     with pytest.raises(SettingsError, match="--prefix"):
@@ -70,8 +78,12 @@ def test_prefix_that_is_not_an_identifier_is_refused(prefix):
 
 def test_command_line_prefix_escaping_the_checkout_writes_nothing(tmp_path, checkout):
     before = _tree(tmp_path)
-    result = subprocess.run([*BRIDGE, "install", str(checkout), "--trackers", "opencv_mil",
-                             "--prefix", "../../../../X_"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*BRIDGE, "install", str(checkout), "--trackers", "opencv_mil", "--prefix", "../../../../X_"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert result.stderr.count("\n") == 1 and "--prefix" in result.stderr
     assert _tree(tmp_path) == before
@@ -90,6 +102,7 @@ def test_shim_path_escaping_the_checkout_through_a_symlink_is_refused(tmp_path, 
 
 
 # --- uninstall never trusts the manifest ------------------------------------------------------
+
 
 def _plant(checkout: Path, **manifest) -> None:
     data = {"files": {}, "dirs": [], "moved": {}}
@@ -137,8 +150,11 @@ def test_planted_folder_outside_the_checkout_is_never_removed(tmp_path, checkout
 
 def test_planted_path_through_a_symlink_out_of_the_checkout_is_refused(tmp_path, checkout, outside):
     (checkout / "pytracking/tracker/link").symlink_to(outside, target_is_directory=True)
-    _plant(checkout, files={"pytracking/tracker/link/precious.txt": _digest(outside / "precious.txt")},
-           dirs=["pytracking/tracker/link/empty_folder"])
+    _plant(
+        checkout,
+        files={"pytracking/tracker/link/precious.txt": _digest(outside / "precious.txt")},
+        dirs=["pytracking/tracker/link/empty_folder"],
+    )
     before = _tree(tmp_path)
     with pytest.raises(SettingsError, match="outside the checkout"):
         uninstall(checkout)
@@ -156,14 +172,18 @@ def test_one_bad_manifest_entry_refuses_the_whole_uninstall(tmp_path, checkout, 
     assert _tree(tmp_path) == before  # the genuine shims were not removed either
 
 
-@pytest.mark.parametrize("manifest", [
-    {"files": {"pytracking/tracker/x/__init__.py": "not-a-sha256"}},
-    {"files": {"pytracking/tracker/x/__init__.py": 5}},
-    {"dirs": [7]},
-    {"dirs": ["pytracking/./tracker/x"]},
-    {"dirs": [""]},
-    {"moved": {"pytracking/tracker/x": f"{BACKUP_DIR}/pytracking/tracker/y"}},
-], ids=["short-hash", "number-hash", "number-dir", "dot-dir", "empty-dir", "backup-elsewhere"])
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        {"files": {"pytracking/tracker/x/__init__.py": "not-a-sha256"}},
+        {"files": {"pytracking/tracker/x/__init__.py": 5}},
+        {"dirs": [7]},
+        {"dirs": ["pytracking/./tracker/x"]},
+        {"dirs": [""]},
+        {"moved": {"pytracking/tracker/x": f"{BACKUP_DIR}/pytracking/tracker/y"}},
+    ],
+    ids=["short-hash", "number-hash", "number-dir", "dot-dir", "empty-dir", "backup-elsewhere"],
+)
 def test_malformed_manifest_entries_are_refused(tmp_path, checkout, manifest):
     _plant(checkout, **manifest)
     before = _tree(tmp_path)
@@ -174,8 +194,12 @@ def test_malformed_manifest_entries_are_refused(tmp_path, checkout, manifest):
 
 def test_command_line_refuses_a_planted_manifest_in_one_line(tmp_path, checkout, outside):
     (checkout / "payload").write_text("attacker's payload\n")
-    _plant(checkout, moved={"../../precious.txt": "payload"}, files={"/etc/hostname": "0" * 64},
-           dirs=["../../empty_folder"])
+    _plant(
+        checkout,
+        moved={"../../precious.txt": "payload"},
+        files={"/etc/hostname": "0" * 64},
+        dirs=["../../empty_folder"],
+    )
     before = _tree(tmp_path)
     result = subprocess.run([*BRIDGE, "uninstall", str(checkout)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
@@ -184,6 +208,7 @@ def test_command_line_refuses_a_planted_manifest_in_one_line(tmp_path, checkout,
 
 
 # --- a failed install changes nothing ---------------------------------------------------------
+
 
 class _FailingReplace:
     """``os.replace`` that fails when its destination ends with ``name`` (the shim writer's last step)."""
@@ -197,8 +222,9 @@ class _FailingReplace:
         return self.real(src, dst, *args, **kwargs)
 
 
-@pytest.mark.parametrize("error", [PermissionError(30, "Read-only file system"), KeyboardInterrupt()],
-                         ids=["os-error", "ctrl-c"])
+@pytest.mark.parametrize(
+    "error", [PermissionError(30, "Read-only file system"), KeyboardInterrupt()], ids=["os-error", "ctrl-c"]
+)
 def test_install_failing_halfway_leaves_the_checkout_as_it_was(checkout, monkeypatch, error):
     before = _tree(checkout)
     monkeypatch.setattr(os, "replace", _FailingReplace("opencv_mil/mask.py", error))

@@ -7,6 +7,7 @@ callables (``os.system``, ``eval``, ``exec``, a numpy helper that runs a string)
 containers and inside a pickled LTR ``Settings``, and plain-data constructor records naming a
 function to import, in torch files and in safetensors files.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -17,9 +18,10 @@ import pickle
 import subprocess
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import torch
@@ -69,8 +71,10 @@ PLACES: dict[str, Callable[[Any], Any]] = {
     "top level": lambda payload: payload,
     "net_info field": lambda payload: {"net": tiny_segnet(2).state_dict(), "net_info": payload},
     "inside the state dict": lambda payload: {"net": {**tiny_segnet(2).state_dict(), "evil": payload}},
-    "nested in containers": lambda payload: {"net": tiny_segnet(2).state_dict(),
-                                             "stats": {"train": [(1, {"x": [payload]})]}},
+    "nested in containers": lambda payload: {
+        "net": tiny_segnet(2).state_dict(),
+        "stats": {"train": [(1, {"x": [payload]})]},
+    },
 }
 
 
@@ -115,15 +119,19 @@ def _malicious_files(tmp_path: Path, marker: Path) -> dict[str, Path]:
     for name, payload in PAYLOADS.items():
         for protocol in (0, 2, 4, 5):
             path = tmp_path / f"{name.replace(' ', '_')}_p{protocol}.pth.tar"
-            files[f"{name} protocol {protocol}"] = _save_torch(PLACES["net_info field"](payload(marker)), path, protocol)
+            files[f"{name} protocol {protocol}"] = _save_torch(
+                PLACES["net_info field"](payload(marker)), path, protocol
+            )
     for place, wrap in PLACES.items():
         path = tmp_path / f"eval_{place.replace(' ', '_')}.pth.tar"
         files[f"eval {place}"] = _save_torch(wrap(PAYLOADS["builtins.eval"](marker)), path, 4)
-    files["legacy torch format"] = _save_torch(PLACES["net_info field"](PAYLOADS["os.system"](marker)),
-                                               tmp_path / "old_format.pth", 2, zip_format=False)
+    files["legacy torch format"] = _save_torch(
+        PLACES["net_info field"](PAYLOADS["os.system"](marker)), tmp_path / "old_format.pth", 2, zip_format=False
+    )
     for protocol in (0, 4):
         files[f"bare pickle protocol {protocol}"] = _save_bare_pickle(
-            PLACES["top level"](PAYLOADS["builtins.exec"](marker)), tmp_path / f"bare_p{protocol}.pkl", protocol)
+            PLACES["top level"](PAYLOADS["builtins.exec"](marker)), tmp_path / f"bare_p{protocol}.pkl", protocol
+        )
     return files
 
 
@@ -192,8 +200,14 @@ def test_an_allowed_ltr_class_called_with_arguments_stays_inert(tmp_path, marker
     stats_class = ltr_modules("ltr.admin.stats", "AverageMeter")
     stats_class.__reduce__ = lambda self: (stats_class, (f"touch {marker}",))
     net = tiny_segnet(2)
-    path = _save_torch({"net": net.state_dict(), "stats": {"train": {"Loss": stats_class()}},
-                        "constructor": net.constructor.to_dict()}, tmp_path / "stats.pth.tar")
+    path = _save_torch(
+        {
+            "net": net.state_dict(),
+            "stats": {"train": {"Loss": stats_class()}},
+            "constructor": net.constructor.to_dict(),
+        },
+        tmp_path / "stats.pth.tar",
+    )
     _drop_fake_modules()
     loaded, data = load_network(path)
     assert "stats" not in data and isinstance(loaded, nn.Module) and not marker.exists()
@@ -203,12 +217,16 @@ def _record(module: str, name: str, *args: Any) -> dict[str, Any]:
     return {"fun_module": module, "fun_name": name, "args": list(args), "kwds": {}}
 
 
-@pytest.mark.parametrize("record", [
-    _record("os", "system", "touch {marker}"),
-    _record("builtins", "eval", "open({marker!r}, 'w').close()"),
-    _record("subprocess", "call", ["touch", "{marker}"]),
-    _record("dlframework.os", "system", "touch {marker}"),
-], ids=["os.system", "builtins.eval", "subprocess.call", "dlframework-prefixed"])
+@pytest.mark.parametrize(
+    "record",
+    [
+        _record("os", "system", "touch {marker}"),
+        _record("builtins", "eval", "open({marker!r}, 'w').close()"),
+        _record("subprocess", "call", ["touch", "{marker}"]),
+        _record("dlframework.os", "system", "touch {marker}"),
+    ],
+    ids=["os.system", "builtins.eval", "subprocess.call", "dlframework-prefixed"],
+)
 def test_constructor_record_naming_an_unregistered_function_is_refused(tmp_path, marker, record):
     record = json.loads(json.dumps(record).replace("{marker}", str(marker)))
     path = save_checkpoint(tmp_path / "record.pth.tar", {"net": tiny_segnet(2).state_dict(), "constructor": record})
@@ -269,32 +287,41 @@ def _entry_points(tmp_path: Path) -> dict[str, Callable[[Path], Any]]:
         raise AssertionError("export accepted a malicious file")
 
     evs_settings = SimpleNamespace(icnet_checkpoint=None, icnet_config="small", num_classes=11)
-    lmanet_settings = SimpleNamespace(backbone="erfnet", memory_size=2, window=3, num_classes=11,
-                                      attention="local", init_checkpoint=None)
+    lmanet_settings = SimpleNamespace(
+        backbone="erfnet", memory_size=2, window=3, num_classes=11, attention="local", init_checkpoint=None
+    )
     return {
         "run_tracker (NetworkSpec)": lambda path: tracker_load_network(NetworkSpec(str(path)), "cpu"),
         "run_segmentation evs --set icnet_weights": evs,
         "run_segmentation lmanet --set net_path": lmanet,
         "ltr_ext.admin.export": export,
         "run_training rts --set lwl_checkpoint": lambda path: load_lwl_parts(nn.Module(), path),
-        "run_training evs refiner --set icnet_checkpoint":
-            lambda path: load_icnet(SimpleNamespace(**{**vars(evs_settings), "icnet_checkpoint": str(path)})),
-        "run_training lmanet --set init_checkpoint":
-            lambda path: build_network(SimpleNamespace(**{**vars(lmanet_settings), "init_checkpoint": str(path)}), 2),
+        "run_training evs refiner --set icnet_checkpoint": lambda path: load_icnet(
+            SimpleNamespace(**{**vars(evs_settings), "icnet_checkpoint": str(path)})
+        ),
+        "run_training lmanet --set init_checkpoint": lambda path: build_network(
+            SimpleNamespace(**{**vars(lmanet_settings), "init_checkpoint": str(path)}), 2
+        ),
     }
 
 
 def test_every_loading_entry_point_refuses_malicious_files(tmp_path, marker, capsys):
     files = {
         "pickle": _save_torch(PLACES["net_info field"](PAYLOADS["builtins.eval"](marker)), tmp_path / "a.pth.tar", 4),
-        "state dict": _save_torch(PLACES["inside the state dict"](PAYLOADS["os.system"](marker)),
-                                  tmp_path / "b.pth.tar", 2),
-        "record": save_checkpoint(tmp_path / "c.pth.tar", {"net": tiny_segnet(2).state_dict(),
-                                                           "constructor": _record("os", "system", f"touch {marker}")}),
+        "state dict": _save_torch(
+            PLACES["inside the state dict"](PAYLOADS["os.system"](marker)), tmp_path / "b.pth.tar", 2
+        ),
+        "record": save_checkpoint(
+            tmp_path / "c.pth.tar",
+            {"net": tiny_segnet(2).state_dict(), "constructor": _record("os", "system", f"touch {marker}")},
+        ),
     }
     for entry, load in _entry_points(tmp_path).items():
         for kind, path in files.items():
-            if kind == "record" and entry not in ("run_tracker (NetworkSpec)", "run_segmentation lmanet --set net_path"):
+            if kind == "record" and entry not in (
+                "run_tracker (NetworkSpec)",
+                "run_segmentation lmanet --set net_path",
+            ):
                 continue  # these build their own network and never read the record
             _assert_refused(load, path, marker)
     stderr = capsys.readouterr().err
@@ -304,8 +331,13 @@ def test_every_loading_entry_point_refuses_malicious_files(tmp_path, marker, cap
 def test_export_cli_refuses_a_malicious_file_with_one_line(tmp_path, marker):
     path = _save_torch(PLACES["top level"](PAYLOADS["os.system"](marker)), tmp_path / "evil.pth.tar", 4)
     out = tmp_path / "out.safetensors"
-    result = subprocess.run([sys.executable, "-m", "ltr_ext.admin.export", str(path), str(out)],
-                            capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "ltr_ext.admin.export", str(path), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+    )
     assert result.returncode == 2 and not out.exists()
     assert len(result.stderr.strip().splitlines()) == 1 and "evil.pth.tar" in result.stderr
     assert "Traceback" not in result.stderr
@@ -313,10 +345,18 @@ def test_export_cli_refuses_a_malicious_file_with_one_line(tmp_path, marker):
 
 def test_safetensors_export_round_trips_and_loads(tmp_path):
     net = tiny_segnet(3)
-    training = save_checkpoint(tmp_path / "TinySegNet_ep0002.pth.tar", {
-        "epoch": 2, "net_type": "TinySegNet", "net": net.state_dict(), "constructor": net.constructor.to_dict(),
-        "optimizer": {"state": {}, "param_groups": []}, "settings": {"module_name": "examples", "script_name": "tiny"},
-        "stats": {"train": {"Loss": {"history": [0.5, 0.25]}}}})
+    training = save_checkpoint(
+        tmp_path / "TinySegNet_ep0002.pth.tar",
+        {
+            "epoch": 2,
+            "net_type": "TinySegNet",
+            "net": net.state_dict(),
+            "constructor": net.constructor.to_dict(),
+            "optimizer": {"state": {}, "param_groups": []},
+            "settings": {"module_name": "examples", "script_name": "tiny"},
+            "stats": {"train": {"Loss": {"history": [0.5, 0.25]}}},
+        },
+    )
     out = tmp_path / "tiny.safetensors"
     assert export_main([str(training), str(out)]) == 0
     loaded, data = load_network(out)
@@ -343,13 +383,19 @@ def test_damaged_safetensors_files_are_one_line_errors(tmp_path, marker):
     _assert_refused(read_checkpoint, tmp_path / "cut.safetensors", marker)
     header = good.read_bytes()
     length = int.from_bytes(header[:8], "little")
-    broken = header[:8] + header[8:8 + length].replace(b'ltr_ext.checkpoint/1', b'ltr_ext.checkpoint/9') + header[8 + length:]
+    broken = (
+        header[:8]
+        + header[8 : 8 + length].replace(b"ltr_ext.checkpoint/1", b"ltr_ext.checkpoint/9")
+        + header[8 + length :]
+    )
     (tmp_path / "other.safetensors").write_bytes(broken)
     assert "record" in _assert_refused(read_checkpoint, tmp_path / "other.safetensors", marker)
 
 
 def test_saving_something_a_safetensors_record_cannot_hold_is_one_line(tmp_path):
-    with pytest.raises(CheckpointError, match="x.safetensors: field 'optimizer.fn' holds a builtin_function_or_method") as info:
+    with pytest.raises(
+        CheckpointError, match="x.safetensors: field 'optimizer.fn' holds a builtin_function_or_method"
+    ) as info:
         save_checkpoint(tmp_path / "x.safetensors", {"net": tiny_segnet(2).state_dict(), "optimizer": {"fn": len}})
     assert "\n" not in str(info.value) and not (tmp_path / "x.safetensors").exists()
 
@@ -363,16 +409,31 @@ def test_official_ltr_training_pickle_with_its_record_still_loads(tmp_path, ltr_
     meter_class = ltr_modules("ltr.admin.stats", "AverageMeter")
     record = constructor_class()
     record.fun_name, record.fun_module = "steepest_descent_resnet50_with_clf_encoder", "ltr.models.rts.rts_net"
-    record.args, record.kwds = (), {**OFFICIAL_RTS50_KWARGS, "backbone_pretrained": True,
-                                    "decoder_input_layers": ("layer4", "layer3", "layer2", "layer1")}
+    record.args, record.kwds = (
+        (),
+        {
+            **OFFICIAL_RTS50_KWARGS,
+            "backbone_pretrained": True,
+            "decoder_input_layers": ("layer4", "layer3", "layer2", "layer1"),
+        },
+    )
     settings, meter = settings_class(), meter_class()
     settings.env, settings.batch_size, meter.history = env_class(), 15, [0.5]
     from ltr_ext.models.rts import build_rts50
 
     torch.manual_seed(0)
     state = build_rts50().state_dict()
-    path = _save_torch({"epoch": 200, "net_type": "RTSNet", "net": state, "constructor": record,
-                        "settings": settings, "stats": {"train": {"Loss/total": meter}}}, tmp_path / "RTSNet_ep0200.pth.tar")
+    path = _save_torch(
+        {
+            "epoch": 200,
+            "net_type": "RTSNet",
+            "net": state,
+            "constructor": record,
+            "settings": settings,
+            "stats": {"train": {"Loss/total": meter}},
+        },
+        tmp_path / "RTSNet_ep0200.pth.tar",
+    )
     _drop_fake_modules()
     net, data = load_network(path)
     assert data["epoch"] == 200 and "settings" not in data and "stats" not in data
@@ -385,8 +446,12 @@ def test_official_ltr_training_pickle_with_its_record_still_loads(tmp_path, ltr_
 def test_official_record_with_another_architecture_is_refused_not_built(tmp_path, ltr_modules):
     from ltr_ext.models.rts.rts_net import OFFICIAL_RTS50_KWARGS
 
-    record = {"fun_module": "ltr.models.rts.rts_net", "fun_name": "steepest_descent_resnet50_with_clf_encoder",
-              "args": [], "kwds": {**OFFICIAL_RTS50_KWARGS, "num_filters": 32}}
+    record = {
+        "fun_module": "ltr.models.rts.rts_net",
+        "fun_name": "steepest_descent_resnet50_with_clf_encoder",
+        "args": [],
+        "kwds": {**OFFICIAL_RTS50_KWARGS, "num_filters": 32},
+    }
     path = save_checkpoint(tmp_path / "other.pth.tar", {"net": {}, "constructor": record})
     with pytest.raises(CheckpointError, match=r"other\.pth\.tar: .*num_filters=32") as info:
         load_network(path)

@@ -1,4 +1,5 @@
 """Inference copies for the CPU: folded BatchNorms, prepacked oneDNN convolutions, fused ReLU/add."""
+
 import pytest
 import torch
 import torch.nn as nn

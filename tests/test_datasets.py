@@ -1,4 +1,5 @@
 """Dataset loaders read each benchmark's official layout into Sequence objects (tiny generated copies)."""
+
 from __future__ import annotations
 
 import json
@@ -7,13 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytracking_ext.datasets import (DATASETS, DatasetSpec, dataset_root_setting, get_dataset,
-                                     get_dataset_attributes)
-from pytracking_ext.datasets.nfs_table import NFS_TABLE
+from pytracking_ext.datasets import DATASETS, DatasetSpec, dataset_root_setting, get_dataset, get_dataset_attributes
 from pytracking_ext.datasets.lasot_table import LASOT_TEST_NAMES
+from pytracking_ext.datasets.nfs_table import NFS_TABLE
 from pytracking_ext.datasets.otb_table import OTB_TABLE
-from pytracking_ext.datasets.own_video import (FolderFrameSource, VideoFrameSource, open_frame_source,
-                                               sequence_from_folder, sequence_from_video)
+from pytracking_ext.datasets.own_video import (
+    FolderFrameSource,
+    VideoFrameSource,
+    open_frame_source,
+    sequence_from_folder,
+    sequence_from_video,
+)
 from pytracking_ext.datasets.uav_table import UAV_TABLE
 from pytracking_ext.datasets.vot import VOT2018_NAMES
 from pytracking_ext.evaluation.data import SequenceList
@@ -25,6 +30,7 @@ SIZE = (24, 32)  # (H, W) of every generated frame
 
 
 # ---------------------------------------------------------------- builders (also used by the bad-input tests)
+
 
 def write_frames(folder: Path, names) -> None:
     rng = np.random.default_rng(0)
@@ -54,13 +60,21 @@ def make_lasot(root: Path, names=("bird-2", "airplane-1"), n: int = 4, table: bo
     for name in names:
         make_lasot_sequence(root, name, n)
     if table:
-        (root / "sequence_table.json").write_text(json.dumps(
-            {"dataset": "lasot", "sequences": [{"name": nm, "object_class": nm.split("-")[0]} for nm in names]}))
+        (root / "sequence_table.json").write_text(
+            json.dumps(
+                {"dataset": "lasot", "sequences": [{"name": nm, "object_class": nm.split("-")[0]} for nm in names]}
+            )
+        )
     return root
 
 
-def make_got10k(root: Path, split: str = "val", names=("GOT-10k_Val_000002", "GOT-10k_Val_000001"), n: int = 3,
-                first_only: bool = False) -> Path:
+def make_got10k(
+    root: Path,
+    split: str = "val",
+    names=("GOT-10k_Val_000002", "GOT-10k_Val_000001"),
+    n: int = 3,
+    first_only: bool = False,
+) -> Path:
     folder = root / split
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "list.txt").write_text("\n".join(names) + "\n")
@@ -68,8 +82,9 @@ def make_got10k(root: Path, split: str = "val", names=("GOT-10k_Val_000002", "GO
         # 10 frames when n > 9 would show whether the sort is numeric; 00000001.jpg style names
         write_frames(folder / name, [f"{i:08d}.jpg" for i in range(1, n + 1)])
         write_lines(folder / name / "groundtruth.txt", boxes(1 if first_only else n))
-        (folder / name / "meta_info.ini").write_text("[METAINFO]\nurl: x\nbegin: 0\nend: 0\nanno_fps: 10Hz\n"
-                                                      "object_class: zebra\nmotion_class: walking\n")
+        (folder / name / "meta_info.ini").write_text(
+            "[METAINFO]\nurl: x\nbegin: 0\nend: 0\nanno_fps: 10Hz\nobject_class: zebra\nmotion_class: walking\n"
+        )
     return root
 
 
@@ -92,22 +107,70 @@ def make_table_dataset(root: Path, dataset: str, entries, sep: str = ",", rows=N
 
 
 def uav_entries():
-    return [{"name": "uav_bike1", "path": "data_seq/UAV123/bike1", "startFrame": 1, "endFrame": 3, "nz": 6,
-             "ext": "jpg", "anno_path": "anno/UAV123/bike1.txt", "object_class": "vehicle"},
-            {"name": "uav_bird1_2", "path": "data_seq/UAV123/bird1", "startFrame": 4, "endFrame": 6, "nz": 6,
-             "ext": "jpg", "anno_path": "anno/UAV123/bird1_2.txt", "object_class": "bird"}]
+    return [
+        {
+            "name": "uav_bike1",
+            "path": "data_seq/UAV123/bike1",
+            "startFrame": 1,
+            "endFrame": 3,
+            "nz": 6,
+            "ext": "jpg",
+            "anno_path": "anno/UAV123/bike1.txt",
+            "object_class": "vehicle",
+        },
+        {
+            "name": "uav_bird1_2",
+            "path": "data_seq/UAV123/bird1",
+            "startFrame": 4,
+            "endFrame": 6,
+            "nz": 6,
+            "ext": "jpg",
+            "anno_path": "anno/UAV123/bird1_2.txt",
+            "object_class": "bird",
+        },
+    ]
 
 
 def otb_entries():
-    return [{"name": "Tiger1", "path": "Tiger1/img", "startFrame": 1, "endFrame": 8, "nz": 4, "ext": "jpg",
-             "anno_path": "Tiger1/groundtruth_rect.txt", "object_class": "other", "initOmit": 5},
-            {"name": "David", "path": "David/img", "startFrame": 300, "endFrame": 302, "nz": 4, "ext": "jpg",
-             "anno_path": "David/groundtruth_rect.txt", "object_class": "face", "initOmit": 0}]
+    return [
+        {
+            "name": "Tiger1",
+            "path": "Tiger1/img",
+            "startFrame": 1,
+            "endFrame": 8,
+            "nz": 4,
+            "ext": "jpg",
+            "anno_path": "Tiger1/groundtruth_rect.txt",
+            "object_class": "other",
+            "initOmit": 5,
+        },
+        {
+            "name": "David",
+            "path": "David/img",
+            "startFrame": 300,
+            "endFrame": 302,
+            "nz": 4,
+            "ext": "jpg",
+            "anno_path": "David/groundtruth_rect.txt",
+            "object_class": "face",
+            "initOmit": 0,
+        },
+    ]
 
 
 def nfs_entries():
-    return [{"name": "nfs_bee", "path": "sequences/bee", "startFrame": 1, "endFrame": 3, "nz": 5, "ext": "jpg",
-             "anno_path": "anno/nfs_bee.txt", "object_class": "bird"}]
+    return [
+        {
+            "name": "nfs_bee",
+            "path": "sequences/bee",
+            "startFrame": 1,
+            "endFrame": 3,
+            "nz": 5,
+            "ext": "jpg",
+            "anno_path": "anno/nfs_bee.txt",
+            "object_class": "bird",
+        }
+    ]
 
 
 def make_vot_workspace(root: Path, names=("rect", "poly"), n: int = 3) -> Path:
@@ -132,7 +195,7 @@ def make_davis(root: Path, version: str = "2017", split: str = "val", names=("do
         write_frames(root / "JPEGImages" / "480p" / name, [f"{i:05d}.jpg" for i in range(n)])
         for i in range(n):
             label = np.zeros(SIZE, np.uint8)
-            label[2:6, 3 + i:9 + i] = 1
+            label[2:6, 3 + i : 9 + i] = 1
             if i < n - 1:  # object 2 leaves before the last frame
                 label[10:20, 15:25] = 2
             imwrite_indexed(root / "Annotations" / "480p" / name / f"{i:05d}.png", label)
@@ -151,9 +214,16 @@ def make_youtubevos(root: Path, dense_gt: bool = False) -> Path:
     second[10:20, 15:25] = 2
     imwrite_indexed(base / "Annotations" / video / "00010.png", first)
     imwrite_indexed(base / "Annotations" / video / "00015.png", second)
-    meta = {"videos": {video: {"objects": {
-        "1": {"category": "cat", "frames": stems[2:]},
-        "2": {"category": "dog", "frames": stems[3:]}}}}}
+    meta = {
+        "videos": {
+            video: {
+                "objects": {
+                    "1": {"category": "cat", "frames": stems[2:]},
+                    "2": {"category": "dog", "frames": stems[3:]},
+                }
+            }
+        }
+    }
     (base / "meta.json").write_text(json.dumps(meta))
     if dense_gt:
         for s in stems:
@@ -164,10 +234,29 @@ def make_youtubevos(root: Path, dense_gt: bool = False) -> Path:
 
 # ---------------------------------------------------------------- registry
 
+
 def test_registry_has_the_pytracking_keys():
-    expected = {"lasot", "lasot_train", "lasot_extension_subset", "got10k_test", "got10k_val", "got10k_ltrval",
-                "trackingnet", "uav", "nfs", "otb", "vot", "dv2017_val", "dv2016_val", "dv2017_test_dev",
-                "yt2019_valid", "yt2019_valid_all", "yt2019_test", "yt2018_valid_all", "yt2019_valid_gt"}
+    expected = {
+        "lasot",
+        "lasot_train",
+        "lasot_extension_subset",
+        "got10k_test",
+        "got10k_val",
+        "got10k_ltrval",
+        "trackingnet",
+        "uav",
+        "nfs",
+        "otb",
+        "vot",
+        "dv2017_val",
+        "dv2016_val",
+        "dv2017_test_dev",
+        "yt2019_valid",
+        "yt2019_valid_all",
+        "yt2019_test",
+        "yt2018_valid_all",
+        "yt2019_valid_gt",
+    }
     assert expected <= set(DATASETS.names())
 
 
@@ -206,6 +295,7 @@ def test_plugin_dataset_registered_as_a_spec_is_loaded(workspace, tmp_path):
 
 # ---------------------------------------------------------------- LaSOT
 
+
 def test_lasot_frames_follow_groundtruth_lines(workspace, tmp_path):
     seq = get_dataset("lasot", root=make_lasot(tmp_path, n=4))["bird-2"]
     assert len(seq.frames) == 4 and seq.frames[0].endswith("bird/bird-2/img/00000001.jpg")
@@ -241,6 +331,7 @@ def test_lasot_extension_subset_scans_class_folders(workspace, tmp_path):
 
 
 # ---------------------------------------------------------------- attributes
+
 
 def write_attributes(path: Path, per_sequence: dict) -> None:
     data = {"att_name_short": ["FOC", "IV"], "att_name_long": ["Full Occlusion", "Illumination Variation"]}
@@ -281,6 +372,7 @@ def test_dataset_without_attributes_returns_itself_under_its_name(workspace, tmp
 
 # ---------------------------------------------------------------- GOT-10k and TrackingNet
 
+
 def test_got10k_val_follows_list_order_with_all_boxes(workspace, tmp_path):
     ds = get_dataset("got10k_val", root=make_got10k(tmp_path, n=3))
     assert ds.names() == ["GOT-10k_Val_000002", "GOT-10k_Val_000001"]
@@ -301,7 +393,12 @@ def test_got10k_frames_are_sorted_by_integer_stem(workspace, tmp_path):
     write_frames(folder, ["10.jpg"])
     (folder / "2.jpg").rename(folder / "9.jpg")
     write_lines(folder / "groundtruth.txt", boxes(4))
-    assert [Path(f).name for f in get_dataset("got10k_val", root=root)[0].frames] == ["1.jpg", "3.jpg", "9.jpg", "10.jpg"]
+    assert [Path(f).name for f in get_dataset("got10k_val", root=root)[0].frames] == [
+        "1.jpg",
+        "3.jpg",
+        "9.jpg",
+        "10.jpg",
+    ]
 
 
 def test_got10k_ltrval_selects_train_sequences_by_index(workspace, tmp_path):
@@ -318,6 +415,7 @@ def test_trackingnet_sorts_names_and_frames_numerically(workspace, tmp_path):
 
 
 # ---------------------------------------------------------------- UAV123, NFS, OTB
+
 
 def test_uav_builtin_table_has_123_sequences_from_91_videos():
     assert len(UAV_TABLE) == 123 and len({row[1] for row in UAV_TABLE}) == 91
@@ -367,6 +465,7 @@ def test_otb_builtin_table_keeps_the_quirk_entries():
 
 # ---------------------------------------------------------------- VOT
 
+
 def test_vot_workspace_reads_rectangles_and_polygons_as_union_boxes(workspace, tmp_path):
     ds = get_dataset("vot", root=make_vot_workspace(tmp_path))
     assert ds.names() == ["rect", "poly"]
@@ -409,6 +508,7 @@ def test_vot_without_list_uses_the_vot2018_names(workspace, tmp_path):
 
 
 # ---------------------------------------------------------------- DAVIS
+
 
 def test_davis2017_multi_object_sequence(workspace, tmp_path):
     ds = get_dataset("dv2017_val", root=make_davis(tmp_path, n=3))
@@ -481,6 +581,7 @@ def test_davis2016_real_clips(workspace, shared_dir):
 
 # ---------------------------------------------------------------- YouTube-VOS
 
+
 def test_youtubevos_drops_frames_before_the_first_object(workspace, tmp_path):
     seq = get_dataset("yt2019_valid", root=make_youtubevos(tmp_path))[0]
     assert [Path(f).stem for f in seq.frames] == ["00010", "00015", "00020"]
@@ -518,6 +619,7 @@ def test_youtubevos_dense_gt_key_scores_every_frame(workspace, tmp_path):
 
 # ---------------------------------------------------------------- own data
 
+
 def test_sequence_from_folder_sorts_naturally_and_uses_init_box(tmp_path):
     write_frames(tmp_path, ["frame10.png", "frame2.png", "frame1.png"])
     seq = sequence_from_folder(tmp_path, init_box=[1, 2, 5, 6])
@@ -538,7 +640,7 @@ def write_video(path: Path, n: int = 5) -> None:
     import cv2
 
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (SIZE[1], SIZE[0]))
-    for i in range(n):
+    for _ in range(n):
         frame = np.zeros((*SIZE, 3), np.uint8)
         frame[:, :, 2] = 200  # red in BGR
         writer.write(frame)
@@ -581,10 +683,12 @@ def test_sequence_from_video_decodes_frames_once(workspace, tmp_path):
 
 # ---------------------------------------------------------------- round trips through the synthetic generator
 
+
 def generated(tmp_path: Path, fmt: str, **options) -> Path:
     synthetic = pytest.importorskip("pytracking_ext.synthetic", reason="synthetic generator not available")
-    return synthetic.generate(fmt, tmp_path / fmt, num_sequences=2, num_frames=6, seed=3, width=48, height=40,
-                              progress=False, **options)
+    return synthetic.generate(
+        fmt, tmp_path / fmt, num_sequences=2, num_frames=6, seed=3, width=48, height=40, progress=False, **options
+    )
 
 
 def test_generated_lasot_round_trip(workspace, tmp_path):
@@ -603,8 +707,16 @@ def test_generated_lasot_round_trip(workspace, tmp_path):
     assert list(groups) == attributes["att_name_short"]
 
 
-@pytest.mark.parametrize("key,fmt", [("got10k_val", "got10k"), ("got10k_test", "got10k"), ("trackingnet", "trackingnet"),
-                                     ("nfs", "nfs"), ("otb", "otb")])
+@pytest.mark.parametrize(
+    "key,fmt",
+    [
+        ("got10k_val", "got10k"),
+        ("got10k_test", "got10k"),
+        ("trackingnet", "trackingnet"),
+        ("nfs", "nfs"),
+        ("otb", "otb"),
+    ],
+)
 def test_generated_box_datasets_round_trip(workspace, tmp_path, key, fmt):
     ds = get_dataset(key, root=generated(tmp_path, fmt))
     assert len(ds) == 2
@@ -662,8 +774,9 @@ def test_generated_youtubevos_round_trip_init_frames_follow_meta(workspace, tmp_
             starts = {}
             for oid, obj in meta[seq.name]["objects"].items():
                 starts.setdefault(obj["frames"][0], []).append(oid)
-            assert {stems[i]: sorted(d["object_ids"]) for i, d in seq.init_data.items()} == \
-                {s: sorted(ids) for s, ids in starts.items()}
+            assert {stems[i]: sorted(d["object_ids"]) for i, d in seq.init_data.items()} == {
+                s: sorted(ids) for s, ids in starts.items()
+            }
             assert stems[0] == min(starts)
             if key == "yt2019_valid_gt":
                 assert all(p is not None for p in seq.ground_truth_seg)

@@ -1,4 +1,5 @@
 """Broken dataset input fails with one-line errors that name the file, setting or argument."""
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,20 @@ import pytest
 from pytracking_ext.datasets import get_dataset, get_dataset_attributes
 from pytracking_ext.datasets.own_video import sequence_from_folder, sequence_from_video
 from pytracking_ext.errors import DatasetError, SettingsError, TrackerInputError, UnknownNameError
-from test_datasets import (make_davis, make_got10k, make_lasot, make_lasot_sequence, make_table_dataset,
-                           make_vot_workspace, make_youtubevos, otb_entries, uav_entries, write_attributes,
-                           write_frames, write_lines)
+from test_datasets import (
+    make_davis,
+    make_got10k,
+    make_lasot,
+    make_lasot_sequence,
+    make_table_dataset,
+    make_vot_workspace,
+    make_youtubevos,
+    otb_entries,
+    uav_entries,
+    write_attributes,
+    write_frames,
+    write_lines,
+)
 
 
 def one_line(err) -> str:

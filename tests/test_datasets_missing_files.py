@@ -1,4 +1,5 @@
 """Missing annotation files and empty sequence folders are one-line DatasetErrors naming the file or folder."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """--debug views: PNG files headless, visdom windows when a server runs, pause/step control."""
+
 import json
 import socket
 import subprocess
@@ -12,7 +13,6 @@ from pytracking_ext.evaluation.running import run_sequence
 from pytracking_ext.evaluation.tracker_spec import TrackerSpec
 from pytracking_ext.run_video import main as run_video_main
 from pytracking_ext.visualization.debug import PngDebugViews, VisdomDebugViews, open_debug_views
-
 from seqgen import moving_square_sequence
 
 
@@ -51,8 +51,24 @@ def test_run_video_debug_writes_views(workspace, tmp_path):
     seq = moving_square_sequence(tmp_path, frames=3)
     box = ",".join(str(v) for v in seq.ground_truth_rect[0])
     out = tmp_path / "out"
-    assert run_video_main(["opencv_mil", "default", "--input", str(tmp_path / "seq"), "--init-box", box,
-                           "--out", str(out), "--no-video", "--debug", "1"]) == 0
+    assert (
+        run_video_main(
+            [
+                "opencv_mil",
+                "default",
+                "--input",
+                str(tmp_path / "seq"),
+                "--init-box",
+                box,
+                "--out",
+                str(out),
+                "--no-video",
+                "--debug",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert len(list((out / "debug" / "video").glob("*_tracking.png"))) == 3
 
 
@@ -72,8 +88,11 @@ def visdom_server(tmp_path):
     pytest.importorskip("visdom", reason="visdom not installed (pip install '.[visdom]')")
     port = _free_port()
     # Start the server without its first-run download of web assets: the API works offline.
-    code = ("import sys; sys.argv = ['visdom', '-port', str(%d), '--hostname', '127.0.0.1', '-env_path', %r];"
-            "from visdom.server.run_server import main; main()") % (port, str(tmp_path / "env"))
+    code = (
+        f"import sys; sys.argv = ['visdom', '-port', str({port}), '--hostname', '127.0.0.1', "
+        f"'-env_path', {str(tmp_path / 'env')!r}];"
+        "from visdom.server.run_server import main; main()"
+    )
     process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -95,8 +114,13 @@ def test_visdom_windows_are_created_and_updated(workspace, tmp_path, visdom_serv
     assert run_sequence(seq, TrackerSpec("opencv_mil", "default"), debug=1, visdom_info=info)[0] == "done"
     import visdom
 
-    vis = visdom.Visdom(server="http://127.0.0.1", port=visdom_server, env="pytracking_ext", raise_exceptions=True,
-                        use_incoming_socket=False)
+    vis = visdom.Visdom(
+        server="http://127.0.0.1",
+        port=visdom_server,
+        env="pytracking_ext",
+        raise_exceptions=True,
+        use_incoming_socket=False,
+    )
     assert vis.win_exists("Tracking") and vis.win_exists("Controls")
     assert "#2" in json.loads(vis.get_window_data("Tracking"))["title"]  # the last frame's update
 

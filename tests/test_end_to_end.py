@@ -1,4 +1,5 @@
 """The whole evaluation pipeline on generated benchmarks: generate -> run_tracker -> analysis."""
+
 import csv
 
 from pytracking_ext import run_tracker
@@ -15,8 +16,22 @@ def _summary(workspace, report):
 def test_lasot_format_run_and_analysis(workspace, tmp_path):
     root = generate("lasot", tmp_path / "lasot", num_sequences=2, num_frames=12, seed=1)
     assert run_tracker.main(["opencv_mil", "default", "--dataset_name", "lasot", "--dataset_path", str(root)]) == 0
-    assert analysis_main(["--trackers", "opencv_mil:default", "--dataset", "lasot", "--dataset_path", str(root),
-                          "--plot", "--report", "e2e"]) == 0
+    assert (
+        analysis_main(
+            [
+                "--trackers",
+                "opencv_mil:default",
+                "--dataset",
+                "lasot",
+                "--dataset_path",
+                str(root),
+                "--plot",
+                "--report",
+                "e2e",
+            ]
+        )
+        == 0
+    )
     row = _summary(workspace, "e2e")[0]
     assert row["tracker"] == "opencv_mil" and 0 <= float(row["auc"]) <= 100
     assert (workspace / "result_plots" / "e2e" / "success.png").stat().st_size > 1000
@@ -25,8 +40,12 @@ def test_lasot_format_run_and_analysis(workspace, tmp_path):
 def test_davis_format_run_and_vos_analysis(workspace, tmp_path):
     root = generate("davis", tmp_path / "davis", num_sequences=2, num_frames=8, seed=2, num_objects=2)
     assert run_tracker.main(["opencv_mil", "mask", "--dataset_name", "dv2017_val", "--dataset_path", str(root)]) == 0
-    assert analysis_main(["--trackers", "opencv_mil:mask", "--dataset", "dv2017_val", "--dataset_path", str(root),
-                          "--report", "vos"]) == 0
+    assert (
+        analysis_main(
+            ["--trackers", "opencv_mil:mask", "--dataset", "dv2017_val", "--dataset_path", str(root), "--report", "vos"]
+        )
+        == 0
+    )
     row = _summary(workspace, "vos")[0]
     assert 0 < float(row["JF"]) <= 100
 

@@ -1,4 +1,5 @@
 """EVS flow and warps on generated frames: DIS settings and direction, eqs. 3.1-3.2 at several resolutions."""
+
 import cv2
 import numpy as np
 import pytest
@@ -23,14 +24,14 @@ def texture(h: int, w: int, seed: int = 0) -> np.ndarray:
     img = np.zeros((h, w), np.float32)
     for s in (2, 4, 8, 16):
         noise = rng.standard_normal((h // s + 2, w // s + 2)).astype(np.float32)
-        img += cv2.resize(noise, (w + 2 * s, h + 2 * s), interpolation=cv2.INTER_CUBIC)[s:s + h, s:s + w] * s ** 0.5
+        img += cv2.resize(noise, (w + 2 * s, h + 2 * s), interpolation=cv2.INTER_CUBIC)[s : s + h, s : s + w] * s**0.5
     return ((img - img.min()) / (img.max() - img.min()) * 255).astype(np.uint8)
 
 
 def shifted_pair(array: np.ndarray, dx: int = DX, dy: int = DY, pad: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """(previous, current) crops of a larger array whose content moves by (+dx, +dy)."""
     h, w = array.shape[0] - 2 * pad, array.shape[1] - 2 * pad
-    return array[pad:pad + h, pad:pad + w], array[pad - dy:pad - dy + h, pad - dx:pad - dx + w]
+    return array[pad : pad + h, pad : pad + w], array[pad - dy : pad - dy + h, pad - dx : pad - dx + w]
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +51,7 @@ def constant_flow(h: int, w: int, dx: float, dy: float) -> np.ndarray:
 
 
 # ---- flow ------------------------------------------------------------------------------------
+
 
 def test_dis_uses_the_thesis_setting_which_equals_ultrafast():
     settings = create_flow_method("dis").settings()
@@ -84,7 +86,7 @@ def test_downscaled_flow_is_in_pixels_of_its_own_grid(scene):
     assert estimator.prepare(prev).shape == (H // 2, W // 2)
     flow = estimator(cv2.cvtColor(prev, cv2.COLOR_GRAY2BGR), cv2.cvtColor(cur, cv2.COLOR_GRAY2BGR))
     assert flow.shape == (H // 2, W // 2, 2)
-    inner = flow[MARGIN // 2:-MARGIN // 2, MARGIN // 2:-MARGIN // 2]
+    inner = flow[MARGIN // 2 : -MARGIN // 2, MARGIN // 2 : -MARGIN // 2]
     assert np.median(inner[..., 0]) == pytest.approx(DX / 2, abs=0.15)
     assert np.median(inner[..., 1]) == pytest.approx(DY / 2, abs=0.15)
 
@@ -120,6 +122,7 @@ def test_unknown_flow_method_lists_the_known_ones_on_one_line():
 
 
 # ---- warps ------------------------------------------------------------------------------------
+
 
 def test_exact_flow_warp_shifts_labels_and_writes_ignore_outside():
     labels = np.random.default_rng(2).integers(0, 19, (40, 64), dtype=np.uint8)
@@ -157,7 +160,10 @@ def test_warp_at_half_resolution_uses_the_halved_flow():
 
 def test_dis_flow_at_full_resolution_warps_half_resolution_labels(scene):
     prev, cur, lab_prev, lab_cur = scene
-    half = (lambda a: a[::2, ::2])  # nearest downscaling by 2 of labels whose shift is even in x
+
+    def half(a):  # nearest downscaling by 2 of labels whose shift is even in x
+        return a[::2, ::2]
+
     out = Warper(FlowEstimator()(prev, cur)).labels(np.ascontiguousarray(half(lab_prev)))
     inner = (slice(MARGIN // 2, -MARGIN // 2), slice(MARGIN // 2, -MARGIN // 2))
     # DY = 3 is odd: the half-resolution truth is itself off by half a pixel, hence the looser bound
@@ -169,8 +175,9 @@ def test_relative_map_equals_the_absolute_map_of_eq_3_1():
     flow = rng.uniform(-5, 5, (30, 50, 2)).astype(np.float32)
     src = rng.integers(0, 19, (30, 50), dtype=np.uint8)
     gx, gy = np.meshgrid(np.arange(50, dtype=np.float32), np.arange(30, dtype=np.float32))
-    expected = cv2.remap(src, gx - flow[..., 0], gy - flow[..., 1], cv2.INTER_NEAREST,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+    expected = cv2.remap(
+        src, gx - flow[..., 0], gy - flow[..., 1], cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=255
+    )
     np.testing.assert_array_equal(warp_labels(src, flow), expected)
 
 

@@ -1,4 +1,5 @@
 """EVS IAM: forward-backward label check (eq. 3.3), dilation + smoothing, blend (eq. 3.4)."""
+
 import cv2
 import numpy as np
 import pytest
@@ -7,8 +8,15 @@ import torch
 from pytracking_ext.errors import UnknownNameError
 from segmentation_plugins.evs.errors import EVSConfigError, EVSInputError
 from segmentation_plugins.evs.flow import FlowEstimator
-from segmentation_plugins.evs.iam import (InconsistencyAttention, _soften_torch, blend, forward_backward_labels,
-                                          inconsistency_map, inconsistent_fraction, soften_mask)
+from segmentation_plugins.evs.iam import (
+    InconsistencyAttention,
+    _soften_torch,
+    blend,
+    forward_backward_labels,
+    inconsistency_map,
+    inconsistent_fraction,
+    soften_mask,
+)
 from segmentation_plugins.evs.warp import Warper
 
 H, W = 192, 320
@@ -23,7 +31,7 @@ def texture(h: int, w: int, seed: int) -> np.ndarray:
     img = np.zeros((h, w), np.float32)
     for s in (2, 4, 8, 16):
         noise = rng.standard_normal((h // s + 2, w // s + 2)).astype(np.float32)
-        img += cv2.resize(noise, (w + 2 * s, h + 2 * s), interpolation=cv2.INTER_CUBIC)[s:s + h, s:s + w] * s ** 0.5
+        img += cv2.resize(noise, (w + 2 * s, h + 2 * s), interpolation=cv2.INTER_CUBIC)[s : s + h, s : s + w] * s**0.5
     return ((img - img.min()) / (img.max() - img.min()) * 255).astype(np.uint8)
 
 
@@ -34,6 +42,7 @@ def constant_flow(h: int, w: int, dx: float, dy: float) -> np.ndarray:
 
 
 # ---- eq. 3.3 ----------------------------------------------------------------------------------
+
 
 def test_pure_translation_is_consistent_except_where_sampled_outside_the_frame():
     labels = np.random.default_rng(0).integers(0, 19, (64, 96), dtype=np.uint8)
@@ -49,9 +58,9 @@ def test_pure_translation_is_consistent_except_where_sampled_outside_the_frame()
 def test_dis_translation_is_clean_in_the_interior():
     big = texture(H + 40, W + 40, 0)
     labels = (cv2.GaussianBlur(big, (0, 0), 3).astype(np.int32) * 5 // 256).astype(np.uint8)
-    prev, cur = big[20:20 + H, 20:20 + W], big[17:17 + H, 14:14 + W]  # content moves by (+6, +3)
+    prev, cur = big[20 : 20 + H, 20 : 20 + W], big[17 : 17 + H, 14 : 14 + W]  # content moves by (+6, +3)
     warper = Warper(FlowEstimator()(prev, cur))
-    l_f, l_bf = forward_backward_labels(np.ascontiguousarray(labels[20:20 + H, 20:20 + W]), warper)
+    l_f, l_bf = forward_backward_labels(np.ascontiguousarray(labels[20 : 20 + H, 20 : 20 + W]), warper)
     mask = inconsistency_map(l_f, l_bf)
     assert mask[24:-24, 24:-24].mean() < 0.002
     assert mask[:, :5].all()  # the strip entering the frame has no source
@@ -77,10 +86,10 @@ def test_dis_on_a_moving_object_flags_only_its_boundaries():
     frames, label_maps = [], []
     for x0 in (100, 110):  # the object moves 10 px right; the background is static
         frame = background.copy()
-        frame[64:128, x0:x0 + 64] = obj
+        frame[64:128, x0 : x0 + 64] = obj
         labels = np.zeros((H, W), np.uint8)
         labels[:, 160:] = 2
-        labels[64:128, x0:x0 + 64] = 1
+        labels[64:128, x0 : x0 + 64] = 1
         frames.append(frame)
         label_maps.append(labels)
     mask = inconsistency_map(*forward_backward_labels(label_maps[0], Warper(FlowEstimator()(*frames))))
@@ -94,11 +103,12 @@ def test_dis_on_a_moving_object_flags_only_its_boundaries():
 
 # ---- dilation and smoothing -------------------------------------------------------------------
 
+
 def _reference_soften(mask: np.ndarray, k: int) -> np.ndarray:
     """Direct loops: max over the k×k window, then mean over the window's in-frame pixels."""
     h, w = mask.shape
     r = k // 2
-    window = lambda a, y, x: a[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1]  # noqa: E731
+    window = lambda a, y, x: a[max(0, y - r) : y + r + 1, max(0, x - r) : x + r + 1]  # noqa: E731
     dilated = np.array([[window(mask, y, x).max() for x in range(w)] for y in range(h)], np.float64)
     return np.array([[window(dilated, y, x).mean() for x in range(w)] for y in range(h)])
 
@@ -150,6 +160,7 @@ def test_soften_settings_errors():
 
 # ---- eq. 3.4 ----------------------------------------------------------------------------------
 
+
 def test_blend_is_eq_3_4():
     mask = torch.tensor([[0.0, 0.25], [1.0, 0.5]])
     p_refiner = torch.stack([torch.full((2, 2), 0.9), torch.full((2, 2), 0.1)])
@@ -165,8 +176,9 @@ def test_blend_upsamples_a_half_resolution_refiner_output():
     p_warped = torch.rand(1, 19, 8, 16)
     out = blend(torch.ones(8, 16), p_refiner, p_warped)
     assert out.shape == (1, 19, 8, 16)
-    torch.testing.assert_close(out, torch.nn.functional.interpolate(p_refiner, size=(8, 16), mode="bilinear",
-                                                                    align_corners=False))
+    torch.testing.assert_close(
+        out, torch.nn.functional.interpolate(p_refiner, size=(8, 16), mode="bilinear", align_corners=False)
+    )
     with pytest.raises(EVSInputError, match="differ in size"):
         blend(torch.ones(4, 4), p_refiner, p_warped)
     with pytest.raises(EVSInputError, match="does not match"):

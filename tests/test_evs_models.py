@@ -1,12 +1,21 @@
 """EVS networks: ICNet shapes / aux outputs / gradients, and the Refiner on ICNet's own features."""
+
 import numpy as np
 import pytest
 import torch
 
 from pytracking_ext.errors import UnknownNameError
 from segmentation_plugins.evs.errors import EVSConfigError, EVSInputError
-from segmentation_plugins.evs.models import (CASCADE_WEIGHTS, IMAGE_MEAN_BGR, ICNetConfig, Refiner, build_icnet,
-                                             build_refiner, cascade_loss, prepare_image)
+from segmentation_plugins.evs.models import (
+    CASCADE_WEIGHTS,
+    IMAGE_MEAN_BGR,
+    ICNetConfig,
+    Refiner,
+    build_icnet,
+    build_refiner,
+    cascade_loss,
+    prepare_image,
+)
 
 TINY = dict(width=0.25, blocks=(1, 1, 1, 1))  # fast on two CPU cores
 

@@ -1,4 +1,5 @@
 """EVS parameter modules: the 14 operating points of thesis Table 3.2."""
+
 import importlib
 
 import pytest
@@ -50,8 +51,9 @@ def test_shared_settings_are_the_thesis_and_reference_defaults():
     assert params.icnet_config in ICNET_CONFIGS and params.num_classes == 19 and params.ignore_label == 255
     assert params.warp_interpolation in INTERPOLATIONS
     assert {params.label_border, params.probability_border, params.feature_border} <= set(BORDERS)
-    iam = InconsistencyAttention(params.iam_dilation, params.iam_smoothing, params.iam_smoothing_mode,
-                                 params.ignore_label)
+    iam = InconsistencyAttention(
+        params.iam_dilation, params.iam_smoothing, params.iam_smoothing_mode, params.ignore_label
+    )
     assert (iam.dilation, iam.smoothing, iam.smoothing_mode) == (7, 7, "box")
 
 

@@ -2,6 +2,7 @@
 
 Tiny seeded 'small' ICNet / Refiner with random weights on generated 256×128 textured frames.
 """
+
 import dataclasses
 import threading
 import time
@@ -39,8 +40,10 @@ def canvas(height: int, width: int, seed: int = 0) -> np.ndarray:
     image = np.zeros((height, width, 3), np.float32)
     for scale in (4, 16, 64):
         noise = rng.random((height // scale + 2, width // scale + 2, 3)).astype(np.float32)
-        image += cv2.resize(noise, (width + 2 * scale, height + 2 * scale), interpolation=cv2.INTER_CUBIC)[
-            :height, :width] * scale
+        image += (
+            cv2.resize(noise, (width + 2 * scale, height + 2 * scale), interpolation=cv2.INTER_CUBIC)[:height, :width]
+            * scale
+        )
     image = (image - image.min()) / (image.max() - image.min()) * 255
     return image.astype(np.uint8)
 
@@ -48,7 +51,7 @@ def canvas(height: int, width: int, seed: int = 0) -> np.ndarray:
 def panning(count: int, seed: int = 0, step: int = STEP) -> list[np.ndarray]:
     """Frames of a camera panning right by ``step`` px per frame (content moves left)."""
     big = canvas(H, W + step * count, seed)
-    return [np.ascontiguousarray(big[:, step * t: step * t + W]) for t in range(count)]
+    return [np.ascontiguousarray(big[:, step * t : step * t + W]) for t in range(count)]
 
 
 def evs_threads() -> list[str]:
@@ -58,8 +61,13 @@ def evs_threads() -> list[str]:
 def point_config(name: str, **overrides) -> PipelineConfig:
     op = OPERATING_POINTS[name]
     blend = op.keyframe_interval == 1 and op.warp and op.refine
-    values = dict(downscale=op.downscale, keyframe_interval=op.keyframe_interval, warp=op.warp, refine=op.refine,
-                  keyframe_blend=blend)
+    values = dict(
+        downscale=op.downscale,
+        keyframe_interval=op.keyframe_interval,
+        warp=op.warp,
+        refine=op.refine,
+        keyframe_blend=blend,
+    )
     return PipelineConfig(**{**values, **overrides})
 
 
@@ -129,8 +137,9 @@ def test_keyframes_exactly_every_s_frames(nets, counted, name):
         expected = {"copy"} if not config.warp else {"warp", "refine"} if config.refine else {"warp"}
         assert modes == (expected - {"warp"} if config.refine and interval == 2 else expected)
     refined = [t for t, o in enumerate(outputs) if o.info["refined"]]
-    assert refined == ([t for t in range(count) if t % interval == interval - 1] if config.refine and interval > 1
-                       else [])
+    assert refined == (
+        [t for t in range(count) if t % interval == interval - 1] if config.refine and interval > 1 else []
+    )
     assert counted[1].calls == len(refined)
 
 
@@ -167,9 +176,9 @@ def test_warp_only_output_is_the_shifted_keyframe_labels(nets, refine):
         shift = STEP * (k - start + 1)
         assert outputs[k].info["mode"] == "warp"
         # interior: the content moved left by `shift`
-        np.testing.assert_array_equal(labels[8:-8, 8:W - shift - 8], base[8:-8, 8 + shift:W - 8])
+        np.testing.assert_array_equal(labels[8:-8, 8 : W - shift - 8], base[8:-8, 8 + shift : W - 8])
         # entering strip on the right: the edge label repeated (label_border='replicate'), never a class-0 strip
-        np.testing.assert_array_equal(labels[:, W - shift:], np.repeat(base[:, -1:], shift, axis=1))
+        np.testing.assert_array_equal(labels[:, W - shift :], np.repeat(base[:, -1:], shift, axis=1))
         assert outputs[k].probabilities[:, :, -1].sum() == 0  # P keeps the constant border (see the docstring)
 
 
@@ -186,7 +195,7 @@ def test_bilinear_output_has_no_border_strip_on_warp_only_frames(nets):
     frames = panning(3)
     outputs = list(make(nets, PipelineConfig(keyframe_interval=5, output_upsampling="bilinear")).run(frames))
     nearest = list(make(nets, PipelineConfig(keyframe_interval=5)).run(frames))
-    np.testing.assert_array_equal(outputs[2].labels[:, W - 2 * STEP:], nearest[2].labels[:, W - 2 * STEP:])
+    np.testing.assert_array_equal(outputs[2].labels[:, W - 2 * STEP :], nearest[2].labels[:, W - 2 * STEP :])
     assert (outputs[2].labels == nearest[2].labels).mean() > 0.85  # they differ only along label edges
 
 
@@ -211,8 +220,11 @@ def test_adaptive_threaded_matches_serial_after_a_forced_keyframe(nets):
     frames = panning(4, seed=0) + panning(5, seed=7)
     threaded = list(make(nets, config).run(frames))
     serial = list(make(nets, dataclasses.replace(config, threaded=False)).run(frames))
-    assert [o.info["mode"] for o in threaded] == [o.info["mode"] for o in serial] == \
-        ["key", "refine", "refine", "key", "key", "refine", "refine", "key", "refine"]
+    assert (
+        [o.info["mode"] for o in threaded]
+        == [o.info["mode"] for o in serial]
+        == ["key", "refine", "refine", "key", "key", "refine", "refine", "key", "refine"]
+    )
     for a, b in zip(threaded, serial):
         np.testing.assert_array_equal(a.labels, b.labels)
 
@@ -306,8 +318,10 @@ def test_worker_exception_reaches_the_caller_and_threads_end(nets, monkeypatch, 
     elif where == "refiner":
         counters.append(Counter(nets[1], fail_at=2))
     elif where == "flow":
+
         def broken(self, prev, cur):
             raise cv2.error("DIS exploded")
+
         monkeypatch.setattr(flow_module.FlowEstimator, "flow", broken)
         expected = (cv2.error, "DIS exploded")
     elif where == "input":
@@ -409,16 +423,19 @@ def test_frame_size_change_is_refused(nets):
     assert not evs_threads()
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(refine=True, warp=False), "refine=True needs warp=True"),
-    (dict(adaptive_threshold=0.1, warp=False), "adaptive_threshold needs warp=True"),
-    (dict(keyframe_blend=True), "keyframe_blend needs warp=True and refine=True"),
-    (dict(keyframe_interval=0), "keyframe_interval must be an integer >= 1"),
-    (dict(downscale=0), r"downscale must be in \(0, 1\]"),
-    (dict(adaptive_threshold=1.5), r"adaptive_threshold must be in \[0, 1\)"),
-    (dict(label_border="wrap"), "unknown label_border 'wrap'"),
-    (dict(flow_threads=0), "flow_threads must be an integer >= 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(refine=True, warp=False), "refine=True needs warp=True"),
+        (dict(adaptive_threshold=0.1, warp=False), "adaptive_threshold needs warp=True"),
+        (dict(keyframe_blend=True), "keyframe_blend needs warp=True and refine=True"),
+        (dict(keyframe_interval=0), "keyframe_interval must be an integer >= 1"),
+        (dict(downscale=0), r"downscale must be in \(0, 1\]"),
+        (dict(adaptive_threshold=1.5), r"adaptive_threshold must be in \[0, 1\)"),
+        (dict(label_border="wrap"), "unknown label_border 'wrap'"),
+        (dict(flow_threads=0), "flow_threads must be an integer >= 1"),
+    ],
+)
 def test_invalid_settings_are_refused(kwargs, message):
     with pytest.raises(Exception, match=message) as info:
         PipelineConfig(**kwargs)

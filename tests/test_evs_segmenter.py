@@ -1,4 +1,5 @@
 """EVS segmenter: weights from parameter sets, the segmenter contract, the adaptive parameter set."""
+
 import threading
 
 import cv2
@@ -23,7 +24,7 @@ def frames(count: int, seed: int = 0, step: int = 8) -> list[np.ndarray]:
     noise = rng.random((H // 8 + 2, (W + step * count) // 8 + 2, 3)).astype(np.float32)
     big = cv2.resize(noise, (W + step * count + 16, H + 16), interpolation=cv2.INTER_CUBIC)[:H]
     big = (255 * (big - big.min()) / (big.max() - big.min())).astype(np.uint8)
-    return [np.ascontiguousarray(big[:, step * t: step * t + W]) for t in range(count)]
+    return [np.ascontiguousarray(big[:, step * t : step * t + W]) for t in range(count)]
 
 
 def params(name: str = "evs07", **overrides):
@@ -68,13 +69,15 @@ def test_weights_load_strictly_from_paths_relative_to_network_path(workspace, mo
     icnet, refiner = build_icnet("small"), build_refiner("small")
     save_checkpoint(networks / "icnet_small.pth.tar", icnet)
     save_checkpoint(networks / "refiner_small.pth.tar", refiner)
-    segmenter = build_segmenter("evs", params("evs06", icnet_weights="icnet_small.pth.tar",
-                                              refiner_weights="refiner_small.pth.tar"))
+    segmenter = build_segmenter(
+        "evs", params("evs06", icnet_weights="icnet_small.pth.tar", refiner_weights="refiner_small.pth.tar")
+    )
     for loaded, saved in ((segmenter.pipeline.icnet, icnet), (segmenter.pipeline.refiner, refiner)):
         for key, value in saved.state_dict().items():
             torch.testing.assert_close(loaded.state_dict()[key], value)
-    from_icnet = build_segmenter("evs", params("evs06", icnet_weights="icnet_small.pth.tar",
-                                               refiner_weights="from_icnet"))
+    from_icnet = build_segmenter(
+        "evs", params("evs06", icnet_weights="icnet_small.pth.tar", refiner_weights="from_icnet")
+    )
     torch.testing.assert_close(from_icnet.pipeline.refiner.classifier.weight, icnet.classifier.weight)
 
 
@@ -100,7 +103,9 @@ def test_segment_clip_resets_the_state():
     after_a = segmenter.segment_clip(clip_b)
     fresh = build_segmenter("evs", params("evs06", random_weights=True)).segment_clip(clip_b)
     np.testing.assert_array_equal(after_a.labels, fresh.labels)
-    assert after_a.info["frame_index"] == 4 and after_a.info["refined"]  # the scored frame is refined (docs/evs.md §2.5)
+    assert (
+        after_a.info["frame_index"] == 4 and after_a.info["refined"]
+    )  # the scored frame is refined (docs/evs.md §2.5)
     assert segmenter.state.frames == 5
     segmenter.close()
 

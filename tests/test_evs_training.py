@@ -1,4 +1,5 @@
 """EVS training: the ICNet and Refiner actors, and both train settings end to end on generated CamVid."""
+
 from __future__ import annotations
 
 import pickle
@@ -17,8 +18,22 @@ from segmentation_plugins.synthetic import generate_camvid
 
 TINY = dict(width=0.25, blocks=(1, 1, 1, 1), num_classes=4)  # actor tests: fast on two CPU cores
 SIZE = (64, 48)  # (width, height) of the generated data and of the smoke runs
-SMOKE = ["--set", "input_size=[64,48]", "--set", "crop_size=[64,48]", "--set", "batch_size=2", "--set",
-         "max_epochs=1", "--set", "num_workers=0", "--set", "samples_per_epoch=2", "--set", "print_interval=1"]
+SMOKE = [
+    "--set",
+    "input_size=[64,48]",
+    "--set",
+    "crop_size=[64,48]",
+    "--set",
+    "batch_size=2",
+    "--set",
+    "max_epochs=1",
+    "--set",
+    "num_workers=0",
+    "--set",
+    "samples_per_epoch=2",
+    "--set",
+    "print_interval=1",
+]
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -26,8 +41,9 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="module")
 def camvid_root(tmp_path_factory):
-    return generate_camvid(tmp_path_factory.mktemp("evs") / "camvid", videos=2, frames=4, size=SIZE, seed=0,
-                           split=["train", "val"])
+    return generate_camvid(
+        tmp_path_factory.mktemp("evs") / "camvid", videos=2, frames=4, size=SIZE, seed=0, split=["train", "val"]
+    )
 
 
 @pytest.fixture
@@ -75,22 +91,40 @@ def test_refiner_settings_train_from_the_icnet_checkpoint(camvid, workspace, cap
     assert {"Stats/warped_acc", "Stats/refined_acc", "Stats/inconsistent"} <= set(data["stats"]["train"])
     assert data["constructor"]["kwds"] == {"config": "small", "num_classes": 11, "uses_pwarped": False}
     capsys.readouterr()
-    assert _train("refiner", workspace, "--set", "max_epochs=2", "--set", "generated_videos=1",
-                  "--set", "generated_frames=3") == 0
+    assert (
+        _train(
+            "refiner", workspace, "--set", "max_epochs=2", "--set", "generated_videos=1", "--set", "generated_frames=3"
+        )
+        == 0
+    )
     assert "resuming after epoch 1" in capsys.readouterr().out
 
 
 def test_refiner_triplets_with_pwarped_go_to_their_own_folder(camvid, workspace):
     assert _train("icnet", workspace) == 0
-    assert _train("refiner", workspace, "--set", "frames_per_sample=3", "--set", "uses_pwarped=True",
-                  "--set", "train_max_frame_step=2") == 0
+    assert (
+        _train(
+            "refiner",
+            workspace,
+            "--set",
+            "frames_per_sample=3",
+            "--set",
+            "uses_pwarped=True",
+            "--set",
+            "train_max_frame_step=2",
+        )
+        == 0
+    )
     assert [p.name for p in _checkpoints(workspace, "refiner_camvid_small_k2_pwarped")] == ["Refiner_ep0001.pth.tar"]
 
 
-@pytest.mark.parametrize("extra, message", [
-    ((), "no ICNet checkpoint in "),
-    (("--set", "icnet_checkpoint=/nonexistent/ICNet_ep0001.pth.tar"), "icnet_checkpoint /nonexistent"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ((), "no ICNet checkpoint in "),
+        (("--set", "icnet_checkpoint=/nonexistent/ICNet_ep0001.pth.tar"), "icnet_checkpoint /nonexistent"),
+    ],
+)
 def test_refiner_refuses_without_an_icnet_checkpoint(camvid, workspace, capsys, extra, message):
     assert _train("refiner", workspace, *extra) == 2
     err = capsys.readouterr().err.strip()
@@ -120,11 +154,18 @@ def test_cityscapes_preset_holds_the_reference_recipe(workspace):
 
     settings = build_settings("evs", "icnet", [("preset", "cityscapes")], str(workspace))
     apply_preset(settings, ICNET_PRESETS)
-    assert (settings.icnet_config, settings.num_classes, settings.optimizer, settings.schedule) == \
-        ("standard", 19, "sgd", "poly")
+    assert (settings.icnet_config, settings.num_classes, settings.optimizer, settings.schedule) == (
+        "standard",
+        19,
+        "sgd",
+        "poly",
+    )
     assert (settings.lr, settings.momentum, settings.weight_decay, settings.lr_power) == (0.01, 0.9, 1e-4, 0.9)
-    assert (settings.batch_size, tuple(settings.crop_size), tuple(settings.scale_range)) == \
-        (16, (1024, 1024), (0.5, 2.0))
+    assert (settings.batch_size, tuple(settings.crop_size), tuple(settings.scale_range)) == (
+        16,
+        (1024, 1024),
+        (0.5, 2.0),
+    )
     assert settings.max_epochs * (2975 // 16) >= 30000 and settings.class_weighting == "none"
 
 
@@ -155,21 +196,26 @@ def test_icnet_actor_loss_is_the_weighted_cascade_of_hand_computed_cross_entropi
     g = torch.Generator().manual_seed(0)
     label = torch.randint(0, 3, (2, 16, 16), generator=g)
     label[:, :2] = 255
-    outputs = ICNetOutput(logits=torch.randn(2, 3, 8, 8, generator=g),
-                          aux=(torch.randn(2, 3, 2, 2, generator=g), torch.randn(2, 3, 4, 4, generator=g)))
+    outputs = ICNetOutput(
+        logits=torch.randn(2, 3, 8, 8, generator=g),
+        aux=(torch.randn(2, 3, 2, 2, generator=g), torch.randn(2, 3, 4, 4, generator=g)),
+    )
     weights = torch.tensor([1.0, 2.0, 0.5])
     frames = torch.randint(0, 256, (2, 1, 3, 16, 16), generator=g).float() / 255
     net = _FixedICNet(outputs)
     loss, stats = ICNetActor(net, weights)({"frames": frames, "label": label})
     # nearest downscaling of a 16x16 label to n x n reads every (16 / n)-th pixel
-    terms = [_hand_ce(outputs.aux[0], label[:, ::8, ::8], weights),
-             _hand_ce(outputs.aux[1], label[:, ::4, ::4], weights),
-             _hand_ce(outputs.logits, label[:, ::2, ::2], weights)]
+    terms = [
+        _hand_ce(outputs.aux[0], label[:, ::8, ::8], weights),
+        _hand_ce(outputs.aux[1], label[:, ::4, ::4], weights),
+        _hand_ce(outputs.logits, label[:, ::2, ::2], weights),
+    ]
     expected = 0.16 * terms[0] + 0.4 * terms[1] + 1.0 * terms[2]
     assert float(loss.detach()) == pytest.approx(float(expected.detach()), rel=1e-5)
     assert stats["Loss/total"] == pytest.approx(float(expected.detach()), rel=1e-5)
-    assert [stats["Loss/1_16"], stats["Loss/1_8"], stats["Loss/1_4"]] == pytest.approx([float(t) for t in terms],
-                                                                                       rel=1e-5)
+    assert [stats["Loss/1_16"], stats["Loss/1_8"], stats["Loss/1_4"]] == pytest.approx(
+        [float(t) for t in terms], rel=1e-5
+    )
     up = F.interpolate(outputs.logits, size=(16, 16), mode="bilinear", align_corners=False).argmax(1)
     valid = label != 255
     assert stats["Stats/pixel_acc"] == pytest.approx(float((up == label)[valid].float().mean()))
@@ -284,9 +330,18 @@ def test_refiner_loader_workers_start_after_opencv_stopped_its_threads(camvid, w
         noise = np.random.default_rng(0).integers(0, 256, (2, 352, 480), dtype=np.uint8)
         cv2.setNumThreads(2)
         FlowEstimator()(noise[0], noise[1])  # OpenCV's pool started in this process
-        settings = build_settings("evs", "refiner", [("input_size", [64, 48]), ("crop_size", [64, 48]),
-                                                     ("batch_size", 2), ("num_workers", 1), ("generated_videos", 0)],
-                                  str(workspace))
+        settings = build_settings(
+            "evs",
+            "refiner",
+            [
+                ("input_size", [64, 48]),
+                ("crop_size", [64, 48]),
+                ("batch_size", 2),
+                ("num_workers", 1),
+                ("generated_videos", 0),
+            ],
+            str(workspace),
+        )
         _, loaders, _, _ = refiner.build(settings)
         assert cv2.getNumThreads() == 1
         batch = next(iter(loaders[0]))

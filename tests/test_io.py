@@ -1,4 +1,5 @@
 """File I/O helpers: atomic writes, tolerant text parsing, image reading, palette PNGs."""
+
 import os
 
 import numpy as np
@@ -6,8 +7,15 @@ import pytest
 
 from pytracking_ext.errors import DatasetError, ImageReadError
 from pytracking_ext.utils.boxes import box_to_mask, mask_to_bbox, polygon_to_box
-from pytracking_ext.utils.io import (DAVIS_PALETTE, atomic_open, atomic_write_text, imread_indexed, imread_rgb,
-                                     imwrite_indexed, load_text)
+from pytracking_ext.utils.io import (
+    DAVIS_PALETTE,
+    atomic_open,
+    atomic_write_text,
+    imread_indexed,
+    imread_rgb,
+    imwrite_indexed,
+    load_text,
+)
 
 
 def test_atomic_write_leaves_old_file_when_writing_fails(tmp_path):

@@ -1,4 +1,5 @@
 """Atomic writers give the final file the mode a plain ``open(path, 'w')`` would: 0666 minus the umask."""
+
 from __future__ import annotations
 
 import os
@@ -8,8 +9,14 @@ import threading
 import numpy as np
 import pytest
 
-from pytracking_ext.utils.io import (atomic_open, atomic_savetxt, atomic_write_bytes, atomic_write_text,
-                                     imwrite_indexed, imwrite_rgb)
+from pytracking_ext.utils.io import (
+    atomic_open,
+    atomic_savetxt,
+    atomic_write_bytes,
+    atomic_write_text,
+    imwrite_indexed,
+    imwrite_rgb,
+)
 
 
 def _write_with_atomic_open(path):
@@ -40,8 +47,9 @@ def _mode(path) -> int:
 
 
 @pytest.mark.parametrize("writer", WRITERS)
-@pytest.mark.parametrize("mask, expected", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)],
-                         ids=["umask022", "umask077", "umask002"])
+@pytest.mark.parametrize(
+    "mask, expected", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)], ids=["umask022", "umask077", "umask002"]
+)
 def test_atomic_writers_respect_the_umask(tmp_path, umask, writer, mask, expected):
     write, name = WRITERS[writer]
     umask(mask)
@@ -72,4 +80,3 @@ def test_files_written_from_threads_all_get_the_umask_mode(tmp_path, umask):
     for thread in threads:
         thread.join()
     assert {_mode(p) for p in tmp_path.iterdir()} == {0o644}
-

@@ -1,4 +1,5 @@
 """JPEG decoding: jpeg4py (libjpeg-turbo) when it works, OpenCV otherwise, same pixels either way."""
+
 import sys
 import types
 
@@ -35,8 +36,10 @@ def _texture(h, w, channels=3):
     return cv2.GaussianBlur(rng.integers(0, 255, shape, dtype=np.uint8), (5, 5), 0)
 
 
-requires_jpeg4py = pytest.mark.skipif(jpeg._jpeg4py_decoder() is None,
-                                      reason="jpeg4py or libturbojpeg not installed (scripts/setup.sh test installs them)")
+requires_jpeg4py = pytest.mark.skipif(
+    jpeg._jpeg4py_decoder() is None,
+    reason="jpeg4py or libturbojpeg not installed (scripts/setup.sh test installs them)",
+)
 
 
 @requires_jpeg4py

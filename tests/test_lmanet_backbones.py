@@ -1,12 +1,19 @@
 """LMANet on every registered backbone: shapes, gradients, official key names, single-frame baseline."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 
 from ltr_ext.admin.loading import StateDictMismatch
-from segmentation_plugins.lmanet import (BACKBONES, LMANet, SingleFrameNet, UnknownBackboneError, build_lmanet,
-                                         build_single_frame)
+from segmentation_plugins.lmanet import (
+    BACKBONES,
+    LMANet,
+    SingleFrameNet,
+    UnknownBackboneError,
+    build_lmanet,
+    build_single_frame,
+)
 from segmentation_plugins.lmanet.models.lmanet import MEMORY_PARTS
 
 # frame sizes giving full-resolution logits: multiples of 8 / 16, and 8k + 1 for PSPNet
@@ -28,6 +35,7 @@ def models():
             torch.manual_seed(0)
             cache[name] = build_lmanet(name, memory_size=2, window=WINDOW, num_classes=20)
         return cache[name]
+
     return get
 
 
@@ -61,16 +69,26 @@ def test_forward_clip_and_backward(models, backbone, attention):
 def test_pspnet_has_the_official_parameter_names_and_shapes(models):
     state = models("pspnet").state_dict()
     expected = {
-        "encoder.layer0.0.weight": (64, 3, 3, 3), "encoder.layer0.4.running_var": (64,),
-        "encoder.layer0.6.weight": (128, 64, 3, 3), "encoder.layer0.7.bias": (128,),
-        "encoder.layer1.0.conv1.weight": (64, 128, 1, 1), "encoder.layer1.0.downsample.0.weight": (256, 128, 1, 1),
-        "encoder.layer3.22.conv2.weight": (256, 256, 3, 3), "encoder.layer4.2.bn3.weight": (2048,),
-        "kv_M_r4.Key.weight": (128, 2048, 3, 3), "kv_Q_r4.Key.bias": (128,),
-        "memory_fusion.bn0.weight": (256,), "memory_fusion.conv_layer_2.weight": (256, 2048, 1, 1),
-        "memory_fusion.conv_layer_4.weight": (2048, 256, 1, 1), "memory_fusion.bn.running_mean": (2048,),
-        "ppm.features.3.1.weight": (512, 2048, 1, 1), "ppm.features.0.2.running_var": (512,),
-        "decoder.cls.0.weight": (512, 4096, 3, 3), "decoder.cls.1.weight": (512,),
-        "decoder.cls.4.weight": (19, 512, 1, 1), "decoder.cls.4.bias": (19,),
+        "encoder.layer0.0.weight": (64, 3, 3, 3),
+        "encoder.layer0.4.running_var": (64,),
+        "encoder.layer0.6.weight": (128, 64, 3, 3),
+        "encoder.layer0.7.bias": (128,),
+        "encoder.layer1.0.conv1.weight": (64, 128, 1, 1),
+        "encoder.layer1.0.downsample.0.weight": (256, 128, 1, 1),
+        "encoder.layer3.22.conv2.weight": (256, 256, 3, 3),
+        "encoder.layer4.2.bn3.weight": (2048,),
+        "kv_M_r4.Key.weight": (128, 2048, 3, 3),
+        "kv_Q_r4.Key.bias": (128,),
+        "memory_fusion.bn0.weight": (256,),
+        "memory_fusion.conv_layer_2.weight": (256, 2048, 1, 1),
+        "memory_fusion.conv_layer_4.weight": (2048, 256, 1, 1),
+        "memory_fusion.bn.running_mean": (2048,),
+        "ppm.features.3.1.weight": (512, 2048, 1, 1),
+        "ppm.features.0.2.running_var": (512,),
+        "decoder.cls.0.weight": (512, 4096, 3, 3),
+        "decoder.cls.1.weight": (512,),
+        "decoder.cls.4.weight": (19, 512, 1, 1),
+        "decoder.cls.4.bias": (19,),
     }
     assert {k: tuple(state[k].shape) for k in expected} == expected
     assert not any(".Value." in k for k in state)  # PSPNet's values are the encoder features

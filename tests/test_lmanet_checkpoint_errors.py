@@ -2,6 +2,7 @@
 
 Bad inference settings of a good checkpoint (``empty_memory``, ``memory_size``) are one line too.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,15 +49,45 @@ def _truncated(source: Path, folder: Path) -> Path:
 
 def _cli(param: str, net_path: Path, root: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTRACKING_NETWORK_PATH": str(root)}
-    command = [sys.executable, "-m", "segmentation_plugins.run_segmentation", "lmanet", param, "--dataset", "camvid",
-               "--root", str(root), "--out", str(root / "out"), "--set", f"net_path={str(net_path)!r}",
-               "--set", "use_gpu=False", "--no-progress"]
+    command = [
+        sys.executable,
+        "-m",
+        "segmentation_plugins.run_segmentation",
+        "lmanet",
+        param,
+        "--dataset",
+        "camvid",
+        "--root",
+        str(root),
+        "--out",
+        str(root / "out"),
+        "--set",
+        f"net_path={str(net_path)!r}",
+        "--set",
+        "use_gpu=False",
+        "--no-progress",
+    ]
     return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
 def _in_process(param: str, net_path: Path, root: Path) -> int:
-    return main(["lmanet", param, "--dataset", "camvid", "--root", str(root), "--out", str(root / "out"),
-                 "--set", f"net_path={str(net_path)!r}", "--set", "use_gpu=False", "--no-progress"])
+    return main(
+        [
+            "lmanet",
+            param,
+            "--dataset",
+            "camvid",
+            "--root",
+            str(root),
+            "--out",
+            str(root / "out"),
+            "--set",
+            f"net_path={str(net_path)!r}",
+            "--set",
+            "use_gpu=False",
+            "--no-progress",
+        ]
+    )
 
 
 def _single_error_line(stderr: str) -> str:
@@ -109,10 +140,23 @@ def test_checkpoint_of_a_network_that_is_not_lmanet_is_named(tmp_path, capsys):
     assert str(path) in line and "TinySegNet" in line and "LMANet" in line
 
 
-
 def test_unknown_empty_memory_policy_is_a_one_line_error(good_checkpoint, tmp_path, capsys):
-    code = main(["lmanet", "lite0_camvid", "--dataset", "camvid", "--root", str(tmp_path), "--set",
-                 f"net_path={str(good_checkpoint)!r}", "--set", "use_gpu=False", "--set", "empty_memory='sometimes'"])
+    code = main(
+        [
+            "lmanet",
+            "lite0_camvid",
+            "--dataset",
+            "camvid",
+            "--root",
+            str(tmp_path),
+            "--set",
+            f"net_path={str(good_checkpoint)!r}",
+            "--set",
+            "use_gpu=False",
+            "--set",
+            "empty_memory='sometimes'",
+        ]
+    )
     line = _single_error_line(capsys.readouterr().err)
     assert code == 2 and "empty_memory" in line and "'sometimes'" in line and "'available'" in line
 

@@ -1,4 +1,5 @@
 """LMANet with ERFNet: official key names, strict loading, tied keys, fixture parity."""
+
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,5 @@
 """Local correlation, joint softmax and memory read against naive loops (borders included)."""
+
 import itertools
 import math
 
@@ -6,15 +7,21 @@ import pytest
 import torch
 
 from segmentation_plugins.lmanet.models.attention import (
-    global_read, local_attention, local_logits, local_memory_read, local_read)
+    global_read,
+    local_attention,
+    local_logits,
+    local_memory_read,
+    local_read,
+)
 
 
 def naive_logits(qk, mk, window):
     b, dk, s, height, width = mk.shape
     h = (window - 1) // 2
     out = torch.zeros(b, window * window, s, height, width, dtype=torch.float64)
-    for bi, t, y, x, dy, dx in itertools.product(range(b), range(s), range(height), range(width),
-                                                 range(-h, h + 1), range(-h, h + 1)):
+    for bi, t, y, x, dy, dx in itertools.product(
+        range(b), range(s), range(height), range(width), range(-h, h + 1), range(-h, h + 1)
+    ):
         yy, xx = y + dy, x + dx
         if 0 <= yy < height and 0 <= xx < width:  # outside the map: logit stays exactly 0
             out[bi, (dy + h) * window + dx + h, t, y, x] = (qk[bi, :, y, x] * mk[bi, :, t, yy, xx]).sum()
@@ -25,8 +32,9 @@ def naive_read(attn, mv, window):
     b, dv, s, height, width = mv.shape
     h = (window - 1) // 2
     out = torch.zeros(b, dv, height, width, dtype=torch.float64)
-    for bi, t, y, x, dy, dx in itertools.product(range(b), range(s), range(height), range(width),
-                                                 range(-h, h + 1), range(-h, h + 1)):
+    for bi, t, y, x, dy, dx in itertools.product(
+        range(b), range(s), range(height), range(width), range(-h, h + 1), range(-h, h + 1)
+    ):
         yy, xx = y + dy, x + dx
         if 0 <= yy < height and 0 <= xx < width:
             out[bi, :, y, x] += attn[bi, (dy + h) * window + dx + h, t, y, x] * mv[bi, :, t, yy, xx]
@@ -50,7 +58,7 @@ def test_softmax_is_joint_over_offsets_and_frames_and_counts_border_offsets():
     assert torch.allclose(attn.sum(dim=(1, 2)), torch.ones(1, 4, 4))
     logits = local_logits(qk, mk, 3)
     assert (logits[0, 0, :, 0, 0] == 0).all()  # offset (-1, -1) at the top-left corner is off the map
-    assert (attn[0, 0, :, 0, 0] > 0).all()     # ... and still takes part in the softmax
+    assert (attn[0, 0, :, 0, 0] > 0).all()  # ... and still takes part in the softmax
 
 
 def test_global_read_matches_the_definition():
@@ -62,16 +70,17 @@ def test_global_read_matches_the_definition():
 
 def _maps(batch, frames, height, width, seed, dk=3, dv=4):
     g = torch.Generator().manual_seed(seed)
-    return (torch.randn(batch, dk, height, width, generator=g, dtype=torch.float64),
-            torch.randn(batch, dk, frames, height, width, generator=g, dtype=torch.float64),
-            torch.randn(batch, dv, frames, height, width, generator=g, dtype=torch.float64))
+    return (
+        torch.randn(batch, dk, height, width, generator=g, dtype=torch.float64),
+        torch.randn(batch, dk, frames, height, width, generator=g, dtype=torch.float64),
+        torch.randn(batch, dv, frames, height, width, generator=g, dtype=torch.float64),
+    )
 
 
 @pytest.mark.parametrize("window,tile", [(1, 1), (1, 4), (3, 2), (3, 4), (21, 4), (21, 5)])
 def test_tiled_read_matches_naive_loops_on_maps_smaller_than_the_window(window, tile):
     qk, mk, mv = _maps(1, 2, 3, 5, seed=window + tile)
-    expected = naive_read(naive_logits(qk, mk, window).flatten(1, 2).softmax(1).view(1, window ** 2, 2, 3, 5),
-                          mv, window)
+    expected = naive_read(naive_logits(qk, mk, window).flatten(1, 2).softmax(1).view(1, window**2, 2, 3, 5), mv, window)
     assert torch.allclose(local_memory_read(qk, mk, mv, window, tile=tile), expected)
 
 
@@ -125,5 +134,6 @@ def test_local_memory_read_rejects_bad_windows_and_tiles():
 
 def test_global_read_in_query_chunks_equals_one_product():
     qk, mk, mv = torch.randn(2, 4, 5, 7), torch.randn(2, 4, 3, 5, 7), torch.randn(2, 6, 3, 5, 7)
-    assert torch.allclose(global_read(qk, mk, mv, chunk_bytes=1), global_read(qk, mk, mv, chunk_bytes=1 << 30),
-                          atol=1e-6)
+    assert torch.allclose(
+        global_read(qk, mk, mv, chunk_bytes=1), global_read(qk, mk, mv, chunk_bytes=1 << 30), atol=1e-6
+    )

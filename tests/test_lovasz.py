@@ -1,4 +1,5 @@
 """Lovász hinge / binary Lovász-Softmax: checked against the Lovász extension computed by integration."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,6 +11,7 @@ IGNORE = 255
 
 
 # --- brute-force reference, independent of the sorting formula ---------------------------------------
+
 
 def jaccard_set_loss(mispredicted: set[int], positives: set[int]) -> float:
     """Jaccard loss when exactly ``mispredicted`` is wrong: 1 - |P \\ M| / |P ∪ M| = |M| / |P ∪ M|."""
@@ -43,6 +45,7 @@ def positive_indices(labels: torch.Tensor) -> set[int]:
 
 # --- generated data ------------------------------------------------------------------------------------
 
+
 def make_mask(shape: tuple[int, ...], seed: int, kind: str = "random") -> torch.Tensor:
     if kind == "background":
         return torch.zeros(shape, dtype=torch.float64)
@@ -68,6 +71,7 @@ CASES += [(shape, 0, kind) for shape in [(3, 4), (5, 5)] for kind in ("backgroun
 
 # --- the gradient itself -------------------------------------------------------------------------------
 
+
 def test_jaccard_gradient_matches_hand_computed_example():
     # p = 2; intersections 1,1,0,0; unions 2,3,3,4; Jaccard losses 1/2, 2/3, 1, 1.
     gradient = jaccard_loss_gradient(torch.tensor([1.0, 0.0, 1.0, 0.0], dtype=torch.float64))
@@ -81,6 +85,7 @@ def test_jaccard_gradient_without_positives_puts_all_weight_on_the_largest_error
 
 
 # --- agreement with the brute-force Lovász extension --------------------------------------------------
+
 
 @pytest.mark.parametrize("shape,seed,kind", CASES)
 def test_hinge_equals_lovasz_extension_by_integration(shape, seed, kind):
@@ -106,9 +111,9 @@ def test_tied_errors_give_the_lovasz_extension_whatever_the_sort_order(seed):
     probabilities = torch.randint(0, 3, (4, 4), generator=g).to(torch.float64) / 2
     logits = torch.randint(-2, 3, (4, 4), generator=g).to(torch.float64) / 2
     assert lovasz_softmax_binary(probabilities[None], labels[None]).item() == pytest.approx(
-        reference_softmax(probabilities, labels), abs=1e-5)
-    assert lovasz_hinge(logits[None], labels[None]).item() == pytest.approx(
-        reference_hinge(logits, labels), abs=1e-5)
+        reference_softmax(probabilities, labels), abs=1e-5
+    )
+    assert lovasz_hinge(logits[None], labels[None]).item() == pytest.approx(reference_hinge(logits, labels), abs=1e-5)
 
 
 def test_float32_inputs_agree_with_the_reference():
@@ -120,6 +125,7 @@ def test_float32_inputs_agree_with_the_reference():
 
 
 # --- batching ------------------------------------------------------------------------------------------
+
 
 def batch(seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     labels = torch.stack([make_mask((4, 5), seed), make_mask((4, 5), seed + 1), make_mask((4, 5), 0, "background")])
@@ -144,8 +150,9 @@ def test_whole_batch_is_the_loss_of_the_flattened_batch(loss_fn):
 
 def test_softmax_binary_defaults_to_the_whole_batch():
     labels, _, probabilities = batch(5)
-    torch.testing.assert_close(lovasz_softmax_binary(probabilities, labels),
-                               lovasz_softmax_binary(probabilities, labels, per_image=False))
+    torch.testing.assert_close(
+        lovasz_softmax_binary(probabilities, labels), lovasz_softmax_binary(probabilities, labels, per_image=False)
+    )
 
 
 def test_hinge_defaults_to_per_image():
@@ -154,6 +161,7 @@ def test_hinge_defaults_to_per_image():
 
 
 # --- perfect predictions -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("per_image", [True, False])
 def test_hinge_is_zero_for_logits_beyond_the_margin_with_the_right_sign(per_image):
@@ -169,6 +177,7 @@ def test_softmax_binary_is_zero_when_probabilities_equal_labels(per_image):
 
 
 # --- gradients -----------------------------------------------------------------------------------------
+
 
 def distinct_errors(seed: int, n: int) -> torch.Tensor:
     """Errors 0.3 apart in random order: no ties and none near a kink, so the loss is smooth there."""
@@ -189,11 +198,11 @@ def test_softmax_binary_gradient_passes_gradcheck(per_image):
     labels = make_mask((2, 2, 3), 12)
     errors = (distinct_errors(12, 12) / 4 + 0.05).reshape(2, 2, 3)  # 0.05 .. 0.875, never 0
     probabilities = torch.where(labels == 1, 1.0 - errors, errors).requires_grad_()
-    assert torch.autograd.gradcheck(lambda x: lovasz_softmax_binary(x, labels, per_image=per_image),
-                                    (probabilities,))
+    assert torch.autograd.gradcheck(lambda x: lovasz_softmax_binary(x, labels, per_image=per_image), (probabilities,))
 
 
 # --- ignored pixels ------------------------------------------------------------------------------------
+
 
 def with_ignored_pixels(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     labels, _, _ = batch(seed)
@@ -209,8 +218,10 @@ def test_values_at_ignored_pixels_do_not_change_the_loss(loss_fn, per_image):
     _, logits, probabilities = batch(9)
     inputs = logits if loss_fn is lovasz_hinge else probabilities
     changed = torch.where(ignored, 1.0 - inputs * 3.0, inputs)
-    torch.testing.assert_close(loss_fn(changed, labels, per_image=per_image, ignore=IGNORE),
-                               loss_fn(inputs, labels, per_image=per_image, ignore=IGNORE))
+    torch.testing.assert_close(
+        loss_fn(changed, labels, per_image=per_image, ignore=IGNORE),
+        loss_fn(inputs, labels, per_image=per_image, ignore=IGNORE),
+    )
 
 
 @pytest.mark.parametrize("loss_fn", [lovasz_hinge, lovasz_softmax_binary])

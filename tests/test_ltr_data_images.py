@@ -1,4 +1,5 @@
 """COCO and LVIS instances as one-frame pseudo-sequences, read with the official annotation APIs."""
+
 import json
 import random
 
@@ -26,15 +27,24 @@ def _annotations(lvis_schema: bool):
     for i in range(2):
         image = {"id": i + 1, "height": 48, "width": 64}
         if lvis_schema:
-            image.update(coco_url=f"http://images.cocodataset.org/train2017/{i + 1:012d}.jpg",
-                         not_exhaustive_category_ids=[], neg_category_ids=[])
+            image.update(
+                coco_url=f"http://images.cocodataset.org/train2017/{i + 1:012d}.jpg",
+                not_exhaustive_category_ids=[],
+                neg_category_ids=[],
+            )
         else:
             image["file_name"] = f"{i + 1:012d}.jpg"
         images.append(image)
     specs = [(1, 1, 5, 5, 20, 0), (2, 1, 30, 10, 6, 0), (3, 2, 10, 20, 16, 0), (4, 2, 0, 0, 40, 1)]
     for ann_id, image_id, x, y, side, crowd in specs:
-        ann = {"id": ann_id, "image_id": image_id, "category_id": 1 if ann_id != 3 else 2,
-               "bbox": [x, y, side, side], "area": side * side, "segmentation": _square(x, y, side)}
+        ann = {
+            "id": ann_id,
+            "image_id": image_id,
+            "category_id": 1 if ann_id != 3 else 2,
+            "bbox": [x, y, side, side],
+            "area": side * side,
+            "segmentation": _square(x, y, side),
+        }
         if not lvis_schema:
             ann["iscrowd"] = crowd
         anns.append(ann)

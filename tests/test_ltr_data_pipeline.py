@@ -1,4 +1,5 @@
 """Training data: datasets on official layouts, frame sampling, crops, labels, transforms, skipping."""
+
 import random
 from pathlib import Path
 
@@ -20,15 +21,22 @@ from pytracking_ext.utils.io import imwrite_indexed
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
-    return {fmt: generate(fmt, root / fmt, num_sequences=2, num_frames=12, seed=3, num_objects=2)
-            if fmt in ("davis", "youtubevos") else generate(fmt, root / fmt, num_sequences=2, num_frames=12, seed=3)
-            for fmt in ("got10k", "trackingnet", "davis", "youtubevos")}
+    return {
+        fmt: generate(fmt, root / fmt, num_sequences=2, num_frames=12, seed=3, num_objects=2)
+        if fmt in ("davis", "youtubevos")
+        else generate(fmt, root / fmt, num_sequences=2, num_frames=12, seed=3)
+        for fmt in ("got10k", "trackingnet", "davis", "youtubevos")
+    }
 
 
 def _processing(**extra):
-    return SegmentationProcessing(output_sz=(64, 48), search_area_factor=3.0,
-                                  center_jitter_factor={"train": 0.5, "test": 1.0},
-                                  scale_jitter_factor={"train": 0.1, "test": 0.2}, **extra)
+    return SegmentationProcessing(
+        output_sz=(64, 48),
+        search_area_factor=3.0,
+        center_jitter_factor={"train": 0.5, "test": 1.0},
+        scale_jitter_factor={"train": 0.1, "test": 0.2},
+        **extra,
+    )
 
 
 def test_got10k_train_has_boxes_and_visibility_from_labels(workspace, generated):
@@ -130,8 +138,9 @@ def test_unreadable_images_are_skipped_and_counted(workspace, generated):
 
 
 def test_sampler_is_deterministic_for_a_seed(workspace, generated):
-    sampler = SequenceSampler([youtubevos(generated["youtubevos"])], None, 4, max_gap=5, num_test_frames=2,
-                              processing=_processing())
+    sampler = SequenceSampler(
+        [youtubevos(generated["youtubevos"])], None, 4, max_gap=5, num_test_frames=2, processing=_processing()
+    )
     random.seed(5)
     first = sampler[0]
     random.seed(5)
@@ -140,8 +149,14 @@ def test_sampler_is_deterministic_for_a_seed(workspace, generated):
 
 
 def test_loader_gives_frames_first_batches_of_processed_samples(workspace, generated):
-    sampler = SequenceSampler([davis(generated["davis"])], None, 4, max_gap=5, num_test_frames=2,
-                              processing=_processing(label_sigma_factor=0.05, label_feature_sz=(8, 6)))
+    sampler = SequenceSampler(
+        [davis(generated["davis"])],
+        None,
+        4,
+        max_gap=5,
+        num_test_frames=2,
+        processing=_processing(label_sigma_factor=0.05, label_feature_sz=(8, 6)),
+    )
     batch = next(iter(LTRLoader("train", sampler, batch_size=2, stack_dim=1)))
     assert batch["train_images"].shape == (1, 2, 3, 48, 64) and batch["test_masks"].shape == (2, 2, 48, 64)
     assert batch["test_label"].shape == (2, 2, 7, 9) and batch["dataset"] == ["davis", "davis"]
@@ -212,8 +227,9 @@ def test_lasot_training_split_excludes_test_sequences_and_keeps_visibility(works
 
 def test_frame_transforms_roll_independently_per_frame(workspace, generated):
     processing = _processing(frame_transform=Compose(BrightnessJitter(0.5)))
-    sampler = SequenceSampler([got10k(generated["got10k"])], None, 1, max_gap=5, num_test_frames=3,
-                              processing=processing)
+    sampler = SequenceSampler(
+        [got10k(generated["got10k"])], None, 1, max_gap=5, num_test_frames=3, processing=processing
+    )
     random.seed(2)
     sample = sampler[0]
     means = [float(img.mean()) for img in sample["test_images"]]
@@ -221,7 +237,9 @@ def test_frame_transforms_roll_independently_per_frame(workspace, generated):
 
 
 def test_davis_2016_training_masks_map_255_to_the_object(tmp_path):
-    root = generate("davis", tmp_path / "d16", num_sequences=1, num_frames=4, seed=2, davis_version=2016, progress=False)
+    root = generate(
+        "davis", tmp_path / "d16", num_sequences=1, num_frames=4, seed=2, davis_version=2016, progress=False
+    )
     data = davis(root, "2016", "val")
     _, anno, _ = data.get_frames(0, [0])
     assert anno["mask"][0].max() == 1 and anno["mask"][0].sum() > 0
@@ -235,9 +253,13 @@ def test_only_sequences_keeps_the_named_videos_and_names_unknown_ones(tmp_path):
     data = davis(root, "2017", "train")
     names = sorted({e.sequence.name for e in data.entries})
     kept = only_sequences(data, names[:1])
-    assert {e.sequence.name for e in kept.entries} == {names[0]} and kept.get_num_sequences() == sum(e.sequence.name == names[0] for e in data.entries)  # every object
+    assert {e.sequence.name for e in kept.entries} == {names[0]} and kept.get_num_sequences() == sum(
+        e.sequence.name == names[0] for e in data.entries
+    )  # every object
     listing = tmp_path / "list.txt"
     listing.write_text("1\n")
-    assert {e.sequence.name for e in subset(data, listing).entries} == {list(dict.fromkeys(e.sequence.name for e in data.entries))[1]}
+    assert {e.sequence.name for e in subset(data, listing).entries} == {
+        list(dict.fromkeys(e.sequence.name for e in data.entries))[1]
+    }
     with pytest.raises(DatasetError, match="nope"):
         only_sequences(data, ["nope"])

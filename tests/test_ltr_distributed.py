@@ -1,4 +1,5 @@
 """DistributedDataParallel on CPU (gloo, 2 processes): synchronised replicas, sharded data, rank-0 writes."""
+
 import os
 import socket
 import subprocess
@@ -30,8 +31,10 @@ def _worker(rank: int, world: int, root: str, port: int) -> None:
         seed_everything(settings.seed + rank)  # different initial weights: DDP must broadcast rank 0's
         actor, loaders, optimizer, scheduler = tiny.build(settings)
         LTRTrainer(actor, loaders, optimizer, settings, scheduler).train(2)
-        torch.save({"weights": unwrap(actor.net).state_dict(), "indices": list(loaders[0].sampler)},
-                   os.path.join(root, f"rank{rank}.pt"))
+        torch.save(
+            {"weights": unwrap(actor.net).state_dict(), "indices": list(loaders[0].sampler)},
+            os.path.join(root, f"rank{rank}.pt"),
+        )
     finally:
         dist.destroy_process_group()
 
@@ -48,10 +51,27 @@ def test_replicas_stay_identical_data_is_sharded_and_only_rank_zero_writes(tmp_p
 
 def test_torchrun_trains_and_resumes_in_distributed_mode(tmp_path):
     def torchrun(epochs: int) -> subprocess.CompletedProcess:
-        command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                   "--master_port", str(_free_port()), "-m", "ltr_ext.run_training", "examples", "tiny",
-                   "--workspace", str(tmp_path), "--set", "samples_per_epoch=32", "--set", "val_samples=16",
-                   "--set", f"max_epochs={epochs}"]
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            str(_free_port()),
+            "-m",
+            "ltr_ext.run_training",
+            "examples",
+            "tiny",
+            "--workspace",
+            str(tmp_path),
+            "--set",
+            "samples_per_epoch=32",
+            "--set",
+            "val_samples=16",
+            "--set",
+            f"max_epochs={epochs}",
+        ]
         env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
         return subprocess.run(command, capture_output=True, text=True, timeout=240, env=env)
 
@@ -61,4 +81,7 @@ def test_torchrun_trains_and_resumes_in_distributed_mode(tmp_path):
     assert second.returncode == 0, second.stderr[-2000:]
     assert "resuming after epoch 1" in second.stdout
     folder = tmp_path / "checkpoints" / "ltr" / "examples" / "tiny"
-    assert sorted(p.name for p in folder.glob("*.pth.tar")) == ["TinySegNet_ep0001.pth.tar", "TinySegNet_ep0002.pth.tar"]
+    assert sorted(p.name for p in folder.glob("*.pth.tar")) == [
+        "TinySegNet_ep0001.pth.tar",
+        "TinySegNet_ep0002.pth.tar",
+    ]

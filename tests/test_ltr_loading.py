@@ -1,4 +1,5 @@
 """Batching with stack_dim, rebuilding networks from checkpoints, strict loading, legacy LTR files."""
+
 import sys
 import types
 
@@ -14,8 +15,10 @@ from ltr_ext.train_settings.examples.tiny import TinySegNet, tiny_segnet
 
 
 def test_stack_dim_one_gives_frames_first_batches():
-    samples = [TensorDict(images=torch.zeros(3, 2, 4, 4), name="a", box=np.zeros((3, 4)), meta={"id": 1}, extra=None)
-               for _ in range(5)]
+    samples = [
+        TensorDict(images=torch.zeros(3, 2, 4, 4), name="a", box=np.zeros((3, 4)), meta={"id": 1}, extra=None)
+        for _ in range(5)
+    ]
     batch = stack_collate(samples, stack_dim=1)
     assert batch["images"].shape == (3, 5, 2, 4, 4) and batch["box"].shape == (3, 5, 4)
     assert batch["name"] == ["a"] * 5 and batch["extra"] == [None] * 5
@@ -35,8 +38,16 @@ def test_loader_with_workers_batches_like_the_main_process():
 
 
 def _checkpoint(path, net, **extra):
-    save_checkpoint(path, {"epoch": 1, "net_type": type(net).__name__, "net": net.state_dict(),
-                           "constructor": net.constructor.to_dict(), **extra})
+    save_checkpoint(
+        path,
+        {
+            "epoch": 1,
+            "net_type": type(net).__name__,
+            "net": net.state_dict(),
+            "constructor": net.constructor.to_dict(),
+            **extra,
+        },
+    )
     return path
 
 
@@ -101,13 +112,23 @@ def test_official_ltr_pickle_loads_without_the_original_modules(tmp_path, monkey
 
     Settings.__module__, Settings.__qualname__ = "ltr.admin.settings", "Settings"
     settings_mod.Settings = Settings
-    for name, module in {"ltr": types.ModuleType("ltr"), "ltr.admin": types.ModuleType("ltr.admin"),
-                         "ltr.admin.model_constructor": fake, "ltr.admin.settings": settings_mod}.items():
+    for name, module in {
+        "ltr": types.ModuleType("ltr"),
+        "ltr.admin": types.ModuleType("ltr.admin"),
+        "ltr.admin.model_constructor": fake,
+        "ltr.admin.settings": settings_mod,
+    }.items():
         monkeypatch.setitem(sys.modules, name, module)
     net = TinySegNet(4)
-    official = {"epoch": 200, "actor_type": "X", "net_type": "TinySegNet", "net": net.state_dict(),
-                "constructor": NetConstructor("tiny_segnet", "ltr_ext.train_settings.examples.tiny", (), {"channels": 4}),
-                "settings": Settings(), "stats": {"train": object.__new__(Settings)}}
+    official = {
+        "epoch": 200,
+        "actor_type": "X",
+        "net_type": "TinySegNet",
+        "net": net.state_dict(),
+        "constructor": NetConstructor("tiny_segnet", "ltr_ext.train_settings.examples.tiny", (), {"channels": 4}),
+        "settings": Settings(),
+        "stats": {"train": object.__new__(Settings)},
+    }
     torch.save(official, tmp_path / "official.pth.tar")
     for name in ("ltr", "ltr.admin", "ltr.admin.model_constructor", "ltr.admin.settings"):
         monkeypatch.delitem(sys.modules, name)

@@ -1,10 +1,12 @@
 """Training core: settings, run_training, trainer, checkpoints, resume, NaN stop, determinism."""
+
 import pytest
 import torch
 
 from ltr_ext.admin.checkpoint import latest_checkpoint
 from ltr_ext.admin.environment import env_settings
-from ltr_ext.run_training import build_settings, main as run_training
+from ltr_ext.run_training import build_settings
+from ltr_ext.run_training import main as run_training
 from ltr_ext.train_settings import get_settings_module
 from ltr_ext.train_settings.examples import tiny
 from ltr_ext.trainers import LTRTrainer, TrainingDiverged, seed_everything
@@ -50,8 +52,18 @@ def test_checkpoint_has_ltr_fields_and_loads_with_weights_only(workspace):
     _train(workspace, 1)
     path = workspace / "checkpoints" / "ltr" / "examples" / "tiny" / "TinySegNet_ep0001.pth.tar"
     data = torch.load(path, weights_only=True)
-    assert {"epoch", "actor_type", "net_type", "net", "net_info", "constructor", "optimizer", "stats",
-            "settings", "lr_scheduler"} <= set(data)
+    assert {
+        "epoch",
+        "actor_type",
+        "net_type",
+        "net",
+        "net_info",
+        "constructor",
+        "optimizer",
+        "stats",
+        "settings",
+        "lr_scheduler",
+    } <= set(data)
     assert data["epoch"] == 1 and data["net_type"] == "TinySegNet" and data["actor_type"] == "TinyActor"
     assert data["constructor"]["fun_name"] == "tiny_segnet"
 

@@ -1,4 +1,5 @@
 """Discovery by name: trackers, parameters, lazy targets, helpful errors."""
+
 import pytest
 
 from pytracking_ext.errors import UnknownNameError

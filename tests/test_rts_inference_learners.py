@@ -1,11 +1,18 @@
 """Inference forms of the RTS learners: closed-form steps and the GEMM convolution equal the autograd/oneDNN ones."""
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from ltr_ext.models.rts.gemm_conv import gemm_conv2d, gemm_conv2d_weight
-from ltr_ext.models.rts.optim import (apply_filter, classification_problem, hinge_steepest_descent,
-                                      linear_steepest_descent, segmentation_problem, steepest_descent)
+from ltr_ext.models.rts.optim import (
+    apply_filter,
+    classification_problem,
+    hinge_steepest_descent,
+    linear_steepest_descent,
+    segmentation_problem,
+    steepest_descent,
+)
 
 CASES = [(2, 8, 7, 9, 1, 4), (3, 5, 6, 6, 1, 3), (1, 4, 5, 11, 3, 3), (2, 6, 4, 4, 2, 4)]
 
@@ -17,8 +24,9 @@ def test_gemm_conv2d_equals_conv2d(n, c, h, w, out_ch, k, channels_last):
     x, weight = torch.randn(n, c, h, w), torch.randn(out_ch, c, k, k)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    torch.testing.assert_close(gemm_conv2d(x, weight, k // 2), F.conv2d(x, weight, padding=k // 2),
-                               rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        gemm_conv2d(x, weight, k // 2), F.conv2d(x, weight, padding=k // 2), rtol=1e-5, atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("n, c, h, w, out_ch, k", CASES)

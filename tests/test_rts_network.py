@@ -1,4 +1,5 @@
 """The rts50 network: official state-dict layout, training-style forward parity, PrRoIPool."""
+
 import importlib.util
 import json
 
@@ -71,8 +72,10 @@ def test_build_rts50_records_its_constructor_for_load_network(tmp_path, official
     net, state, _, _ = official
     from ltr_ext.admin.checkpoint import save_checkpoint
 
-    save_checkpoint(tmp_path / "RTSNet_ep0001.pth.tar", {"net": state, "constructor": build_rts50().constructor.to_dict(),
-                                                         "net_type": "RTSNet", "epoch": 1})
+    save_checkpoint(
+        tmp_path / "RTSNet_ep0001.pth.tar",
+        {"net": state, "constructor": build_rts50().constructor.to_dict(), "net_type": "RTSNet", "epoch": 1},
+    )
     loaded, _ = load_network(tmp_path, clf_filter_size=4, fusion_type="add", backbone_pretrained=False)
     assert type(loaded).__name__ == "RTSNet"
     bare = tmp_path / "rts50.pth"
@@ -96,8 +99,9 @@ def _brute_force_prroi(feature, roi, size, scale, samples=400):
     return out
 
 
-@pytest.mark.parametrize("roi", [(2.0, 3.0, 20.0, 17.0), (-6.0, -4.0, 9.0, 7.0), (30.0, 25.0, 60.0, 50.0),
-                                 (10.0, 10.0, 10.5, 10.4)])
+@pytest.mark.parametrize(
+    "roi", [(2.0, 3.0, 20.0, 17.0), (-6.0, -4.0, 9.0, 7.0), (30.0, 25.0, 60.0, 50.0), (10.0, 10.0, 10.5, 10.4)]
+)
 def test_prroi_pool_is_the_exact_bin_integral(roi):
     feature = torch.randn(1, 1, 6, 8, dtype=torch.float64)
     ours = prroi_pool2d(feature, torch.tensor([[0.0, *roi]], dtype=torch.float64), (3, 2), 0.25)[0, 0]

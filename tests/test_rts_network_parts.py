@@ -1,4 +1,5 @@
 """RTS network modules reproduce the official intermediates with seed-0 synthetic weights."""
+
 import importlib.util
 
 import numpy as np
@@ -21,7 +22,7 @@ def official(shared_dir):
 
 
 def _sub(state, prefix):
-    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
 
 
 def _close(ours, ref, factor=1e-4):
@@ -84,5 +85,5 @@ def test_score_encoder_keeps_the_spatial_size(official):
 def test_instance_l2_norm_fixes_each_samples_energy():
     x = torch.randn(3, 8, 5, 4) * torch.tensor([1.0, 10.0, 100.0]).view(3, 1, 1, 1)
     y = InstanceL2Norm(norm_scale())(x)
-    energy = (y ** 2).sum((1, 2, 3))
+    energy = (y**2).sum((1, 2, 3))
     assert torch.allclose(energy, torch.full((3,), norm_scale() ** 2 * 8 * 5 * 4), rtol=1e-4)

@@ -1,4 +1,5 @@
 """Re-detection: off in rts50, frame-wide tiling, peak -> image position, accept/refuse by score."""
+
 from __future__ import annotations
 
 import copy
@@ -56,10 +57,16 @@ def _lost_frame(started, redetect=True):
 def test_rts50_redetect_is_rts50_plus_the_redetect_settings():
     plain, redetect = vars(get_parameters("rts", "rts50")), vars(get_parameters("rts", "rts50_redetect"))
     added = {k: v for k, v in redetect.items() if k not in plain}
-    assert added == {"redetect": True, "redetect_after": 3, "redetect_interval": 2, "redetect_threshold": 0.5,
-                     "redetect_max_tiles": 16}
-    assert {k: v for k, v in redetect.items() if k in plain and k != "param_name"} == \
-        {k: v for k, v in plain.items() if k != "param_name"}
+    assert added == {
+        "redetect": True,
+        "redetect_after": 3,
+        "redetect_interval": 2,
+        "redetect_threshold": 0.5,
+        "redetect_max_tiles": 16,
+    }
+    assert {k: v for k, v in redetect.items() if k in plain and k != "param_name"} == {
+        k: v for k, v in plain.items() if k != "param_name"
+    }
 
 
 def test_rts50_never_runs_a_frame_wide_search_while_lost(started, monkeypatch):
@@ -81,18 +88,21 @@ def _covered(image_size, crop, img_sample_sz, scale):
     covered = np.zeros(image_size, bool)
     for _, coords in tiles:
         r0, c0, r1, c1 = coords.tolist()
-        covered[max(math.ceil(r0), 0):math.ceil(r1), max(math.ceil(c0), 0):math.ceil(c1)] = True
+        covered[max(math.ceil(r0), 0) : math.ceil(r1), max(math.ceil(c0), 0) : math.ceil(c1)] = True
     return count, covered
 
 
 @pytest.mark.parametrize("crop", MODES, ids=lambda c: f"{c.mode}-half{int(c.half_pixel_corners)}")
-@pytest.mark.parametrize("image_size,sample,scale", [
-    ((480, 854), (200, 300), 1.0),   # half-crop overlap needs 4 x 5 tiles: the stride is enlarged
-    ((240, 320), (300, 500), 1.0),   # crop larger than the frame: one tile
-    ((240, 320), (200, 173), 1.5),   # larger than the frame in y only ('inside' shrinks both axes)
-    ((100, 100), (40, 40), 1.0),
-    ((241, 333), (64, 96), 1.25),
-])
+@pytest.mark.parametrize(
+    "image_size,sample,scale",
+    [
+        ((480, 854), (200, 300), 1.0),  # half-crop overlap needs 4 x 5 tiles: the stride is enlarged
+        ((240, 320), (300, 500), 1.0),  # crop larger than the frame: one tile
+        ((240, 320), (200, 173), 1.5),  # larger than the frame in y only ('inside' shrinks both axes)
+        ((100, 100), (40, 40), 1.0),
+        ((241, 333), (64, 96), 1.25),
+    ],
+)
 def test_tiles_cover_every_pixel_within_the_tile_budget(image_size, sample, scale, crop):
     count, covered = _covered(image_size, crop, sample, scale)
     assert 1 <= count <= 16
@@ -126,8 +136,9 @@ def test_a_bright_spot_anywhere_in_the_frame_is_found_within_one_feature_stride(
     image = torch.zeros(1, 3, 240, 320)
     image[..., 150:158, 250:258] = 255.0  # blob centre (153.5, 253.5)
     img_sample_sz = torch.tensor([80.0, 144.0])  # 5 x 9 cells, score map 6 x 10
-    found = search_frame(_BlobNet(), None, _BlobNet.backbone, image, scale, img_sample_sz, torch.tensor([1.0, 1.0]),
-                         crop=crop)
+    found = search_frame(
+        _BlobNet(), None, _BlobNet.backbone, image, scale, img_sample_sz, torch.tensor([1.0, 1.0]), crop=crop
+    )
     assert found.score > 0
     assert (found.pos - torch.tensor([153.5, 253.5])).abs().max() <= 16 * scale
 
@@ -155,8 +166,16 @@ def test_a_peak_cell_maps_to_the_image_pixel_its_feature_window_is_centred_on(sc
     image = torch.zeros(1, 3, 240, 320)
     img_sample_sz = torch.tensor([80.0, 144.0])  # 16-pixel cells: 5 x 9 features, 6 x 10 scores (even kernel)
     tile, cell = 2, torch.tensor([4.0, 7.0])
-    found = search_frame(_PeakNet(tile, (4, 7)), None, lambda patches: {"layer3": patches}, image, scale,
-                         img_sample_sz, torch.tensor([1.0, 1.0]), crop=crop)
+    found = search_frame(
+        _PeakNet(tile, (4, 7)),
+        None,
+        lambda patches: {"layer3": patches},
+        image,
+        scale,
+        img_sample_sz,
+        torch.tensor([1.0, 1.0]),
+        crop=crop,
+    )
     _, tiles = frame_tiles(image, scale, img_sample_sz, 16, crop)
     coords = [c for _, c in tiles][tile].to(torch.float32)
     pixel = ((coords[2:] - coords[:2]) / img_sample_sz).prod().sqrt()  # image pixels per crop pixel

@@ -1,4 +1,5 @@
 """The RTS tracker: parity with the official tracker's outputs, init augmentations, multi-object use."""
+
 import importlib.util
 import json
 
@@ -15,7 +16,6 @@ from pytracking_ext.trackers import get_parameters, get_tracker_class
 from pytracking_ext.trackers.rts.augmentation import build_augmentations, crop_to_output, gaussian_blur
 from pytracking_ext.trackers.rts.geometry import sample_patch
 from pytracking_ext.utils.io import imread_rgb
-
 from seqgen import moving_square_sequence
 
 MASK_TOLERANCE = 0.001  # the issue's bound: masks may differ on at most 0.1 % of the pixels
@@ -63,8 +63,16 @@ def test_tracker_decisions_and_scores_follow_the_official_run(official_run):
     ref, _, results = official_run
     diagnostics = json.loads((ref / "diagnostics.json").read_text())["frames"]
     for (_, ours), theirs in zip(results, diagnostics):
-        for key in ("update_case", "clf_flag", "is_lost_seg", "seg_too_small", "is_lost_clf", "fallback_clf_box",
-                    "seg_update_iters", "clf_num_stored"):
+        for key in (
+            "update_case",
+            "clf_flag",
+            "is_lost_seg",
+            "seg_too_small",
+            "is_lost_clf",
+            "fallback_clf_box",
+            "seg_update_iters",
+            "clf_num_stored",
+        ):
             assert ours[key] == theirs[key], (theirs["frame"], key)
         assert ours["target_scale_after"] == pytest.approx(theirs["target_scale_after"], rel=1e-6)
         assert ours["clf_max_score"] == pytest.approx(theirs["clf_max_score"], abs=1e-4)
@@ -108,7 +116,9 @@ def test_crop_to_output_cuts_around_the_shifted_centre_and_replicates_outside():
 def test_half_pixel_corners_inside_the_image_take_one_more_pixel_and_are_reported():
     image = torch.arange(400.0).view(1, 1, 20, 20)
     exact, exact_coords = sample_patch(image, torch.tensor([10.0, 10.0]), torch.tensor([6.0, 5.0]))
-    half, half_coords = sample_patch(image, torch.tensor([10.0, 10.0]), torch.tensor([6.0, 5.0]), half_pixel_corners=True)
+    half, half_coords = sample_patch(
+        image, torch.tensor([10.0, 10.0]), torch.tensor([6.0, 5.0]), half_pixel_corners=True
+    )
     assert exact.shape[-2:] == (6, 5) and half.shape[-2:] == (7, 6)
     assert exact_coords.tolist() == [8, 8, 14, 13] and half_coords.tolist() == [7.5, 8.0, 14.0, 13.5]
     assert torch.equal(half[..., 1:, :5], exact)
@@ -128,8 +138,9 @@ def test_missing_weights_name_the_file_and_the_setting(workspace, tmp_path, monk
         tracker.initialize_features()
 
 
-def test_rts_tracks_two_objects_with_merged_labels_and_per_object_boxes(workspace, tmp_path, monkeypatch,
-                                                                         rts_network_dir):
+def test_rts_tracks_two_objects_with_merged_labels_and_per_object_boxes(
+    workspace, tmp_path, monkeypatch, rts_network_dir
+):
     monkeypatch.setenv("PYTRACKING_NETWORK_PATH", str(rts_network_dir))
     seq = moving_square_sequence(tmp_path, frames=3, objects=2, with_masks=True)
     tracker = build_tracker(TrackerSpec("rts", "rts50"), seq, multiobject=True)
@@ -145,7 +156,7 @@ def test_rts_streams_objects_added_with_a_mask_or_a_box_and_removed(workspace, t
     tracker = build_tracker(TrackerSpec("rts", "rts50"), multiobject=True)
     first_mask = np.zeros((64, 80), np.uint8)
     x, y, w, h = (int(v) for v in seq.ground_truth_rect["1"][0])
-    first_mask[y:y + h, x:x + w] = 1
+    first_mask[y : y + h, x : x + w] = 1
     tracker.add_object("1", init_mask=first_mask)
     masks = tracker.step(imread_rgb(seq.frames[0]))
     assert list(masks) == ["1"] and np.array_equal(masks["1"], first_mask)

@@ -1,13 +1,21 @@
 """RTS tracker building blocks: memories, soft aggregation, target state, crops, pasting."""
+
 from collections import OrderedDict
 
 import numpy as np
 import pytest
 import torch
 
-from pytracking_ext.trackers.rts.geometry import (box_to_state, clamp_scale_change, paste_scores, rescaled_search_scale,
-                                                  sample_geometry, sample_patch, state_to_box,
-                                                  target_state_from_probabilities)
+from pytracking_ext.trackers.rts.geometry import (
+    box_to_state,
+    clamp_scale_change,
+    paste_scores,
+    rescaled_search_scale,
+    sample_geometry,
+    sample_patch,
+    state_to_box,
+    target_state_from_probabilities,
+)
 from pytracking_ext.trackers.rts.memory import SampleMemory
 from pytracking_ext.trackers.rts.merge import merge_segmentations, soft_aggregate
 
@@ -52,8 +60,11 @@ def test_merge_gives_labels_and_boxes_from_labels():
     a[:2, :3] = 10
     b = np.full((4, 6), -10.0)
     b[2:, 4:] = 10
-    merged = merge_segmentations(OrderedDict([("1", {"segmentation_raw": a, "time": 0.1}),
-                                              ("3", {"segmentation": (b > 0).astype(float), "time": 0.2})]))
+    merged = merge_segmentations(
+        OrderedDict(
+            [("1", {"segmentation_raw": a, "time": 0.1}), ("3", {"segmentation": (b > 0).astype(float), "time": 0.2})]
+        )
+    )
     assert merged["segmentation"][0, 0] == 1 and merged["segmentation"][3, 5] == 3
     assert merged["target_bbox"]["3"] == [4.0, 2.0, 2.0, 2.0]
     assert merged["time"] == {"1": 0.1, "3": 0.2}
@@ -126,13 +137,14 @@ def test_init_blur_equals_a_zero_padded_separable_gaussian_convolution():
     import torch.nn.functional as F
 
     from pytracking_ext.trackers.rts.augmentation import gaussian_blur
+
     torch.manual_seed(0)
     patch = torch.rand(1, 3, 20, 30) * 255
     sigma = (3.0, 1.0)
     expected = patch.reshape(-1, 1, 20, 30)
     for axis, s in enumerate(sigma):
         radius = math.ceil(2 * s)
-        taps = torch.exp(-torch.arange(-radius, radius + 1, dtype=torch.float32) ** 2 / (2 * s ** 2))
+        taps = torch.exp(-(torch.arange(-radius, radius + 1, dtype=torch.float32) ** 2) / (2 * s**2))
         kernel = (taps / taps.sum()).view(1, 1, -1, 1) if axis == 0 else (taps / taps.sum()).view(1, 1, 1, -1)
         expected = F.conv2d(expected, kernel, padding=(radius, 0) if axis == 0 else (0, radius))
     torch.testing.assert_close(gaussian_blur(patch, sigma), expected.view(patch.shape), rtol=1e-5, atol=1e-3)

@@ -1,4 +1,5 @@
 """RTS training: the hinge loss, the actor (docs/rts.md B.7/B.8) and both train settings end to end."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,12 +25,22 @@ def _batch(seq: int = 2, n_test: int = 3, seed: int = 0) -> dict[str, torch.Tens
     for t in range(frames):
         for s in range(seq):
             x, y = 20 + 3 * t + 10 * s, 16 + 2 * t
-            images[t, s, :, y:y + 20, x:x + 24] += 1.0
-            masks[t, s, y:y + 20, x:x + 24] = 1
+            images[t, s, :, y : y + 20, x : x + 24] += 1.0
+            masks[t, s, y : y + 20, x : x + 24] = 1
             boxes[t, s] = torch.tensor([x, y, 24, 20])
-    labels = gaussian_label_function(boxes, 0.05, 4, (W // 32, H // 32), (W, H)).view(frames, seq, H // 32 + 1, W // 32 + 1)
-    return {"train_images": images[:1], "test_images": images[1:], "train_masks": masks[:1], "test_masks": masks[1:],
-            "train_anno": boxes[:1], "test_anno": boxes[1:], "train_label": labels[:1], "test_label": labels[1:]}
+    labels = gaussian_label_function(boxes, 0.05, 4, (W // 32, H // 32), (W, H)).view(
+        frames, seq, H // 32 + 1, W // 32 + 1
+    )
+    return {
+        "train_images": images[:1],
+        "test_images": images[1:],
+        "train_masks": masks[:1],
+        "test_masks": masks[1:],
+        "train_anno": boxes[:1],
+        "test_anno": boxes[1:],
+        "train_label": labels[:1],
+        "test_label": labels[1:],
+    }
 
 
 class _FixedNet(torch.nn.Module):
@@ -67,8 +78,9 @@ def test_actor_loss_is_ten_lovasz_plus_hundred_per_classifier_iterate():
     data = _batch()
     segm, scores, net = _fixed_outputs()
     loss, stats = RTSActor(net)(data)
-    expected = 10 * lovasz_softmax_binary(torch.sigmoid(segm).flatten(0, 1), data["test_masks"].flatten(0, 1)) \
-        + 100 * sum(lbhinge(s, data["test_label"]) for s in scores)
+    expected = 10 * lovasz_softmax_binary(
+        torch.sigmoid(segm).flatten(0, 1), data["test_masks"].flatten(0, 1)
+    ) + 100 * sum(lbhinge(s, data["test_label"]) for s in scores)
     assert float(loss) == pytest.approx(float(expected), rel=1e-5)
     assert stats["Loss/total"] == pytest.approx(float(expected), rel=1e-5)
 
@@ -94,7 +106,9 @@ def test_training_step_reaches_every_learned_part_through_the_unrolled_learners(
     loss, stats = RTSActor(small_net)(_batch())
     assert torch.isfinite(loss)
     loss.backward()
-    reached = {name.split(".")[0] for name, p in small_net.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+    reached = {
+        name.split(".")[0] for name, p in small_net.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0
+    }
     assert {"target_model", "label_encoder", "clf_encoder", "classifier", "feature_extractor", "decoder"} <= reached
     # the regulariser only enters through the steepest-descent iterates
     assert small_net.target_model.filter_reg.grad.abs().sum() > 0
@@ -118,10 +132,28 @@ def test_a_few_steps_lower_the_loss_on_one_batch(small_net):
     assert losses[-1] < losses[0]
 
 
-SMALL_RUN = ["--set", "backbone='resnet18'", "--set", "pretrained_backbone=False", "--set", "feature_dim=16",
-             "--set", "samples_per_epoch=2", "--set", "val_samples_per_epoch=1", "--set", "batch_size=1",
-             "--set", "generated_sequences=2", "--set", "generated_frames=12", "--set", "output_sz=(96,64)",
-             "--set", "num_workers=0"]
+SMALL_RUN = [
+    "--set",
+    "backbone='resnet18'",
+    "--set",
+    "pretrained_backbone=False",
+    "--set",
+    "feature_dim=16",
+    "--set",
+    "samples_per_epoch=2",
+    "--set",
+    "val_samples_per_epoch=1",
+    "--set",
+    "batch_size=1",
+    "--set",
+    "generated_sequences=2",
+    "--set",
+    "generated_frames=12",
+    "--set",
+    "output_sz=(96,64)",
+    "--set",
+    "num_workers=0",
+]
 
 
 def test_rts_small_settings_train_on_generated_videos_and_resume(workspace, capsys):
@@ -135,8 +167,19 @@ def test_rts_small_settings_train_on_generated_videos_and_resume(workspace, caps
 
 def test_rts_small_adds_real_clips_given_by_path(workspace, shared_dir):
     clips = shared_dir / "data" / "davis2016"
-    args = ["rts", "rts_small", *SMALL_RUN, "--set", "max_epochs=1", "--set", f"real_clips=['{clips}']",
-            "--set", "real_clip_sequences=['blackswan']", "--set", "real_clip_weight=100.0"]
+    args = [
+        "rts",
+        "rts_small",
+        *SMALL_RUN,
+        "--set",
+        "max_epochs=1",
+        "--set",
+        f"real_clips=['{clips}']",
+        "--set",
+        "real_clip_sequences=['blackswan']",
+        "--set",
+        "real_clip_weight=100.0",
+    ]
     assert run_training(args) == 0
 
 
@@ -148,19 +191,37 @@ def test_rts50_settings_name_the_missing_dataset_folder(workspace, capsys):
 def test_rts50_settings_train_on_the_four_release_datasets(workspace, tmp_path, monkeypatch):
     from pytracking_ext.synthetic import generate
 
-    roots = {fmt: generate(fmt, tmp_path / fmt, num_sequences=2, num_frames=12, seed=5, progress=False)
-             for fmt in ("youtubevos", "davis", "got10k", "lasot")}
+    roots = {
+        fmt: generate(fmt, tmp_path / fmt, num_sequences=2, num_frames=12, seed=5, progress=False)
+        for fmt in ("youtubevos", "davis", "got10k", "lasot")
+    }
     for folder in (roots["lasot"] / "airplane").iterdir():  # generated names are LaSOT test names
         folder.rename(folder.with_name(folder.name.replace("airplane-", "airplane-10")))
     masks = tmp_path / "masks"
     (masks / "got10k_masks").mkdir(parents=True)
     (masks / "lasot_masks").mkdir()
-    for name, fmt in (("YOUTUBEVOS_DIR", "youtubevos"), ("DAVIS_DIR", "davis"), ("GOT10K_DIR", "got10k"),
-                      ("LASOT_DIR", "lasot")):
+    for name, fmt in (
+        ("YOUTUBEVOS_DIR", "youtubevos"),
+        ("DAVIS_DIR", "davis"),
+        ("GOT10K_DIR", "got10k"),
+        ("LASOT_DIR", "lasot"),
+    ):
         monkeypatch.setenv(f"LTR_{name}", str(roots[fmt]))
     monkeypatch.setenv("LTR_PREGENERATED_MASKS", str(masks))
-    args = ["rts", "rts50", "--set", "max_epochs=1", "--set", "samples_per_epoch=1", "--set", "batch_size=1",
-            "--set", "num_workers=0", "--set", "output_sz=(64,32)"]
+    args = [
+        "rts",
+        "rts50",
+        "--set",
+        "max_epochs=1",
+        "--set",
+        "samples_per_epoch=1",
+        "--set",
+        "batch_size=1",
+        "--set",
+        "num_workers=0",
+        "--set",
+        "output_sz=(64,32)",
+    ]
     assert run_training(args) == 0
     assert (workspace / "checkpoints" / "ltr" / "rts" / "rts50" / "RTSNet_ep0001.pth.tar").is_file()
 
@@ -180,10 +241,17 @@ def test_small_network_scores_at_stride_16_with_clf_stride_1():
     net = build_rts_small(backbone="resnet18", feature_dim=16, clf_stride=1)
     data = _batch(seq=1)
     data["train_label"] = gaussian_label_function(data["train_anno"], 0.05, 4, (W // 16, H // 16), (W, H)).view(
-        1, 1, H // 16 + 1, W // 16 + 1)
+        1, 1, H // 16 + 1, W // 16 + 1
+    )
     with torch.no_grad():
-        _, scores = net(data["train_images"], data["test_images"], data["train_masks"], data["test_masks"],
-                        data["train_anno"], data["train_label"])
+        _, scores = net(
+            data["train_images"],
+            data["test_images"],
+            data["train_masks"],
+            data["test_masks"],
+            data["train_anno"],
+            data["train_label"],
+        )
     assert scores[-1].shape[-2:] == (H // 16 + 1, W // 16 + 1)
 
 

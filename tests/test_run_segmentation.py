@@ -1,4 +1,5 @@
 """``python -m segmentation_plugins.run_segmentation``: LMANet end to end on generated CamVid-layout data."""
+
 import json
 
 import pytest
@@ -28,8 +29,24 @@ def checkpoint(tmp_path_factory):
 
 
 def _run(camvid_root, checkpoint, out, *extra):
-    return main(["lmanet", "lite0_camvid", "--dataset", "camvid", "--root", str(camvid_root), "--out", str(out),
-                 "--set", f"net_path={str(checkpoint)!r}", "--set", "input_size=None", "--no-progress", *extra])
+    return main(
+        [
+            "lmanet",
+            "lite0_camvid",
+            "--dataset",
+            "camvid",
+            "--root",
+            str(camvid_root),
+            "--out",
+            str(out),
+            "--set",
+            f"net_path={str(checkpoint)!r}",
+            "--set",
+            "input_size=None",
+            "--no-progress",
+            *extra,
+        ]
+    )
 
 
 def test_benchmark_run_writes_results_with_every_class(camvid_root, checkpoint, tmp_path, capsys):
@@ -55,8 +72,21 @@ def test_clip_mode_scores_one_frame_per_clip(camvid_root, checkpoint, tmp_path):
 
 
 def test_own_video_folder(camvid_root, checkpoint, tmp_path):
-    code = main(["lmanet", "lite0_camvid", "--input", str(camvid_root / "val"), "--out", str(tmp_path / "own"),
-                 "--set", f"net_path={str(checkpoint)!r}", "--set", "input_size=None", "--no-progress"])
+    code = main(
+        [
+            "lmanet",
+            "lite0_camvid",
+            "--input",
+            str(camvid_root / "val"),
+            "--out",
+            str(tmp_path / "own"),
+            "--set",
+            f"net_path={str(checkpoint)!r}",
+            "--set",
+            "input_size=None",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     assert len(list((tmp_path / "own" / "labels").glob("*.png"))) == 5 and (tmp_path / "own" / "overlay.mp4").is_file()
 

@@ -1,4 +1,5 @@
 """run_video: own videos and image folders, headless, boxes/masks/overlay video."""
+
 from pathlib import Path
 
 import cv2
@@ -8,7 +9,6 @@ import pytest
 from pytracking_ext.run_video import main
 from pytracking_ext.utils.io import imread_indexed, imwrite_indexed
 from pytracking_ext.visualization import VideoSink
-
 from seqgen import moving_square_sequence
 
 
@@ -37,7 +37,9 @@ def test_video_file_input_is_tracked(workspace, tmp_path):
     video = _video_from(seq, tmp_path / "clip.mp4")
     out = tmp_path / "out"
     box = ",".join(str(v) for v in seq.ground_truth_rect[0])
-    assert main(["opencv_mil", "default", "--input", str(video), "--init-box", box, "--out", str(out), "--no-video"]) == 0
+    assert (
+        main(["opencv_mil", "default", "--input", str(video), "--init-box", box, "--out", str(out), "--no-video"]) == 0
+    )
     boxes = np.loadtxt(out / "boxes.txt")
     # MIL on an mp4-compressed clip: it must follow the 15 px motion, within a few pixels.
     assert boxes.shape == (6, 4) and abs(boxes[-1, 0] - seq.ground_truth_rect[-1][0]) <= 10
@@ -61,17 +63,29 @@ def test_init_mask_gives_masks_for_mask_trackers(workspace, tmp_path):
     for f in seq.frames:
         (frames / Path(f).name).write_bytes(Path(f).read_bytes())
     out = tmp_path / "out"
-    assert main(["opencv_mil", "mask", "--input", str(frames), "--init-mask", seq.ground_truth_seg[0],
-                 "--out", str(out)]) == 0
+    assert (
+        main(["opencv_mil", "mask", "--input", str(frames), "--init-mask", seq.ground_truth_seg[0], "--out", str(out)])
+        == 0
+    )
     last = imread_indexed(out / "masks" / "00003.png")
     assert set(np.unique(last)) == {0, 1, 2}
 
 
 def test_empty_init_mask_is_a_clear_error(workspace, tmp_path, capsys):
-    seq = moving_square_sequence(tmp_path, frames=2)
+    moving_square_sequence(tmp_path, frames=2)  # writes the frames under tmp_path / "seq"
     imwrite_indexed(tmp_path / "empty.png", np.zeros((64, 80), np.uint8))
-    code = main(["opencv_mil", "default", "--input", str(tmp_path / "seq"), "--init-mask", str(tmp_path / "empty.png"),
-                 "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            "opencv_mil",
+            "default",
+            "--input",
+            str(tmp_path / "seq"),
+            "--init-mask",
+            str(tmp_path / "empty.png"),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 2 and "contains no object" in capsys.readouterr().err
 
 
@@ -82,6 +96,16 @@ def test_malformed_box_argument_is_rejected(tmp_path, capsys):
 
 
 def test_missing_input_is_a_clear_error(workspace, tmp_path, capsys):
-    code = main(["opencv_mil", "default", "--input", str(tmp_path / "nope.mp4"), "--init-box", "1,1,5,5",
-                 "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            "opencv_mil",
+            "default",
+            "--input",
+            str(tmp_path / "nope.mp4"),
+            "--init-box",
+            "1,1,5,5",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 2 and "nope.mp4" in capsys.readouterr().err

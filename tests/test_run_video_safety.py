@@ -1,5 +1,6 @@
 """run_video is safe by default: init masks that are not masks are refused in one line, masks saved
 as RGB keep every object, and the output folder ends up holding only this run's outputs."""
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,6 @@ from PIL import Image
 from pytracking_ext.errors import PytrackingError
 from pytracking_ext.run_video import initial_objects, main
 from pytracking_ext.utils.io import DAVIS_PALETTE, imwrite_indexed
-
 from seqgen import moving_square_sequence
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +34,7 @@ def _save_rgb(path: Path, rgb: np.ndarray) -> str:
 
 def _photo(shape=(64, 80), seed=0) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
     base = np.stack([xx * 3, yy * 3, (xx + yy) * 2], -1) + rng.integers(0, 40, (*shape, 3))
     return np.clip(base, 0, 255).astype(np.uint8)
 
@@ -53,8 +53,19 @@ def test_rgb_photograph_as_init_mask_is_refused(tmp_path):
 def test_photograph_init_mask_ends_run_video_quickly_with_one_line(workspace, tmp_path):
     moving_square_sequence(tmp_path, frames=2)
     photo = _save_rgb(tmp_path / "photo.png", _photo())
-    command = [sys.executable, "-m", "pytracking_ext.run_video", "opencv_mil", "default", "--input",
-               str(tmp_path / "seq"), "--init-mask", photo, "--out", str(tmp_path / "out")]
+    command = [
+        sys.executable,
+        "-m",
+        "pytracking_ext.run_video",
+        "opencv_mil",
+        "default",
+        "--input",
+        str(tmp_path / "seq"),
+        "--init-mask",
+        photo,
+        "--out",
+        str(tmp_path / "out"),
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO_ROOT))
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     err = done.stderr.strip().splitlines()
@@ -117,8 +128,22 @@ def test_rerun_into_a_killed_runs_folder_keeps_only_this_runs_outputs(workspace,
         (frames / Path(f).name).write_bytes(Path(f).read_bytes())
     out = tmp_path / "out"
     _stale_output(out)
-    assert main(["opencv_mil", "mask", "--input", str(frames), "--init-mask", seq.ground_truth_seg[0],
-                 "--out", str(out), "--no-video"]) == 0
+    assert (
+        main(
+            [
+                "opencv_mil",
+                "mask",
+                "--input",
+                str(frames),
+                "--init-mask",
+                seq.ground_truth_seg[0],
+                "--out",
+                str(out),
+                "--no-video",
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in (out / "masks").iterdir()) == [f"{i:05d}.png" for i in range(4)]
     assert not (out / "boxes_3.txt").exists() and (out / "boxes_2.txt").is_file()
     assert (out / "notes.txt").read_text() == "mine\n"
@@ -138,8 +163,9 @@ def test_out_path_that_is_a_file_is_a_one_line_error(workspace, tmp_path, capsys
     seq = moving_square_sequence(tmp_path, frames=2)
     (tmp_path / "out").write_text("not a folder\n")
     box = ",".join(str(v) for v in seq.ground_truth_rect[0])
-    code = main(["opencv_mil", "default", "--input", str(tmp_path / "seq"), "--init-box", box,
-                 "--out", str(tmp_path / "out")])
+    code = main(
+        ["opencv_mil", "default", "--input", str(tmp_path / "seq"), "--init-box", box, "--out", str(tmp_path / "out")]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "out" in err[0] and "it is a file" in err[0]
     assert (tmp_path / "out").read_text() == "not a folder\n"

@@ -1,4 +1,5 @@
 """The dataset runner: result layout, resume, failures, bad input, multi-object, worker processes."""
+
 from pathlib import Path
 
 import numpy as np
@@ -6,11 +7,10 @@ import pytest
 
 from pytracking_ext.errors import TrackerInputError
 from pytracking_ext.evaluation.data import SequenceList
-from pytracking_ext.evaluation.running import run_dataset, run_sequence, track_sequence, build_tracker
+from pytracking_ext.evaluation.running import build_tracker, run_dataset, run_sequence, track_sequence
 from pytracking_ext.evaluation.tracker_spec import TrackerSpec
 from pytracking_ext.settings import env_settings
 from pytracking_ext.utils.io import imread_indexed, imwrite_rgb
-
 from seqgen import moving_square_sequence
 
 MIL = TrackerSpec("opencv_mil", "default")

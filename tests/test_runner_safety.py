@@ -1,5 +1,6 @@
 """The dataset runner is safe by default: results commit as a unit, the results folder is checked
 before any tracking, Ctrl-C ends with one line, and degenerate init boxes get the right message."""
+
 from __future__ import annotations
 
 import contextlib
@@ -25,7 +26,6 @@ from pytracking_ext.synthetic import generate
 from pytracking_ext.trackers.base import BaseTracker
 from pytracking_ext.trackers.rts.box_init import box_to_mask as rts_box_to_mask
 from pytracking_ext.utils.boxes import box_to_mask
-
 from seqgen import moving_square_sequence
 
 MASK_SPEC = TrackerSpec("opencv_mil", "mask")
@@ -65,8 +65,12 @@ def _snapshot(workspace: Path) -> dict[str, bytes]:
     files = {}
     for tree in _output_trees(workspace):
         for path in sorted(tree.rglob("*")):
-            if path.is_file() and not path.name.startswith(".") and not path.name.endswith("_time.txt") \
-                    and not any(part.startswith(".") for part in path.relative_to(tree).parts):
+            if (
+                path.is_file()
+                and not path.name.startswith(".")
+                and not path.name.endswith("_time.txt")
+                and not any(part.startswith(".") for part in path.relative_to(tree).parts)
+            ):
                 files[str(path.relative_to(workspace))] = path.read_bytes()
     return files
 
@@ -92,8 +96,9 @@ def _interrupt_at_replace(monkeypatch, n: int) -> list[int]:
     return calls
 
 
-def test_interrupted_overwrite_never_leaves_a_mix_that_counts_as_complete(workspace, tmp_path, shift_tracker,
-                                                                          monkeypatch):
+def test_interrupted_overwrite_never_leaves_a_mix_that_counts_as_complete(
+    workspace, tmp_path, shift_tracker, monkeypatch
+):
     seq = moving_square_sequence(tmp_path, frames=4)
     settings = env_settings()
     ShiftTracker.SHIFT = 1.0
@@ -163,8 +168,9 @@ def test_overwrite_removes_the_old_outputs_the_new_run_does_not_write(workspace,
 
 
 @pytest.mark.parametrize("where", ["file", "under_file"])
-def test_unwritable_results_folder_fails_in_one_line_before_any_tracking(workspace, tmp_path, monkeypatch, capsys,
-                                                                         where):
+def test_unwritable_results_folder_fails_in_one_line_before_any_tracking(
+    workspace, tmp_path, monkeypatch, capsys, where
+):
     root = generate("lasot", tmp_path / "lasot", num_sequences=1, num_frames=3, seed=1)
     blocker = tmp_path / "blocker"
     blocker.write_text("a file, not a folder\n")
@@ -201,10 +207,12 @@ def test_ctrl_c_in_run_experiment_prints_one_line_and_exits_130(workspace, tmp_p
         return original(self, image, info)
 
     from pytracking_ext.trackers.opencv_baselines import OpenCVTracker
+
     original = OpenCVTracker.initialize
     monkeypatch.setattr(OpenCVTracker, "initialize", init_then_interrupt_on_the_second)
-    monkeypatch.setattr(run_experiment, "load_experiment",
-                        lambda module, name: lambda: ([TrackerSpec("opencv_mil", "default")], seqs))
+    monkeypatch.setattr(
+        run_experiment, "load_experiment", lambda module, name: lambda: ([TrackerSpec("opencv_mil", "default")], seqs)
+    )
     code = run_experiment.main(["any", "thing"])
     captured = capsys.readouterr()
     assert code == 130 and "Traceback" not in captured.err + captured.out
@@ -253,8 +261,9 @@ def test_ctrl_c_in_run_tracker_keeps_finished_sequences_and_exits_130(workspace,
     results = workspace / "tracking_results" / "opencv_mil" / "default"
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO_ROOT))
     args = ["opencv_mil", "default", "--dataset_name", "lasot", "--dataset_path", str(root)]
-    process = subprocess.Popen([sys.executable, "-c", SLOW_RUN, *args], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_RUN, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         deadline = time.monotonic() + 60
         while not list(results.glob("*.txt")) and process.poll() is None and time.monotonic() < deadline:

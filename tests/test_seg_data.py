@@ -1,4 +1,5 @@
 """Data layer of the segmentation plugins: label tables, Cityscapes and CamVid clip loaders, augmentation."""
+
 from __future__ import annotations
 
 import csv
@@ -11,9 +12,21 @@ import torch
 
 from pytracking_ext.errors import DatasetError, UnknownNameError
 from pytracking_ext.utils.io import imread_indexed, imread_rgb
-from segmentation_plugins.data import (CAMVID, CITYSCAPES, AugmentParams, CamVidClips, CamVidFrame, CityscapesClips,
-                                       ClipAugment, camvid_sequences, camvid_to_train_ids, cityscapes_to_train_ids,
-                                       consecutive_runs, get_label_set, to_tensors)
+from segmentation_plugins.data import (
+    CAMVID,
+    CITYSCAPES,
+    AugmentParams,
+    CamVidClips,
+    CamVidFrame,
+    CityscapesClips,
+    ClipAugment,
+    camvid_sequences,
+    camvid_to_train_ids,
+    cityscapes_to_train_ids,
+    consecutive_runs,
+    get_label_set,
+    to_tensors,
+)
 from segmentation_plugins.data.camvid import parse_stem
 from segmentation_plugins.data.labels import CITYSCAPES_ID_TO_TRAINID, CITYSCAPES_LABELS
 from segmentation_plugins.synthetic import generate_camvid, generate_cityscapes
@@ -24,14 +37,16 @@ SIZE = (64, 32)
 
 @pytest.fixture(scope="module")
 def cityscapes_root(tmp_path_factory) -> Path:
-    return generate_cityscapes(tmp_path_factory.mktemp("cs") / "cityscapes", videos=2, frames=20, size=SIZE, seed=0,
-                               split="val")
+    return generate_cityscapes(
+        tmp_path_factory.mktemp("cs") / "cityscapes", videos=2, frames=20, size=SIZE, seed=0, split="val"
+    )
 
 
 @pytest.fixture(scope="module")
 def camvid_root(tmp_path_factory) -> Path:
-    return generate_camvid(tmp_path_factory.mktemp("cv") / "camvid", videos=2, frames=6, size=SIZE, seed=0,
-                           split="train")
+    return generate_camvid(
+        tmp_path_factory.mktemp("cv") / "camvid", videos=2, frames=6, size=SIZE, seed=0, split="train"
+    )
 
 
 @pytest.fixture
@@ -153,11 +168,14 @@ def test_cityscapes_sequence_may_hold_several_snippets(cityscapes_copy):
     offset = first.frame + 1000 - second.frame
     for number in second.frame_numbers:
         second.frame_path(number).rename(first.frame_path(number + offset))
-    second.label_path.rename(first.label_path.parent / f"{first.city}_{first.sequence}_{second.frame + offset:06d}"
-                                                         "_gtFine_labelIds.png")
+    second.label_path.rename(
+        first.label_path.parent / f"{first.city}_{first.sequence}_{second.frame + offset:06d}_gtFine_labelIds.png"
+    )
     dataset = CityscapesClips(cityscapes_copy, "val", clip_length=4)
     assert [(s.city, s.sequence, s.frame) for s in dataset.snippets] == [
-        (first.city, first.sequence, first.frame), (first.city, first.sequence, first.frame + 1000)]
+        (first.city, first.sequence, first.frame),
+        (first.city, first.sequence, first.frame + 1000),
+    ]
     assert all(len(s.frame_numbers) == 20 for s in dataset.snippets)
     assert dataset[1]["frame_numbers"][-1] == first.frame + 1000
 
@@ -212,7 +230,10 @@ def test_consecutive_runs_split_at_sequence_changes_and_large_steps():
     frames = _frames("A", [8, 0, 2, 4, 10]) + _frames("B", [0, 2])
     runs = consecutive_runs(frames, max_frame_step=2)
     assert [[(f.sequence, f.frame) for f in run] for run in runs] == [
-        [("A", 0), ("A", 2), ("A", 4)], [("A", 8), ("A", 10)], [("B", 0), ("B", 2)]]
+        [("A", 0), ("A", 2), ("A", 4)],
+        [("A", 8), ("A", 10)],
+        [("B", 0), ("B", 2)],
+    ]
     assert [len(run) for run in consecutive_runs(frames, max_frame_step=None)] == [5, 2]
 
 
@@ -319,7 +340,7 @@ def test_augmentation_scale_and_crop_pad_with_ignore():
     x0, y0, _, _ = out["augment"]["crop"]
     assert x0 <= 0 and y0 <= 0  # the 8x6 scaled clip sits inside the 10x8 crop
     inside = np.zeros((8, 10), bool)
-    inside[-y0:-y0 + 6, -x0:-x0 + 8] = True
+    inside[-y0 : -y0 + 6, -x0 : -x0 + 8] = True
     assert (out["label"][~inside] == 255).all() and (out["label"][inside] != 255).all()
     assert set(np.unique(out["label"][inside])) <= set(np.unique(sample["label"]))
 
@@ -344,6 +365,7 @@ def test_to_tensors_gives_float_frames_channels_first(cityscapes_root):
 
 def test_clips_batch_with_the_default_collate(cityscapes_root):
     loader = torch.utils.data.DataLoader(
-        CityscapesClips(cityscapes_root, "val", clip_length=2, transform=ClipAugment()), batch_size=2)
+        CityscapesClips(cityscapes_root, "val", clip_length=2, transform=ClipAugment()), batch_size=2
+    )
     batch = to_tensors(next(iter(loader)))
     assert batch["frames"].shape == (2, 2, 3, SIZE[1], SIZE[0]) and batch["label"].shape == (2, SIZE[1], SIZE[0])

@@ -1,4 +1,5 @@
 """Benchmark evaluation of video segmenters (stream and clip protocols) and own-video output."""
+
 import hashlib
 import json
 
@@ -104,7 +105,8 @@ def test_own_video_missing_source_is_one_line_error(tmp_path):
 
 
 def test_results_are_json_without_nan(camvid_root):
-    report = evaluate(_Constant(camvid_root), CAMVID, "camvid", str(camvid_root), mode="clip", clip_length=2,
-                      progress=False)
+    report = evaluate(
+        _Constant(camvid_root), CAMVID, "camvid", str(camvid_root), mode="clip", clip_length=2, progress=False
+    )
     text = json.dumps(report.as_dict(), allow_nan=False)
     assert '"temporal_flip_rate": null' in text

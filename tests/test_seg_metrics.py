@@ -1,4 +1,5 @@
 """Segmentation metrics: confusion matrix, IoU/mIoU as cityscapesscripts computes them, temporal consistency."""
+
 from __future__ import annotations
 
 import copy
@@ -7,8 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from segmentation_plugins.data.labels import (CITYSCAPES, CITYSCAPES_ID_TO_TRAINID, cityscapes_to_train_ids,
-                                              cityscapes_train_to_label_ids)
+from segmentation_plugins.data.labels import (
+    CITYSCAPES,
+    CITYSCAPES_ID_TO_TRAINID,
+    cityscapes_to_train_ids,
+    cityscapes_train_to_label_ids,
+)
 from segmentation_plugins.evaluation import ConfusionMatrix, TemporalConsistency, confusion_matrix, temporal_flip_rate
 
 IGNORE = 255
@@ -185,12 +190,8 @@ def test_prediction_train_ids_convert_to_label_ids_for_official_files():
 
 
 def test_temporal_consistency_on_hand_made_frames():
-    gts = np.array([[[0, 0, 1, 255]],
-                    [[0, 0, 2, 255]],
-                    [[0, 1, 2, 2]]])
-    preds = np.array([[[0, 1, 1, 0]],
-                      [[0, 0, 2, 1]],
-                      [[1, 0, 0, 1]]])
+    gts = np.array([[[0, 0, 1, 255]], [[0, 0, 2, 255]], [[0, 1, 2, 2]]])
+    preds = np.array([[[0, 1, 1, 0]], [[0, 0, 2, 1]], [[1, 0, 0, 1]]])
     # pair 0->1: stable pixels 0, 1 (pixel 2: gt changes, pixel 3: ignore); pixel 1 flips -> 1 of 2
     # pair 1->2: stable pixels 0, 2 (pixel 1 changes, pixel 3 was ignore); both flip -> 2 of 2
     meter = TemporalConsistency()

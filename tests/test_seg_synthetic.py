@@ -1,4 +1,5 @@
 """The synthetic street-video generator: file layouts, determinism, output safety, motion, command line."""
+
 from __future__ import annotations
 
 import re
@@ -54,15 +55,32 @@ def test_cityscapes_layout_has_snippets_and_one_label_at_the_20th_frame(cityscap
 
 
 def test_cityscapes_labels_are_single_channel_label_ids_of_the_frame_size(cityscapes_root):
-    allowed = {CITYSCAPES_NAME_TO_ID[n] for n in ("road", "sidewalk", "building", "pole", "traffic sign", "vegetation",
-                                                  "sky", "person", "car", "ego vehicle")}
+    allowed = {
+        CITYSCAPES_NAME_TO_ID[n]
+        for n in (
+            "road",
+            "sidewalk",
+            "building",
+            "pole",
+            "traffic sign",
+            "vegetation",
+            "sky",
+            "person",
+            "car",
+            "ego vehicle",
+        )
+    }
     for label_path in (cityscapes_root / "gtFine").rglob("*.png"):
         raw = cv2.imread(str(label_path), cv2.IMREAD_UNCHANGED)
         assert raw.ndim == 2 and raw.dtype == np.uint8
         assert set(np.unique(raw)) <= allowed
         assert {7, 23, 1} <= set(np.unique(raw))  # road, sky and the ignored ego-vehicle hood
-        frame = label_path.parents[3] / "leftImg8bit_sequence" / label_path.relative_to(
-            label_path.parents[2]).parent / label_path.name.replace("gtFine_labelIds", "leftImg8bit")
+        frame = (
+            label_path.parents[3]
+            / "leftImg8bit_sequence"
+            / label_path.relative_to(label_path.parents[2]).parent
+            / label_path.name.replace("gtFine_labelIds", "leftImg8bit")
+        )
         assert imread_rgb(frame).shape[:2] == raw.shape == (48, 96)
 
 
@@ -133,8 +151,9 @@ def test_content_moves_and_optical_flow_can_follow_it(tmp_path):
     grid_x, grid_y = np.meshgrid(np.arange(256, dtype=np.float32), np.arange(128, dtype=np.float32))
     # Backward warp of frame t+1 by the t -> t+1 flow should recreate frame t much better than t+1 itself
     # (away from the borders, where content enters and leaves the view).
-    warped = cv2.remap(second, grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.remap(
+        second, grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     inner = (slice(12, -24), slice(16, -16))
     still_error = np.abs(first.astype(float) - second)[inner].mean()
     warped_error = np.abs(first.astype(float) - warped)[inner].mean()
@@ -145,19 +164,37 @@ def test_content_moves_and_optical_flow_can_follow_it(tmp_path):
 
 def test_command_line_writes_a_dataset(tmp_path, capsys):
     out = tmp_path / "cli"
-    code = main(["--format", "camvid", "--out", str(out), "--videos", "1", "--frames", "2", "--size", "32x24",
-                 "--split", "test", "--no-progress"])
+    code = main(
+        [
+            "--format",
+            "camvid",
+            "--out",
+            str(out),
+            "--videos",
+            "1",
+            "--frames",
+            "2",
+            "--size",
+            "32x24",
+            "--split",
+            "test",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     assert "wrote camvid" in capsys.readouterr().out
     assert len((out / "test.txt").read_text().splitlines()) == 2
     assert imread_rgb(next((out / "test").iterdir())).shape == (24, 32, 3)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--size", "32by24"], "WIDTHxHEIGHT"),
-    (["--videos", "0"], "videos must be"),
-    (["--size", "8x8"], "at least 16"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--size", "32by24"], "WIDTHxHEIGHT"),
+        (["--videos", "0"], "videos must be"),
+        (["--size", "8x8"], "at least 16"),
+    ],
+)
 def test_command_line_rejects_bad_arguments_in_one_line(tmp_path, capsys, argv, message):
     with pytest.raises(SystemExit) as exit_info:
         main(["--format", "cityscapes", "--out", str(tmp_path / "bad"), "--no-progress", *argv])

@@ -1,4 +1,5 @@
 """Training core for the segmentation plugins: class weights, the clip actor, plateau schedules."""
+
 import math
 
 import numpy as np
@@ -112,7 +113,8 @@ def test_plateau_schedule_steps_with_the_epochs_training_loss(workspace):
     net = _SingleFrame()
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     scheduler = _RecordingPlateau(optimizer, factor=0.8, patience=0)
-    trainer = LTRTrainer(ClipSegmentationActor(net), [LTRLoader("train", _Data(), batch_size=2)], optimizer,
-                         settings, scheduler)
+    trainer = LTRTrainer(
+        ClipSegmentationActor(net), [LTRLoader("train", _Data(), batch_size=2)], optimizer, settings, scheduler
+    )
     trainer.train(2)
     assert scheduler.seen == trainer.stats["train"]["Loss/total"].history

@@ -1,4 +1,5 @@
 """The video segmenter contract and the segmenter registry."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """``--set`` / ``LTR_EXT_SET`` overrides are checked against the declared fields before any work starts."""
+
 import pytest
 
 from ltr_ext.admin.settings import Settings
@@ -40,14 +41,17 @@ def test_assignment_without_equals_is_an_override_error():
         parse_assignment("max_epochs")
 
 
-@pytest.mark.parametrize("value, default", [(3, 2.0), ([64, 48], (480, 352)), (None, (240, 320)), ("x", None),
-                                            (1, "single"), (False, True), (0, 8)])
+@pytest.mark.parametrize(
+    "value, default",
+    [(3, 2.0), ([64, 48], (480, 352)), (None, (240, 320)), ("x", None), (1, "single"), (False, True), (0, 8)],
+)
 def test_compatible_values_are_accepted(value, default):
     check_value("field", value, default)
 
 
-@pytest.mark.parametrize("value, default", [("abc", 10), (2.5, 10), (True, 10), (1, True), ("0.1", 1e-3),
-                                            (3, (7, 9)), (-1, 0), (-0.5, 1e-3)])
+@pytest.mark.parametrize(
+    "value, default", [("abc", 10), (2.5, 10), (True, 10), (1, True), ("0.1", 1e-3), (3, (7, 9)), (-1, 0), (-0.5, 1e-3)]
+)
 def test_incompatible_values_are_refused(value, default):
     with pytest.raises(OverrideError, match="'field'"):
         check_value("field", value, default)
@@ -153,8 +157,20 @@ def test_zero_batch_size_is_refused(ws, capsys):
 
 
 def test_rts_misspelling_is_reported_before_videos_are_generated(ws, capsys):
-    small = ["--set", "generated_sequences=2", "--set", "generated_frames=12", "--set", "samples_per_epoch=1",
-             "--set", "backbone='resnet18'", "--set", "pretrained_backbone=False", "--set", "num_workers=0"]
+    small = [
+        "--set",
+        "generated_sequences=2",
+        "--set",
+        "generated_frames=12",
+        "--set",
+        "samples_per_epoch=1",
+        "--set",
+        "backbone='resnet18'",
+        "--set",
+        "pretrained_backbone=False",
+        "--set",
+        "num_workers=0",
+    ]
     assert run_training(["rts", "rts_small", *small, "--set", "max_epoch=1"]) == 2
     err = _one_error_line(capsys)
     assert "unknown setting 'max_epoch' for rts rts_small; did you mean 'max_epochs'?" in err
@@ -170,9 +186,22 @@ def test_rts_size_with_one_value_is_refused(ws, capsys):
 def _segment(tmp_path, *extra):
     from segmentation_plugins.run_segmentation import main
 
-    return main(["lmanet", "lite0_camvid", "--dataset", "camvid", "--root", str(tmp_path), "--out",
-                 str(tmp_path / "out"), "--set", f"net_path={str(tmp_path / 'missing.pth')!r}", "--no-progress",
-                 *extra])
+    return main(
+        [
+            "lmanet",
+            "lite0_camvid",
+            "--dataset",
+            "camvid",
+            "--root",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "out"),
+            "--set",
+            f"net_path={str(tmp_path / 'missing.pth')!r}",
+            "--no-progress",
+            *extra,
+        ]
+    )
 
 
 def test_misspelled_segmentation_parameter_suggests_the_closest_name(ws, tmp_path, capsys):
@@ -209,7 +238,8 @@ def _bridged(tmp_path, monkeypatch, assignments: str):
         "from pathlib import Path\n\n"
         "def run(settings):\n"
         "    settings.defaults(max_epochs=2)\n"
-        "    Path(settings.env.workspace_dir, 'work_started').write_text('x')\n")
+        "    Path(settings.env.workspace_dir, 'work_started').write_text('x')\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("LTR_EXT_SET", assignments)
     env = type("Env", (), {"workspace_dir": str(tmp_path / "ltr_ws")})()

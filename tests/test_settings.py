@@ -1,4 +1,5 @@
 """Settings: PyTracking names, environment overrides, settings files, helpful errors."""
+
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,9 @@ def test_dataset_path_that_is_not_a_folder_is_reported(workspace, monkeypatch, t
 
 def test_legacy_local_py_is_accepted(workspace, monkeypatch, tmp_path):
     file = tmp_path / "local.py"
-    file.write_text("class S:\n    pass\n\ndef local_env_settings():\n    s = S()\n    s.got10k_path = '/data/got'\n    return s\n")
+    file.write_text(
+        "class S:\n    pass\n\ndef local_env_settings():\n    s = S()\n    s.got10k_path = '/data/got'\n    return s\n"
+    )
     monkeypatch.setenv("PYTRACKING_SETTINGS", str(file))
     assert env_settings().got10k_path == "/data/got"
 

@@ -1,8 +1,10 @@
 """A broken or missing settings file is one line naming the file (and the TOML position), exit code 2."""
+
 import pytest
 
 from pytracking_ext.errors import SettingsError
-from pytracking_ext.settings import env_settings, main as settings_main
+from pytracking_ext.settings import env_settings
+from pytracking_ext.settings import main as settings_main
 
 BROKEN = 'lasot_path = "/data/lasot"\nresults_path "/r"\n'  # line 2 has no '='
 

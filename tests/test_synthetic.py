@@ -1,4 +1,5 @@
 """Specification of the synthetic benchmark generator (pytracking_ext.synthetic) and VOT regions."""
+
 from __future__ import annotations
 
 import json
@@ -30,6 +31,7 @@ def datasets(tmp_path_factory):
         if key not in cache:
             cache[key] = generate(fmt, tmp_path_factory.mktemp(fmt), **{**SMALL, **options})
         return cache[key]
+
     return get
 
 
@@ -43,33 +45,82 @@ def lines(path: Path) -> list[str]:
 
 # ---------------------------------------------------------------- registry and layouts
 
+
 def test_registry_lists_every_benchmark_format():
     assert set(ALL_FORMATS) <= set(FORMATS.names())
 
 
 EXPECTED_FILES = {
-    "lasot": ["airplane/airplane-1/img/00000001.jpg", "airplane/airplane-1/img/00000016.jpg",
-              "airplane/airplane-1/groundtruth.txt", "airplane/airplane-1/full_occlusion.txt",
-              "airplane/airplane-1/out_of_view.txt", "airplane/airplane-13/groundtruth.txt",
-              "sequence_table.json", "LaSOT_attributes.json"],
-    "got10k": ["train/list.txt", "val/list.txt", "test/list.txt", "val/GOT-10k_Val_000001/00000001.jpg",
-               "val/GOT-10k_Val_000001/absence.label", "val/GOT-10k_Val_000001/cover.label",
-               "val/GOT-10k_Val_000001/cut_by_image.label", "test/GOT-10k_Test_000003/meta_info.ini",
-               "train/GOT-10k_Train_000002/groundtruth.txt"],
+    "lasot": [
+        "airplane/airplane-1/img/00000001.jpg",
+        "airplane/airplane-1/img/00000016.jpg",
+        "airplane/airplane-1/groundtruth.txt",
+        "airplane/airplane-1/full_occlusion.txt",
+        "airplane/airplane-1/out_of_view.txt",
+        "airplane/airplane-13/groundtruth.txt",
+        "sequence_table.json",
+        "LaSOT_attributes.json",
+    ],
+    "got10k": [
+        "train/list.txt",
+        "val/list.txt",
+        "test/list.txt",
+        "val/GOT-10k_Val_000001/00000001.jpg",
+        "val/GOT-10k_Val_000001/absence.label",
+        "val/GOT-10k_Val_000001/cover.label",
+        "val/GOT-10k_Val_000001/cut_by_image.label",
+        "test/GOT-10k_Test_000003/meta_info.ini",
+        "train/GOT-10k_Train_000002/groundtruth.txt",
+    ],
     "trackingnet": ["TEST/anno", "TEST/frames", "TRAIN_0/anno", "TRAIN_0/frames"],
-    "uav": ["data_seq/UAV123/bike1/000001.jpg", "data_seq/UAV123/bike1/000016.jpg", "anno/UAV123/bike1.txt",
-            "anno/UAV123/bike3.txt", "sequence_table.json", "UAV123_attributes.json"],
-    "nfs": ["sequences/Gymnastics/00001.jpg", "sequences/Gymnastics/00016.jpg", "anno/nfs_Gymnastics.txt",
-            "anno/nfs_Skiing_red.txt", "sequence_table.json"],
-    "otb": ["Basketball/img/0001.jpg", "Basketball/img/0016.jpg", "Basketball/groundtruth_rect.txt",
-            "Bird1/groundtruth_rect.txt", "sequence_table.json", "otb_attributes.json"],
-    "vot": ["list.txt", "sequences/list.txt", "sequences/ants1/sequence", "sequences/ants1/color/00000001.jpg",
-            "sequences/ants1/color/00000016.jpg", "sequences/ants1/groundtruth.txt", "sequences/bag/occlusion.tag"],
-    "davis": ["ImageSets/2017/train.txt", "ImageSets/2017/val.txt", "JPEGImages/480p/blackswan/00000.jpg",
-              "JPEGImages/480p/blackswan/00015.jpg", "Annotations/480p/blackswan/00015.png",
-              "Annotations/480p/bear/00000.png"],
-    "youtubevos": ["2019/train/meta.json", "2019/valid/meta.json", "2019/train/JPEGImages",
-                   "2019/valid/Annotations", "2019/valid_all_frames/JPEGImages", "2019/valid_gt/Annotations"],
+    "uav": [
+        "data_seq/UAV123/bike1/000001.jpg",
+        "data_seq/UAV123/bike1/000016.jpg",
+        "anno/UAV123/bike1.txt",
+        "anno/UAV123/bike3.txt",
+        "sequence_table.json",
+        "UAV123_attributes.json",
+    ],
+    "nfs": [
+        "sequences/Gymnastics/00001.jpg",
+        "sequences/Gymnastics/00016.jpg",
+        "anno/nfs_Gymnastics.txt",
+        "anno/nfs_Skiing_red.txt",
+        "sequence_table.json",
+    ],
+    "otb": [
+        "Basketball/img/0001.jpg",
+        "Basketball/img/0016.jpg",
+        "Basketball/groundtruth_rect.txt",
+        "Bird1/groundtruth_rect.txt",
+        "sequence_table.json",
+        "otb_attributes.json",
+    ],
+    "vot": [
+        "list.txt",
+        "sequences/list.txt",
+        "sequences/ants1/sequence",
+        "sequences/ants1/color/00000001.jpg",
+        "sequences/ants1/color/00000016.jpg",
+        "sequences/ants1/groundtruth.txt",
+        "sequences/bag/occlusion.tag",
+    ],
+    "davis": [
+        "ImageSets/2017/train.txt",
+        "ImageSets/2017/val.txt",
+        "JPEGImages/480p/blackswan/00000.jpg",
+        "JPEGImages/480p/blackswan/00015.jpg",
+        "Annotations/480p/blackswan/00015.png",
+        "Annotations/480p/bear/00000.png",
+    ],
+    "youtubevos": [
+        "2019/train/meta.json",
+        "2019/valid/meta.json",
+        "2019/train/JPEGImages",
+        "2019/valid/Annotations",
+        "2019/valid_all_frames/JPEGImages",
+        "2019/valid_gt/Annotations",
+    ],
 }
 
 
@@ -109,16 +160,22 @@ def test_got10k_meta_info_holds_classes_on_lines_6_to_10(datasets):
 
 # ---------------------------------------------------------------- annotation counts
 
+
 def _single_object_annotations(fmt: str, root: Path) -> list[tuple[Path, int]]:
     """(annotation file, number of frames) for every sequence of a box format."""
     if fmt == "lasot":
         return [(p, len(list((p.parent / "img").glob("*.jpg")))) for p in root.glob("*/*/groundtruth.txt")]
     if fmt == "got10k":
-        return [(p, len(list(p.parent.glob("*.jpg")))) for split in ("train", "val")
-                for p in (root / split).glob("*/groundtruth.txt")]
+        return [
+            (p, len(list(p.parent.glob("*.jpg"))))
+            for split in ("train", "val")
+            for p in (root / split).glob("*/groundtruth.txt")
+        ]
     if fmt == "trackingnet":
-        return [(p, len(list((root / "TRAIN_0" / "frames" / p.stem).glob("*.jpg"))))
-                for p in (root / "TRAIN_0" / "anno").glob("*.txt")]
+        return [
+            (p, len(list((root / "TRAIN_0" / "frames" / p.stem).glob("*.jpg"))))
+            for p in (root / "TRAIN_0" / "anno").glob("*.txt")
+        ]
     if fmt == "vot":
         return [(p, len(list((p.parent / "color").glob("*.jpg")))) for p in root.glob("sequences/*/groundtruth.txt")]
     table = json.loads((root / "sequence_table.json").read_text())["sequences"]
@@ -167,6 +224,7 @@ def test_otb_annotations_parse_with_comma_or_whitespace(datasets):
 
 # ---------------------------------------------------------------- boxes versus masks
 
+
 def test_davis_annotations_are_palette_pngs_with_consecutive_ids(datasets):
     from PIL import Image
 
@@ -194,8 +252,10 @@ def test_vot_mask_regions_decode_to_masks_whose_box_is_the_rectangle(datasets, t
     mask_root = datasets("vot", vot_region="mask")
     rect_root = datasets("vot", vot_region="rectangle")
     seq = "bag"  # sequence index 2 has no absence event, so both modes render the same scene
-    for mask_line, rect_line in zip(lines(mask_root / "sequences" / seq / "groundtruth.txt"),
-                                    lines(rect_root / "sequences" / seq / "groundtruth.txt")):
+    for mask_line, rect_line in zip(
+        lines(mask_root / "sequences" / seq / "groundtruth.txt"),
+        lines(rect_root / "sequences" / seq / "groundtruth.txt"),
+    ):
         region = decode_region(mask_line, (128, 96))
         assert region["kind"] == "mask"
         assert region["bbox"] == mask_to_bbox(region["mask"]) == decode_region(rect_line)["bbox"]
@@ -212,6 +272,7 @@ def test_youtubevos_dense_valid_ground_truth_contains_the_sparse_annotations(dat
 
 
 # ---------------------------------------------------------------- absence markers
+
 
 def test_lasot_flags_mark_exactly_the_frames_with_a_zero_box(datasets):
     flagged = 0
@@ -266,12 +327,14 @@ def test_formats_without_absence_marker_always_show_the_target(datasets, fmt):
 
 
 def test_vot_mask_mode_marks_absence_with_an_empty_mask(datasets):
-    all_lines = [line for p in datasets("vot", vot_region="mask").glob("sequences/*/groundtruth.txt")
-                 for line in lines(p)]
+    all_lines = [
+        line for p in datasets("vot", vot_region="mask").glob("sequences/*/groundtruth.txt") for line in lines(p)
+    ]
     assert "m0,0,0,0,0" in all_lines
 
 
 # ---------------------------------------------------------------- YouTube-VOS specifics
+
 
 def test_youtubevos_valid_annotates_only_frames_where_objects_first_appear(datasets):
     year = datasets("youtubevos") / "2019"
@@ -313,15 +376,22 @@ def test_youtubevos_unseen_categories_occur_only_in_valid(datasets):
     def categories(split):
         meta = json.loads((year / split / "meta.json").read_text())["videos"]
         return {o["category"] for v in meta.values() for o in v["objects"].values()}
+
     unseen = {"penguin", "turtle", "frog"}
     assert categories("valid") & unseen and not categories("train") & unseen
 
 
 # ---------------------------------------------------------------- attributes and tables
 
-@pytest.mark.parametrize("fmt,file_name,key", [("lasot", "LaSOT_attributes.json", "airplane-1"),
-                                                 ("uav", "UAV123_attributes.json", "bike1"),
-                                                 ("otb", "otb_attributes.json", "Basketball")])
+
+@pytest.mark.parametrize(
+    "fmt,file_name,key",
+    [
+        ("lasot", "LaSOT_attributes.json", "airplane-1"),
+        ("uav", "UAV123_attributes.json", "bike1"),
+        ("otb", "otb_attributes.json", "Basketball"),
+    ],
+)
 def test_attribute_files_follow_the_benchmark_schema(datasets, fmt, file_name, key):
     data = json.loads((datasets(fmt) / file_name).read_text())
     assert len(data["att_name_short"]) == len(data["att_name_long"])
@@ -344,6 +414,7 @@ def test_lasot_sequence_table_names_sequences_and_classes(datasets):
 
 # ---------------------------------------------------------------- determinism
 
+
 @pytest.mark.parametrize("fmt", ALL_FORMATS)
 def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path, fmt):
     options = {**SMALL, "num_sequences": 1, "num_frames": 10, "width": 64, "height": 48}
@@ -353,6 +424,7 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path, fmt)
 
 
 # ---------------------------------------------------------------- VOT regions
+
 
 def test_mask_rle_round_trips_on_random_masks():
     rng = np.random.default_rng(0)
@@ -417,6 +489,7 @@ def test_rotated_polygon_encloses_every_mask_pixel():
 
 # ---------------------------------------------------------------- API and CLI
 
+
 def test_generate_dataset_reports_the_setting_to_use(tmp_path):
     dataset = generate_dataset("youtubevos", tmp_path, **{**SMALL, "num_sequences": 1, "num_frames": 4})
     assert dataset.setting == "youtubevos_dir" and (dataset.setting_path / "2019").is_dir()
@@ -436,14 +509,30 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_cli_writes_a_dataset_and_prints_the_export_line(tmp_path):
-    result = _cli("--format", "davis", "--davis-version", "2016", "--out", str(tmp_path), "--num-sequences", "1",
-                  "--num-frames", "3", "--width", "64", "--height", "48", "--no-progress")
+    result = _cli(
+        "--format",
+        "davis",
+        "--davis-version",
+        "2016",
+        "--out",
+        str(tmp_path),
+        "--num-sequences",
+        "1",
+        "--num-frames",
+        "3",
+        "--width",
+        "64",
+        "--height",
+        "48",
+        "--no-progress",
+    )
     assert result.returncode == 0, result.stderr
     assert f"export PYTRACKING_DAVIS16_DIR={tmp_path.resolve()}" in result.stdout
 
 
-@pytest.mark.parametrize("args,word", [(["--format", "imagenet"], "imagenet"),
-                                       (["--format", "lasot", "--num-frames", "1"], "num_frames")])
+@pytest.mark.parametrize(
+    "args,word", [(["--format", "imagenet"], "imagenet"), (["--format", "lasot", "--num-frames", "1"], "num_frames")]
+)
 def test_cli_bad_arguments_give_one_line_error_and_exit_code_2(tmp_path, args, word):
     result = _cli(*args, "--out", str(tmp_path / "x"), "--no-progress")
     assert result.returncode == 2

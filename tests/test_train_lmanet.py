@@ -1,4 +1,5 @@
 """``run_training lmanet``: single-frame run, then stage 1 and stage 2, on generated CamVid-layout videos."""
+
 import pytest
 import torch
 
@@ -6,9 +7,26 @@ from ltr_ext.admin.checkpoint import latest_checkpoint, read_checkpoint
 from ltr_ext.run_training import main as run_training
 from segmentation_plugins.synthetic import generate_camvid
 
-TINY = ["--set", "input_size=(64,48)", "--set", "batch_size=2", "--set", "max_epochs=1", "--set", "num_workers=0",
-        "--set", "pretrained_backbone=False", "--set", "generated_videos=0", "--set", "memory_size=2",
-        "--set", "window=3", "--set", "train_max_frame_step=2"]
+TINY = [
+    "--set",
+    "input_size=(64,48)",
+    "--set",
+    "batch_size=2",
+    "--set",
+    "max_epochs=1",
+    "--set",
+    "num_workers=0",
+    "--set",
+    "pretrained_backbone=False",
+    "--set",
+    "generated_videos=0",
+    "--set",
+    "memory_size=2",
+    "--set",
+    "window=3",
+    "--set",
+    "train_max_frame_step=2",
+]
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
 """Resume skips an unreadable latest checkpoint (with a one-line warning) and never retrains over them silently."""
+
 from __future__ import annotations
 
 import fractions
@@ -7,7 +8,8 @@ import pytest
 import torch
 
 from ltr_ext.admin.checkpoint import CheckpointError
-from ltr_ext.run_training import build_settings, main as run_training
+from ltr_ext.run_training import build_settings
+from ltr_ext.run_training import main as run_training
 from ltr_ext.train_settings.examples import tiny
 from ltr_ext.trainers import LTRTrainer, seed_everything
 

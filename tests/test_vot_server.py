@@ -1,4 +1,5 @@
 """The TraX server loop, driven by a fake handle with real vot-trax regions and by vot-trax's own client."""
+
 from __future__ import annotations
 
 import subprocess
@@ -68,7 +69,7 @@ def frames(tmp_path) -> list[str]:
     paths = []
     for i in range(3):
         image = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
-        image[10:30, 10 + i:30 + i] = 200
+        image[10:30, 10 + i : 30 + i] = 200
         path = tmp_path / f"{i + 1:08d}.png"
         imwrite_rgb(path, image)
         paths.append(str(path))
@@ -106,11 +107,13 @@ def test_rectangle_init_passes_the_box_and_no_mask(frames):
 
 
 def test_box_tracker_reports_one_rectangle_per_frame(frames):
-    handle = _play(VotSession(_recording()), [_init(frames[0], Rectangle.create(10, 12, 20, 18)),
-                                              _frame(frames[1]), _frame(frames[2])])
+    handle = _play(
+        VotSession(_recording()),
+        [_init(frames[0], Rectangle.create(10, 12, 20, 18)), _frame(frames[1]), _frame(frames[2])],
+    )
     assert len(handle.replies) == 3
     for reply in handle.replies:
-        (region, properties), = reply
+        ((region, properties),) = reply
         assert region.type == "rectangle"
         assert region.bounds() == (10, 12, 20, 18)
         assert float(properties["confidence"]) == 1.0
@@ -121,7 +124,7 @@ def test_polygon_init_becomes_its_bounding_box(frames):
     polygon = Polygon.create([(12.0, 10.0), (30.0, 14.0), (26.0, 32.0), (8.0, 28.0)])
     handle = _play(VotSession(tracker), [_init(frames[0], polygon)])
     assert tracker.calls[0][1]["init_bbox"] == [8.0, 10.0, 22.0, 22.0]
-    (region, _), = handle.replies[0]
+    ((region, _),) = handle.replies[0]
     assert region.type == "rectangle"
 
 
@@ -154,7 +157,7 @@ def test_mask_init_is_padded_to_the_image_and_boxed_inclusively(frames):
 def test_mask_init_larger_than_the_image_is_cropped(frames):
     tracker = _recording(predict_mask=True)
     big = np.zeros((HEIGHT + 10, WIDTH + 10), np.uint8)
-    big[HEIGHT - 4:, WIDTH - 6:] = 1
+    big[HEIGHT - 4 :, WIDTH - 6 :] = 1
     _play(VotSession(tracker), [_init(frames[0], Mask.create(big))])
     info = tracker.calls[0][1]
     assert info["init_mask"].shape == (HEIGHT, WIDTH)
@@ -168,10 +171,11 @@ def test_empty_init_mask_is_refused(frames):
 
 def test_mask_tracker_reports_full_size_uint8_masks(frames):
     patch = np.ones((5, 7), np.uint8)
-    handle = _play(VotSession(_recording(predict_mask=True)),
-                   [_init(frames[0], Mask.create(patch, x=10, y=20)), _frame(frames[1])])
+    handle = _play(
+        VotSession(_recording(predict_mask=True)), [_init(frames[0], Mask.create(patch, x=10, y=20)), _frame(frames[1])]
+    )
     for reply in handle.replies:
-        (region, _), = reply
+        ((region, _),) = reply
         assert region.type == "mask"
         assert region.offset() == (0, 0)
         array = region.array()
@@ -181,8 +185,9 @@ def test_mask_tracker_reports_full_size_uint8_masks(frames):
 
 def test_track_receives_the_previous_output(frames):
     tracker = _recording()
-    _play(VotSession(tracker), [_init(frames[0], Rectangle.create(10, 12, 20, 18)), _frame(frames[1]),
-                                _frame(frames[2])])
+    _play(
+        VotSession(tracker), [_init(frames[0], Rectangle.create(10, 12, 20, 18)), _frame(frames[1]), _frame(frames[2])]
+    )
     steps = [info["previous_output"]["step"] for kind, info in tracker.calls if kind == "track"]
     assert steps == [0, 1]
 
@@ -215,8 +220,14 @@ def test_frame_before_initialisation_is_refused(frames):
 
 def test_repeated_initialisation_restarts_the_tracker(frames):
     tracker = _recording()
-    handle = _play(VotSession(tracker), [_init(frames[0], Rectangle.create(1, 1, 5, 5)), _frame(frames[1]),
-                                         _init(frames[0], Rectangle.create(9, 9, 6, 6))])
+    handle = _play(
+        VotSession(tracker),
+        [
+            _init(frames[0], Rectangle.create(1, 1, 5, 5)),
+            _frame(frames[1]),
+            _init(frames[0], Rectangle.create(9, 9, 6, 6)),
+        ],
+    )
     assert [kind for kind, _ in tracker.calls] == ["initialize", "track", "initialize"]
     assert handle.replies[-1][0][0].bounds() == (9, 9, 6, 6)
 
@@ -229,8 +240,10 @@ def test_multiobject_masks_get_ids_in_order_and_one_region_each(frames):
     first, second = np.zeros((HEIGHT, WIDTH), np.uint8), np.zeros((HEIGHT, WIDTH), np.uint8)
     first[5:10, 5:12] = 1
     second[30:40, 40:44] = 1
-    handle = _play(VotSession(_wrapper(True), multiobject=True),
-                   [_init(frames[0], Mask.create(first), Mask.create(second)), _frame(frames[1])])
+    handle = _play(
+        VotSession(_wrapper(True), multiobject=True),
+        [_init(frames[0], Mask.create(first), Mask.create(second)), _frame(frames[1])],
+    )
     for reply in handle.replies:
         assert [region.type for region, _ in reply] == ["mask", "mask"]
         assert np.array_equal(reply[0][0].array(), first)
@@ -239,16 +252,20 @@ def test_multiobject_masks_get_ids_in_order_and_one_region_each(frames):
 
 def test_multiobject_rectangles_report_one_box_per_object(frames):
     wrapper = _wrapper(False)
-    handle = _play(VotSession(wrapper, multiobject=True),
-                   [_init(frames[0], Rectangle.create(1, 2, 5, 6), Rectangle.create(20, 10, 8, 9)), _frame(frames[1])])
+    handle = _play(
+        VotSession(wrapper, multiobject=True),
+        [_init(frames[0], Rectangle.create(1, 2, 5, 6), Rectangle.create(20, 10, 8, 9)), _frame(frames[1])],
+    )
     assert list(wrapper.trackers) == ["1", "2"]
     assert [region.bounds() for region, _ in handle.replies[-1]] == [(1, 2, 5, 6), (20, 10, 8, 9)]
 
 
 def test_multiobject_object_added_on_a_later_frame_gets_the_next_id(frames):
     wrapper = _wrapper(False)
-    handle = _play(VotSession(wrapper, multiobject=True),
-                   [_init(frames[0], Rectangle.create(1, 2, 5, 6)), _frame(frames[1], Rectangle.create(20, 10, 8, 9))])
+    handle = _play(
+        VotSession(wrapper, multiobject=True),
+        [_init(frames[0], Rectangle.create(1, 2, 5, 6)), _frame(frames[1], Rectangle.create(20, 10, 8, 9))],
+    )
     assert list(wrapper.trackers) == ["1", "2"]
     assert len(handle.replies[-1]) == 2
 
@@ -267,6 +284,7 @@ def test_networks_are_loaded_before_the_handshake(monkeypatch):
             return False
 
     from pytracking_ext.trackers.opencv_baselines import OpenCVMILTracker
+
     monkeypatch.setattr(OpenCVMILTracker, "initialize_features", lambda self: events.append("features"))
     monkeypatch.setattr(trax, "Server", FakeServer)
     vot_server.serve("opencv_mil", "mask")
@@ -281,8 +299,12 @@ def test_box_trackers_ask_for_rectangles_and_polygons():
 def _client(param: str, *extra: str):
     from trax.client import Client
 
-    process = subprocess.Popen([sys.executable, "-m", "pytracking_ext.vot", "serve", "opencv_mil", param, *extra],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytracking_ext.vot", "serve", "opencv_mil", param, *extra],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        bufsize=0,
+    )
     # vot-trax 4.0.2's Client needs a callable logger (log=False crashes in ctypes).
     return process, Client(stream=(process.stdin.fileno(), process.stdout.fileno()), log=lambda message: None)
 
@@ -305,7 +327,7 @@ def test_trax_client_drives_the_mask_server(frames):
         _close(process, client)
     assert len(replies) == 3
     for reply in replies:
-        (region, _), = reply
+        ((region, _),) = reply
         assert region.type == "mask" and region.array().shape == (HEIGHT, WIDTH)
     assert np.array_equal(replies[0][0][0].array(), mask)
 

@@ -1,5 +1,6 @@
 """The TraX server as a subprocess: malformed input, end of input, a vanished client and Ctrl-C end it
 within a second, with one line on stderr and a conventional exit status."""
+
 from __future__ import annotations
 
 import os
@@ -15,7 +16,7 @@ import pytest
 
 pytest.importorskip("trax", reason="vot-trax is not installed (pip install vot-trax)")
 
-from pytracking_ext.utils.io import imwrite_rgb  # noqa: E402
+from pytracking_ext.utils.io import imwrite_rgb
 
 #: Exit status when the client went away: 128 + SIGPIPE, as a shell reports a writer whose reader left.
 CLIENT_GONE_STATUS = 141
@@ -40,8 +41,9 @@ def _read_line(fd: int, timeout: float = 60.0) -> bytes:
 
 def _start(env: dict | None = None) -> subprocess.Popen:
     """The server, past its handshake (networks loaded, ``hello`` sent)."""
-    process = subprocess.Popen(SERVE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               bufsize=0, env=env)
+    process = subprocess.Popen(
+        SERVE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0, env=env
+    )
     hello = _read_line(process.stdout.fileno())
     assert hello.startswith(b"@@TRAX:hello"), hello
     return process
@@ -74,17 +76,20 @@ def frame(tmp_path) -> str:
 def _initialised(frame: str) -> subprocess.Popen:
     """A server that has answered an initialisation and one frame (raw TraX, as the client writes it)."""
     process = _start()
-    process.stdin.write(b'@@TRAX:initialize "10.0000,10.0000,20.0000,20.0000" \n'
-                        + f'@@TRAX:frame "{frame}" \n'.encode())
+    process.stdin.write(
+        b'@@TRAX:initialize "10.0000,10.0000,20.0000,20.0000" \n' + f'@@TRAX:frame "{frame}" \n'.encode()
+    )
     assert _read_line(process.stdout.fileno()).startswith(b"@@TRAX:state")
     process.stdin.write(f'@@TRAX:frame "{frame}" \n'.encode())
     assert _read_line(process.stdout.fileno()).startswith(b"@@TRAX:state")
     return process
 
 
-@pytest.mark.parametrize("sent", [b"", b"@@TRAX:initialize", b"@@TRAX:initialize\n",
-                                  b'@@TRAX:initialize "10.0000,10.0000,20.0000,20.0000" \n'],
-                         ids=["nothing", "truncated-initialize", "initialize-line", "initialize-without-frame"])
+@pytest.mark.parametrize(
+    "sent",
+    [b"", b"@@TRAX:initialize", b"@@TRAX:initialize\n", b'@@TRAX:initialize "10.0000,10.0000,20.0000,20.0000" \n'],
+    ids=["nothing", "truncated-initialize", "initialize-line", "initialize-without-frame"],
+)
 def test_end_of_input_before_quit_ends_the_server(sent):
     process = _start()
     process.stdin.write(sent)
@@ -95,11 +100,17 @@ def test_end_of_input_before_quit_ends_the_server(sent):
     assert "closed the connection" in stderr
 
 
-@pytest.mark.parametrize("sent", [b"garbage\n", b'@@TRAX:initialize "10,10,20,20\n', b"@@TRAX:dance\n",
-                                  b'@@TRAX:initialize "10,10,20,20"x\n',
-                                  b'@@TRAX:initialize "1,1,5,5" "2,2,3,3" \n'],
-                         ids=["garbage", "unterminated-quote", "unknown-message", "junk-after-quote",
-                              "two-regions-in-one-message"])
+@pytest.mark.parametrize(
+    "sent",
+    [
+        b"garbage\n",
+        b'@@TRAX:initialize "10,10,20,20\n',
+        b"@@TRAX:dance\n",
+        b'@@TRAX:initialize "10,10,20,20"x\n',
+        b'@@TRAX:initialize "1,1,5,5" "2,2,3,3" \n',
+    ],
+    ids=["garbage", "unterminated-quote", "unknown-message", "junk-after-quote", "two-regions-in-one-message"],
+)
 def test_malformed_message_ends_the_server_while_the_client_stays(sent):
     process = _start()
     process.stdin.write(sent)  # stdin stays open: the message alone must end the session
@@ -141,8 +152,9 @@ def test_ctrl_c_ends_the_server_with_status_130(frame, when):
 def test_socket_client_closing_the_connection_ends_the_server():
     with socket.create_server(("127.0.0.1", 0)) as listener:
         env = {**os.environ, "TRAX_SOCKET": str(listener.getsockname()[1])}
-        process = subprocess.Popen(SERVE, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   env=env)
+        process = subprocess.Popen(
+            SERVE, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
         listener.settimeout(60)
         connection, _ = listener.accept()
         with connection:

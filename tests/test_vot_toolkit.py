@@ -4,6 +4,7 @@ A workspace in a temporary folder holds a custom stack and generated sequences i
 nothing is downloaded. The first ``vot analysis`` in a fresh environment compiles the toolkit's
 numba code (~30 s), hence ``slow``.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,19 +19,21 @@ import pytest
 pytest.importorskip("vot", reason="vot-toolkit is not installed (pip install vot-toolkit attributee==0.1.9)")
 pytest.importorskip("trax", reason="vot-trax is not installed")
 
-from vot.region.io import read_trajectory  # noqa: E402
+from vot.region.io import read_trajectory
 
-from pytracking_ext.synthetic import generate_dataset  # noqa: E402
-from pytracking_ext.utils.vot_region import encode_mask  # noqa: E402
-from pytracking_ext.vot.trackers_ini import trackers_ini_entry  # noqa: E402
+from pytracking_ext.synthetic import generate_dataset
+from pytracking_ext.utils.vot_region import encode_mask
+from pytracking_ext.vot.trackers_ini import trackers_ini_entry
 
 pytestmark = pytest.mark.slow
 
 NUM_SEQUENCES, NUM_FRAMES = 2, 10
 #: (tracker, parameters) served through TraX, the name the toolkit knows it by, and the region it reports
-TRACKERS = [("opencv_mil", "default", "opencv_mil_default", "Rectangle"),
-            ("opencv_mil", "mask", "opencv_mil_mask", "Mask"),
-            ("rts", "rts_small", "rts_rts_small", "Mask")]
+TRACKERS = [
+    ("opencv_mil", "default", "opencv_mil_default", "Rectangle"),
+    ("opencv_mil", "mask", "opencv_mil_mask", "Mask"),
+    ("rts", "rts_small", "rts_rts_small", "Mask"),
+]
 NAMES = [name for _, _, name, _ in TRACKERS]
 STACK = """title: tiny synthetic stack
 experiments:
@@ -47,15 +50,22 @@ experiments:
 
 def _vot(workspace: Path, *args: str) -> subprocess.CompletedProcess:
     vot = [sys.executable, "-c", "from vot.utilities.cli import main; main()"]
-    result = subprocess.run([*vot, *args, "--workspace", str(workspace)], cwd=workspace, capture_output=True,
-                            text=True, timeout=600, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    result = subprocess.run(
+        [*vot, *args, "--workspace", str(workspace)],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result
 
 
 def _make_workspace(root: Path, multiobject: bool) -> tuple[Path, list[str]]:
-    dataset = generate_dataset("vot", root / "generated", NUM_SEQUENCES, NUM_FRAMES, seed=0, vot_region="mask",
-                               progress=False)
+    dataset = generate_dataset(
+        "vot", root / "generated", NUM_SEQUENCES, NUM_FRAMES, seed=0, vot_region="mask", progress=False
+    )
     workspace = root / "workspace"
     workspace.mkdir()
     (workspace / "sequences").symlink_to(dataset.root / "sequences", target_is_directory=True)

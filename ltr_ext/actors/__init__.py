@@ -2,6 +2,7 @@
 
 Method plugins keep their own actors next to their recipes, in their own packages.
 """
+
 from .base_actor import BaseActor
 from .rts_actor import RTSActor, RTSLossWeights
 from .segmentation_actor import ClipSegmentationActor

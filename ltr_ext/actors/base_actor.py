@@ -1,4 +1,5 @@
 """The actor contract of LTR."""
+
 from __future__ import annotations
 
 from typing import Any

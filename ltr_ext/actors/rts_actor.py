@@ -1,4 +1,5 @@
 """The RTS actor (docs/rts.md B.7, B.8): sequence training of both learners, Lovász + hinge losses."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,8 +36,9 @@ def _peak(maps: torch.Tensor) -> torch.Tensor:
     return torch.stack([flat // maps.shape[-1], flat % maps.shape[-1]], dim=-1).float()
 
 
-def classifier_peak_stats(scores: torch.Tensor, label: torch.Tensor, boxes: torch.Tensor, image_size,
-                          tolerance: float = 0.25) -> tuple[float, float]:
+def classifier_peak_stats(
+    scores: torch.Tensor, label: torch.Tensor, boxes: torch.Tensor, image_size, tolerance: float = 0.25
+) -> tuple[float, float]:
     """Mean peak distance (score-map cells) and the share of peaks within ``tolerance`` x target size.
 
     The target size is ``sqrt(w * h)`` of the box, in score-map cells.
@@ -65,8 +67,14 @@ class RTSActor(BaseActor):
     the network stays in eval mode while training, so every BatchNorm uses its running statistics.
     """
 
-    def __init__(self, net, objective: dict[str, Any] | None = None, loss_weight: RTSLossWeights | None = None,
-                 num_refinement_iter: int = 2, disable_all_bn: bool = True) -> None:
+    def __init__(
+        self,
+        net,
+        objective: dict[str, Any] | None = None,
+        loss_weight: RTSLossWeights | None = None,
+        num_refinement_iter: int = 2,
+        disable_all_bn: bool = True,
+    ) -> None:
         objective = objective or {"segm": lovasz_softmax_binary, "test_clf": lbhinge}
         super().__init__(net, objective)
         self.loss_weight = loss_weight or RTSLossWeights()
@@ -77,9 +85,16 @@ class RTSActor(BaseActor):
         self.net.train(mode and not self.disable_all_bn)
 
     def __call__(self, data: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
-        segm_pred, clf_scores = self.net(data["train_images"], data["test_images"], data["train_masks"],
-                                         data["test_masks"], data["train_anno"], data["train_label"],
-                                         data.get("test_label"), num_refinement_iter=self.num_refinement_iter)
+        segm_pred, clf_scores = self.net(
+            data["train_images"],
+            data["test_images"],
+            data["train_masks"],
+            data["test_masks"],
+            data["train_anno"],
+            data["train_label"],
+            data.get("test_label"),
+            num_refinement_iter=self.num_refinement_iter,
+        )
         masks = data["test_masks"]
         probabilities = torch.sigmoid(segm_pred)
         # one set of pixels over every test frame of the batch (per_image=False, F.7)
@@ -96,11 +111,24 @@ class RTSActor(BaseActor):
             loss_bce = F.binary_cross_entropy_with_logits(segm_pred, masks)
             loss = loss + w.segm_bce * loss_bce
             terms["Loss/segm_bce"] = loss_bce
-        terms.update({"Loss/segm": loss_segm, "Loss/clf_init": loss_init, "Loss/clf_iter": loss_iter,
-                 "Loss/clf_final": loss_final, "Loss/total": loss})
-        distance, peak_acc = classifier_peak_stats(clf_scores[-1].detach(), data["test_label"],
-                                                   data["test_anno"], segm_pred.shape[-2:])
+        terms.update(
+            {
+                "Loss/segm": loss_segm,
+                "Loss/clf_init": loss_init,
+                "Loss/clf_iter": loss_iter,
+                "Loss/clf_final": loss_final,
+                "Loss/total": loss,
+            }
+        )
+        distance, peak_acc = classifier_peak_stats(
+            clf_scores[-1].detach(), data["test_label"], data["test_anno"], segm_pred.shape[-2:]
+        )
         stats = {name: float(value.detach()) for name, value in terms.items()}
-        stats.update({"Stats/IoU": mask_iou(segm_pred.detach(), masks), "Stats/clf_peak_acc": peak_acc,
-                      "Stats/clf_peak_dist": distance})
+        stats.update(
+            {
+                "Stats/IoU": mask_iou(segm_pred.detach(), masks),
+                "Stats/clf_peak_acc": peak_acc,
+                "Stats/clf_peak_dist": distance,
+            }
+        )
         return loss, stats

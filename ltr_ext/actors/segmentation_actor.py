@@ -4,9 +4,11 @@ The batch holds ``frames`` (``B x L x 3 x H x W`` in [0, 1], oldest first) and `
 (``B x H x W`` class ids of the last frame, ``ignore_index`` where unlabelled). A network with
 ``forward_clip`` reads the whole clip; a single-frame network sees the last frame only.
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -26,8 +28,13 @@ def net_logits(net: nn.Module, frames: torch.Tensor) -> torch.Tensor:
 class ClipSegmentationActor(BaseActor):
     """Weighted cross-entropy of the last frame's logits; ``frozen`` submodules stay in eval mode."""
 
-    def __init__(self, net: nn.Module, class_weights: torch.Tensor | None = None, ignore_index: int = 255,
-                 frozen: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        net: nn.Module,
+        class_weights: torch.Tensor | None = None,
+        ignore_index: int = 255,
+        frozen: Sequence[str] = (),
+    ) -> None:
         super().__init__(net, nn.CrossEntropyLoss(weight=class_weights, ignore_index=ignore_index))
         self.ignore_index = ignore_index
         self.frozen = tuple(frozen)

@@ -1,5 +1,6 @@
 """Checkpoint files: LTR's fields, written atomically as plain data (``torch.save`` or safetensors), read
 without ever running code from the file (docs/security.md)."""
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,13 @@ from pytracking_ext.utils.io import atomic_write_bytes
 
 from .legacy import legacy_safe_globals, plain_legacy_checkpoint
 from .pickle_scan import checkpoint_globals
-from .safetensors_file import (SUFFIX, SafetensorsFormatError, checkpoint_to_bytes, is_safetensors_file,
-                               read_safetensors_checkpoint)
+from .safetensors_file import (
+    SUFFIX,
+    SafetensorsFormatError,
+    checkpoint_to_bytes,
+    is_safetensors_file,
+    read_safetensors_checkpoint,
+)
 
 CHECKPOINT_PATTERN = re.compile(r"^(?P<net>.+)_ep(?P<epoch>\d{4,})\.pth\.tar$")
 
@@ -101,10 +107,10 @@ def _refused_globals(path: Path, allowed: set[str]) -> list[str]:
 def _one_line(err: BaseException) -> str:
     """Why PyTorch could not read a file, as one line, without its advice to load with ``weights_only=False``."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    reason = next((line.split("WeightsUnpickler error:", 1)[1].strip() for line in lines
-                   if "WeightsUnpickler error:" in line),
-                  next((line for line in lines if "weights_only" not in line.lower()
-                        and "weights only" not in line.lower()), ""))
+    reason = next(
+        (line.split("WeightsUnpickler error:", 1)[1].strip() for line in lines if "WeightsUnpickler error:" in line),
+        next((line for line in lines if "weights_only" not in line.lower() and "weights only" not in line.lower()), ""),
+    )
     if not reason or isinstance(err, (KeyError, EOFError, IndexError)):  # the reader's internals, no reason
         return "damaged, or not a PyTorch or safetensors file"
     return f"{type(err).__name__}: {reason}"
@@ -114,10 +120,13 @@ def _read_torch_file(path: Path, legacy: bool) -> Any:
     allowed = legacy_safe_globals() if legacy else []
     refused = _refused_globals(path, {name for _, name in allowed})
     if refused:
-        raise CheckpointError(f"{path}: refused to load: it names {', '.join(refused)}, which a network file never "
-                              "needs (only tensors, plain data and LTR's own records are read; see docs/security.md)")
+        raise CheckpointError(
+            f"{path}: refused to load: it names {', '.join(refused)}, which a network file never "
+            "needs (only tensors, plain data and LTR's own records are read; see docs/security.md)"
+        )
     try:
         with torch.serialization.safe_globals(allowed):
             return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated, foreign, or a global only found while reading
+    except Exception as err:  # noqa: BLE001 - any failure reading an untrusted file is one CheckpointError
+        # truncated, foreign, or a global only found while reading
         raise CheckpointError(f"{path}: not a readable checkpoint ({_one_line(err)})") from None

@@ -9,6 +9,7 @@ any other name a ``torch.save`` file. Both load with :func:`ltr_ext.admin.loadin
 The input may be one of our checkpoints or an official LTR pickle, which makes this the converter
 for old files (docs/security.md). Written atomically.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,9 +26,15 @@ def _last_stats(stats: Any) -> dict[str, dict[str, float]]:
     """Last epoch's average of every logged value, per loader (from the meters' saved histories)."""
     if not isinstance(stats, dict):
         return {}
-    return {str(loader): {str(name): float(meter["history"][-1]) for name, meter in meters.items()
-                          if isinstance(meter, dict) and meter.get("history")}
-            for loader, meters in stats.items() if isinstance(meters, dict)}
+    return {
+        str(loader): {
+            str(name): float(meter["history"][-1])
+            for name, meter in meters.items()
+            if isinstance(meter, dict) and meter.get("history")
+        }
+        for loader, meters in stats.items()
+        if isinstance(meters, dict)
+    }
 
 
 def inference_checkpoint(data: dict[str, Any], source: str) -> dict[str, Any]:
@@ -37,13 +44,23 @@ def inference_checkpoint(data: dict[str, Any], source: str) -> dict[str, Any]:
     if not isinstance(data.get("net"), dict):
         raise CheckpointError(f"{source}: not an LTR training checkpoint (no 'net' state dict)")
     settings = data.get("settings") if isinstance(data.get("settings"), dict) else {}
-    info = {"source": Path(source).name, "epoch": data.get("epoch"),
-            "train_module": settings.get("module_name"), "train_settings": settings.get("script_name"),
-            "settings": settings, "stats": _last_stats(data.get("stats"))}
+    info = {
+        "source": Path(source).name,
+        "epoch": data.get("epoch"),
+        "train_module": settings.get("module_name"),
+        "train_settings": settings.get("script_name"),
+        "settings": settings,
+        "stats": _last_stats(data.get("stats")),
+    }
     if not settings and isinstance(data.get("net_info"), dict):
         info = data["net_info"]  # an exported file converted again (e.g. to safetensors) keeps its note
-    return {"epoch": data.get("epoch"), "net_type": data.get("net_type"), "net": data["net"],
-            "constructor": data.get("constructor"), "net_info": info}
+    return {
+        "epoch": data.get("epoch"),
+        "net_type": data.get("net_type"),
+        "net": data["net"],
+        "constructor": data.get("constructor"),
+        "net_info": info,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

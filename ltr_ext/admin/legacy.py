@@ -6,6 +6,7 @@ are listed below by exact full name (:data:`LEGACY_GLOBALS`) and mapped to inert
 are loaded by PyTorch's ``weights_only`` unpickler, which refuses every other global. No module of
 a file's choosing is ever imported and no callable of its choosing is ever called (docs/security.md).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,7 +20,7 @@ class _Inert:
     Creating one or setting its state never runs anything: arguments are ignored, state is kept as data.
     """
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> "_Inert":
+    def __new__(cls, *args: Any, **kwargs: Any) -> _Inert:
         return super().__new__(cls)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -40,14 +41,19 @@ class _LegacyConstructor(_Inert):
 # Exactly the non-torch globals an official LTR/PyTracking checkpoint holds (docs/security.md). The
 # ``dlframework.`` names are the same classes under the code base's older package name. numpy
 # scalars appear in the statistics meters; they become inert too, as statistics are dropped.
-_LTR_CLASSES = ("admin.settings.Settings", "admin.local.EnvironmentSettings", "admin.stats.AverageMeter",
-                "admin.stats.StatValue")
+_LTR_CLASSES = (
+    "admin.settings.Settings",
+    "admin.local.EnvironmentSettings",
+    "admin.stats.AverageMeter",
+    "admin.stats.StatValue",
+)
 LEGACY_GLOBALS: dict[str, type] = {
     **{f"{package}.admin.model_constructor.NetConstructor": _LegacyConstructor for package in ("ltr", "dlframework")},
     **{f"{package}.{name}": _Inert for package in ("ltr", "dlframework") for name in _LTR_CLASSES},
     **{f"{numpy}.multiarray.scalar": _Inert for numpy in ("numpy.core", "numpy._core")},
     "numpy.dtype": _Inert,
 }
+
 
 def legacy_safe_globals() -> list[tuple[type, str]]:
     """``(stand-in, full name)`` pairs for :func:`torch.serialization.safe_globals`."""
@@ -71,7 +77,12 @@ def plain_legacy_checkpoint(data: dict[str, Any]) -> dict[str, Any]:
     data = {key: value for key, value in data.items() if key == "constructor" or not _holds_stand_in(value)}
     if isinstance(constructor, _LegacyConstructor):
         state = vars(constructor)
-        data["constructor"] = NetConstructor.from_dict({
-            "fun_name": state.get("fun_name"), "fun_module": state.get("fun_module"),
-            "args": state.get("args", ()), "kwds": state.get("kwds", {})}).to_dict()
+        data["constructor"] = NetConstructor.from_dict(
+            {
+                "fun_name": state.get("fun_name"),
+                "fun_module": state.get("fun_module"),
+                "args": state.get("args", ()),
+                "kwds": state.get("kwds", {}),
+            }
+        ).to_dict()
     return data

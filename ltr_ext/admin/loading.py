@@ -8,10 +8,12 @@ are exactly those of a registered architecture (:data:`BARE_STATE_DICT_ARCHITECT
 official ``rts50.pth``) is recognised. Loading is strict: every missing or unexpected key is named
 in the error.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -26,22 +28,30 @@ class StateDictMismatch(RuntimeError):
     """A state dict does not fit the network: the message names every missing and unexpected key and
     every shape mismatch; :meth:`summary` is the short form (counts and the first few names)."""
 
-    def __init__(self, source: str, net_name: str, missing: list[str], unexpected: list[str],
-                 shapes: list[str]) -> None:
+    def __init__(
+        self, source: str, net_name: str, missing: list[str], unexpected: list[str], shapes: list[str]
+    ) -> None:
         self.source, self.net_name = source, net_name
         self.missing, self.unexpected, self.shapes = missing, unexpected, shapes
         super().__init__(self.summary(listed=None))
 
     def summary(self, listed: int | None = 3) -> str:
         """One line; ``listed`` names per kind of mismatch (None: all of them)."""
+
         def part(kind: str, names: list[str], separator: str) -> str:
             shown = names if listed is None else names[:listed]
             rest = f"{separator}... ({len(names) - len(shown)} more)" if len(shown) < len(names) else ""
             return f"{kind} ({len(names)}): {separator.join(shown)}{rest}"
 
-        parts = [part(kind, names, separator) for kind, names, separator in (
-            ("missing keys", self.missing, ", "), ("unexpected keys", self.unexpected, ", "),
-            ("shape mismatches", self.shapes, "; ")) if names]
+        parts = [
+            part(kind, names, separator)
+            for kind, names, separator in (
+                ("missing keys", self.missing, ", "),
+                ("unexpected keys", self.unexpected, ", "),
+                ("shape mismatches", self.shapes, "; "),
+            )
+            if names
+        ]
         return f"{self.source} does not fit {self.net_name}: " + " | ".join(parts)
 
 
@@ -50,19 +60,23 @@ def load_state_dict_strict(net: nn.Module, state_dict: dict[str, torch.Tensor], 
     own = net.state_dict()
     missing = [k for k in own if k not in state_dict]
     unexpected = [k for k in state_dict if k not in own]
-    shapes = [f"{k}: checkpoint {tuple(state_dict[k].shape)} vs network {tuple(own[k].shape)}"
-              for k in own if k in state_dict and tuple(own[k].shape) != tuple(state_dict[k].shape)]
+    shapes = [
+        f"{k}: checkpoint {tuple(state_dict[k].shape)} vs network {tuple(own[k].shape)}"
+        for k in own
+        if k in state_dict and tuple(own[k].shape) != tuple(state_dict[k].shape)
+    ]
     if missing or unexpected or shapes:
         raise StateDictMismatch(source, type(net).__name__, missing, unexpected, shapes)
     net.load_state_dict(state_dict, strict=True)
 
 
-def load_parts_strict(net: nn.Module, state_dict: dict[str, torch.Tensor], parts: Sequence[str],
-                      source: str = "state dict") -> None:
+def load_parts_strict(
+    net: nn.Module, state_dict: dict[str, torch.Tensor], parts: Sequence[str], source: str = "state dict"
+) -> None:
     """Load the submodules ``parts`` of ``net`` from the matching ``<part>.*`` keys, each strictly."""
     for part in parts:
         prefix = part + "."
-        sub = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+        sub = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
         load_state_dict_strict(net.get_submodule(part), sub, source=f"{source} [{part}]")
 
 
@@ -76,8 +90,9 @@ def resolve_checkpoint_file(network_dir: str | Path, checkpoint: int | str | Non
     if not path.is_dir():
         raise CheckpointError(f"{path}: no such checkpoint file or folder")
     if checkpoint is None:
-        found = latest_checkpoint(path) or next(iter(sorted(
-            [*path.glob("*.pth*"), *path.glob("*.safetensors")], reverse=True)), None)
+        found = latest_checkpoint(path) or next(
+            iter(sorted([*path.glob("*.pth*"), *path.glob("*.safetensors")], reverse=True)), None
+        )
         if found is None:
             raise CheckpointError(f"{path}: folder has no checkpoint (*.pth.tar or *.safetensors)")
         return found
@@ -113,12 +128,18 @@ def _build_from_record(path: Path, record: NetConstructor, kwargs: dict[str, Any
     try:
         return record.get(**kwargs)
     except (TypeError, ValueError, KeyError) as err:
-        raise CheckpointError(f"{path}: constructor {record.name} cannot build a network from the stored "
-                              f"arguments ({type(err).__name__}: {err})") from None
+        raise CheckpointError(
+            f"{path}: constructor {record.name} cannot build a network from the stored "
+            f"arguments ({type(err).__name__}: {err})"
+        ) from None
 
 
-def load_network(network_dir: str | Path, checkpoint: int | str | None = None,
-                 constructor: Callable[..., nn.Module] | None = None, **kwargs: Any) -> tuple[nn.Module, dict]:
+def load_network(
+    network_dir: str | Path,
+    checkpoint: int | str | None = None,
+    constructor: Callable[..., nn.Module] | None = None,
+    **kwargs: Any,
+) -> tuple[nn.Module, dict]:
     """Build the network stored in a checkpoint and load its weights; returns ``(net, checkpoint_dict)``.
 
     ``kwargs`` override the stored constructor arguments. ``constructor`` (a factory such as

@@ -7,12 +7,14 @@ Functions decorated with :func:`model_constructor` register themselves; built-in
 are also declared in the entry-point group ``ltr_ext.network_constructors`` (named by their full
 name), so a file can be loaded before the module that defines its constructor was imported.
 """
+
 from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch.nn as nn
 
@@ -57,16 +59,22 @@ class NetConstructor:
         kwds = dict(self.kwds)
         for name, value in overrides.items():
             if name not in kwds:
-                warnings.warn(f"constructor {self.name} has no stored argument '{name}'; passing it anyway")
+                warnings.warn(
+                    f"constructor {self.name} has no stored argument '{name}'; passing it anyway", stacklevel=2
+                )
             kwds[name] = value
         return build(*self.args, **kwds)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"fun_name": self.fun_name, "fun_module": self.fun_module, "args": list(self.args),
-                "kwds": dict(self.kwds)}
+        return {
+            "fun_name": self.fun_name,
+            "fun_module": self.fun_module,
+            "args": list(self.args),
+            "kwds": dict(self.kwds),
+        }
 
     @classmethod
-    def from_dict(cls, data: Any) -> "NetConstructor":
+    def from_dict(cls, data: Any) -> NetConstructor:
         """A record read from a file, its types checked (``dlframework.`` is LTR's older package name)."""
         if not isinstance(data, dict):
             raise ConstructorRecordError(f"constructor record is a {type(data).__name__}, not a dict")
@@ -74,11 +82,16 @@ class NetConstructor:
         args, kwds = data.get("args", ()), data.get("kwds", {})
         if not isinstance(module, str) or not isinstance(name, str):
             raise ConstructorRecordError("constructor record needs the strings 'fun_module' and 'fun_name'")
-        if not isinstance(args, (list, tuple)) or not isinstance(kwds, dict) or not all(isinstance(k, str) for k in kwds):
-            raise ConstructorRecordError(f"constructor record of {module}.{name}: 'args' must be a list and "
-                                         "'kwds' a dict with string keys")
+        if (
+            not isinstance(args, (list, tuple))
+            or not isinstance(kwds, dict)
+            or not all(isinstance(k, str) for k in kwds)
+        ):
+            raise ConstructorRecordError(
+                f"constructor record of {module}.{name}: 'args' must be a list and 'kwds' a dict with string keys"
+            )
         if module.startswith("dlframework."):
-            module = module[len("dlframework."):]
+            module = module[len("dlframework.") :]
         return cls(name, module, tuple(args), dict(kwds))
 
 

@@ -4,6 +4,7 @@ Used to refuse a checkpoint before any loader touches it, with an error that nam
 asks for (docs/security.md). The scan only has to be exact for honest files: a file built to hide
 a name from it is still refused by the ``weights_only`` unpickler that reads the file afterwards.
 """
+
 from __future__ import annotations
 
 import io
@@ -14,8 +15,7 @@ from pathlib import Path
 #: what a ``STACK_GLOBAL`` whose operands are not plain string literals is reported as
 UNRESOLVED = "<a global assembled at load time>"
 
-_STRING_OPS = {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE", "SHORT_BINUNICODE",
-               "BINUNICODE8"}
+_STRING_OPS = {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8"}
 _PUT_OPS = {"PUT", "BINPUT", "LONG_BINPUT"}
 _GET_OPS = {"GET", "BINGET", "LONG_BINGET"}
 _NEUTRAL_OPS = {"FRAME", "PROTO"}  # framing: pushes nothing, may sit between a global's two strings
@@ -49,8 +49,9 @@ def _scan_one(data: bytes, start: int, found: set[str]) -> int:
             recent.append(None)
         elif name == "STACK_GLOBAL":
             pair = recent[-2:]
-            found.add(f"{pair[0]}.{pair[1]}" if len(pair) == 2 and all(isinstance(p, str) for p in pair)
-                      else UNRESOLVED)
+            found.add(
+                f"{pair[0]}.{pair[1]}" if len(pair) == 2 and all(isinstance(p, str) for p in pair) else UNRESOLVED
+            )
             recent = recent[:-2] + [None]
         elif name in _STRING_OPS:
             recent.append(arg if isinstance(arg, str) else arg.decode("latin-1"))

@@ -6,6 +6,7 @@ A file holds the network's state dict as tensors and, in the header's metadata u
 A safetensors file without that record (e.g. written by another tool) reads as a bare state dict.
 Format and conversion: docs/security.md.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,10 @@ def _json_ready(value: Any, where: str) -> Any:
         return {str(key): _json_ready(item, f"{where}.{key}") for key, item in value.items()}
     if isinstance(value, torch.device):
         return str(value)
-    raise SafetensorsFormatError(f"field '{where}' holds a {type(value).__name__}, which a safetensors "
-                                 "record cannot store (plain numbers, strings, lists and dicts only)")
+    raise SafetensorsFormatError(
+        f"field '{where}' holds a {type(value).__name__}, which a safetensors "
+        "record cannot store (plain numbers, strings, lists and dicts only)"
+    )
 
 
 def checkpoint_to_bytes(state: dict[str, Any]) -> bytes:

@@ -7,10 +7,12 @@ a value's type when its field is declared, and, while :meth:`Settings.declaring`
 override's name at the module's first use of ``env`` or ``device`` - before any data is read or
 written and before the first epoch. The rules are :mod:`pytracking_ext.overrides`'.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 
@@ -47,8 +49,7 @@ class Settings:
         # Framework defaults a settings module may still change through defaults().
         self._framework_defaults = set(vars(self)) - {"env"}
         # field -> the default its overrides are checked against (a module's declaration replaces ours)
-        self._declared: dict[str, Any] = {**{k: getattr(self, k) for k in self._framework_defaults},
-                                          **OPTIONAL_FIELDS}
+        self._declared: dict[str, Any] = {**{k: getattr(self, k) for k in self._framework_defaults}, **OPTIONAL_FIELDS}
         self._module_declared: set[str] = set()
         self._overrides: dict[str, str] = {}  # key -> where it came from ('--set', 'LTR_EXT_SET')
         self._declaring = False
@@ -106,7 +107,7 @@ class Settings:
             check_key(key, declared, owner=self.owner(), source=source)
 
     @contextmanager
-    def declaring(self) -> Iterator["Settings"]:
+    def declaring(self) -> Iterator[Settings]:
         """Run a settings module's ``run(settings)`` in this: its first use of ``env`` or ``device`` ends its
         declarations, and every override must then name a declared field."""
         self.__dict__["_declaring"] = True

@@ -1,4 +1,5 @@
 """Running averages of training statistics, one history value per epoch."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -4,10 +4,12 @@ With ``stack_dim=1`` per-sample tensors of shape ``(frames, ...)`` become ``(fra
 batches, as LTR's sequence training expects. Strings and ``None`` stay lists; mappings and
 sequences are collated element-wise.
 """
+
 from __future__ import annotations
 
 import collections.abc
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -45,17 +47,41 @@ def stack_collate(batch: list[Any], stack_dim: int = 0) -> Any:
 class LTRLoader(DataLoader):
     """DataLoader plus ``name`` (stats/TensorBoard key), ``training``, ``epoch_interval``, ``stack_dim``."""
 
-    def __init__(self, name: str, dataset, training: bool = True, batch_size: int = 1, shuffle: bool = False,
-                 sampler=None, num_workers: int = 0, epoch_interval: int = 1, collate_fn: Callable | None = None,
-                 stack_dim: int = 0, pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
-                 worker_init_fn: Callable | None = None, generator: torch.Generator | None = None,
-                 persistent_workers: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        dataset,
+        training: bool = True,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        sampler=None,
+        num_workers: int = 0,
+        epoch_interval: int = 1,
+        collate_fn: Callable | None = None,
+        stack_dim: int = 0,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable | None = None,
+        generator: torch.Generator | None = None,
+        persistent_workers: bool = False,
+    ) -> None:
         if collate_fn is None:
             collate_fn = _StackCollate(stack_dim)
-        super().__init__(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, num_workers=num_workers,
-                         collate_fn=collate_fn, pin_memory=pin_memory, drop_last=drop_last, timeout=timeout,
-                         worker_init_fn=worker_init_fn, generator=generator,
-                         persistent_workers=persistent_workers and num_workers > 0)
+        super().__init__(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            sampler=sampler,
+            num_workers=num_workers,
+            collate_fn=collate_fn,
+            pin_memory=pin_memory,
+            drop_last=drop_last,
+            timeout=timeout,
+            worker_init_fn=worker_init_fn,
+            generator=generator,
+            persistent_workers=persistent_workers and num_workers > 0,
+        )
         self.name = name
         self.training = training
         self.epoch_interval = epoch_interval

@@ -1,4 +1,5 @@
 """Turn sampled frames into network inputs: jittered search-region crops, masks, boxes, labels."""
+
 from __future__ import annotations
 
 import random
@@ -46,20 +47,31 @@ class SegmentationProcessing:
         rng = self.rng or random
         out = TensorDict(dataset=data.get("dataset", ""))
         for part in ("train", "test"):
-            samples = [Sample(img, torch.as_tensor(box, dtype=torch.float32), mask)
-                       for img, box, mask in zip(data[f"{part}_images"], data[f"{part}_anno"], data[f"{part}_masks"])]
+            samples = [
+                Sample(img, torch.as_tensor(box, dtype=torch.float32), mask)
+                for img, box, mask in zip(data[f"{part}_images"], data[f"{part}_anno"], data[f"{part}_masks"])
+            ]
             if self.joint_transform is not None:
                 samples = self.joint_transform(samples, rng, joint=True)
             images, masks, boxes = [], [], []
             for sample in samples:
-                jittered = jitter_box(sample.box, self.center_jitter_factor[part], self.scale_jitter_factor[part],
-                                      self.scale_mode, rng)
-                rect = crop_rectangle(jittered.tolist(), sample.image.shape[:2], self.search_area_factor,
-                                      self.output_sz, self.crop_type, self.max_scale_change)
+                jittered = jitter_box(
+                    sample.box, self.center_jitter_factor[part], self.scale_jitter_factor[part], self.scale_mode, rng
+                )
+                rect = crop_rectangle(
+                    jittered.tolist(),
+                    sample.image.shape[:2],
+                    self.search_area_factor,
+                    self.output_sz,
+                    self.crop_type,
+                    self.max_scale_change,
+                )
                 mask = sample.mask if sample.mask is not None else np.zeros(sample.image.shape[:2], np.float32)
-                crop = Sample(crop_and_resize(sample.image, rect, self.output_sz),
-                              box_in_crop(sample.box.tolist(), rect, self.output_sz),
-                              crop_and_resize(np.asarray(mask, np.float32), rect, self.output_sz, is_mask=True))
+                crop = Sample(
+                    crop_and_resize(sample.image, rect, self.output_sz),
+                    box_in_crop(sample.box.tolist(), rect, self.output_sz),
+                    crop_and_resize(np.asarray(mask, np.float32), rect, self.output_sz, is_mask=True),
+                )
                 if self.frame_transform is not None:
                     (crop,) = self.frame_transform([crop], rng, joint=False)
                 images.append(to_tensor(crop.image, self.mean, self.std, self.bgr255))
@@ -69,7 +81,11 @@ class SegmentationProcessing:
             out[f"{part}_masks"] = torch.stack(masks)
             out[f"{part}_anno"] = torch.stack(boxes)
             if self.label_sigma_factor is not None:
-                out[f"{part}_label"] = gaussian_label_function(out[f"{part}_anno"], self.label_sigma_factor,
-                                                               self.label_kernel_sz, self.label_feature_sz,
-                                                               self.output_sz)
+                out[f"{part}_label"] = gaussian_label_function(
+                    out[f"{part}_anno"],
+                    self.label_sigma_factor,
+                    self.label_kernel_sz,
+                    self.label_feature_sz,
+                    self.output_sz,
+                )
         return out

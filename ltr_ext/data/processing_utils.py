@@ -1,22 +1,32 @@
 """Search-region crops around jittered boxes and Gaussian classifier labels (docs/conventions.md D.9.3)."""
+
 from __future__ import annotations
 
 import math
 import random
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 import torch
 
 
-def jitter_box(box: torch.Tensor, center_factor: float | Sequence[float], scale_factor: float,
-               scale_mode: str = "normal", rng: random.Random | None = None) -> torch.Tensor:
+def jitter_box(
+    box: torch.Tensor,
+    center_factor: float | Sequence[float],
+    scale_factor: float,
+    scale_mode: str = "normal",
+    rng: random.Random | None = None,
+) -> torch.Tensor:
     """Jitter ``[x, y, w, h]``: size ``* exp(N(0,1) * f)`` (or ``exp(U(-f, f))``) per axis, centre by
     ``sqrt(w' h') * center_factor * (U(0,1) - 0.5)`` per axis."""
     rng = rng or random
     x, y, w, h = (float(v) for v in box)
-    draw = (lambda: rng.gauss(0, 1) * scale_factor) if scale_mode == "normal" else (lambda: rng.uniform(-scale_factor, scale_factor))
+    draw = (
+        (lambda: rng.gauss(0, 1) * scale_factor)
+        if scale_mode == "normal"
+        else (lambda: rng.uniform(-scale_factor, scale_factor))
+    )
     w2, h2 = w * math.exp(draw()), h * math.exp(draw())
     factors = (center_factor, center_factor) if np.isscalar(center_factor) else tuple(center_factor)
     max_offset = [math.sqrt(w2 * h2) * f for f in factors]
@@ -25,9 +35,14 @@ def jitter_box(box: torch.Tensor, center_factor: float | Sequence[float], scale_
     return torch.tensor([cx - w2 / 2, cy - h2 / 2, w2, h2], dtype=torch.float32)
 
 
-def crop_rectangle(box: Sequence[float], image_size: tuple[int, int], search_area_factor: float,
-                   output_size: tuple[int, int], crop_type: str = "replicate",
-                   max_scale_change: float | None = None) -> tuple[float, float, float, float]:
+def crop_rectangle(
+    box: Sequence[float],
+    image_size: tuple[int, int],
+    search_area_factor: float,
+    output_size: tuple[int, int],
+    crop_type: str = "replicate",
+    max_scale_change: float | None = None,
+) -> tuple[float, float, float, float]:
     """``(x0, y0, w, h)`` of the crop: aspect of ``output_size`` (w, h), area ``factor^2 * w * h``.
 
     ``inside`` shrinks it to fit the image in both axes, ``inside_major`` in at least one, then it is
@@ -50,8 +65,9 @@ def crop_rectangle(box: Sequence[float], image_size: tuple[int, int], search_are
     return cx - crop_w / 2, cy - crop_h / 2, crop_w, crop_h
 
 
-def crop_and_resize(image: np.ndarray, rect: tuple[float, float, float, float], output_size: tuple[int, int],
-                    is_mask: bool = False) -> np.ndarray:
+def crop_and_resize(
+    image: np.ndarray, rect: tuple[float, float, float, float], output_size: tuple[int, int], is_mask: bool = False
+) -> np.ndarray:
     """Resample ``rect`` of ``image`` to ``output_size`` (w, h): bilinear with replicated borders for
     images, nearest with zero padding for masks."""
     x0, y0, w, h = rect
@@ -63,7 +79,9 @@ def crop_and_resize(image: np.ndarray, rect: tuple[float, float, float, float], 
     return cv2.warpAffine(image, matrix, (out_w, out_h), flags=flags, borderMode=border, borderValue=0)
 
 
-def box_in_crop(box: Sequence[float], rect: tuple[float, float, float, float], output_size: tuple[int, int]) -> torch.Tensor:
+def box_in_crop(
+    box: Sequence[float], rect: tuple[float, float, float, float], output_size: tuple[int, int]
+) -> torch.Tensor:
     """Map an image box into the coordinates of the resized crop."""
     x, y, w, h = (float(v) for v in box)
     x0, y0, cw, ch = rect
@@ -71,8 +89,14 @@ def box_in_crop(box: Sequence[float], rect: tuple[float, float, float, float], o
     return torch.tensor([(x - x0) * sx, (y - y0) * sy, w * sx, h * sy], dtype=torch.float32)
 
 
-def gaussian_label_function(boxes: torch.Tensor, sigma_factor: float, kernel_size: int | Sequence[int],
-                            feature_size: Sequence[int], image_size: Sequence[int], end_pad_if_even: bool = True) -> torch.Tensor:
+def gaussian_label_function(
+    boxes: torch.Tensor,
+    sigma_factor: float,
+    kernel_size: int | Sequence[int],
+    feature_size: Sequence[int],
+    image_size: Sequence[int],
+    end_pad_if_even: bool = True,
+) -> torch.Tensor:
     """Gaussian labels centred on each box (N, 4) in feature coordinates (sizes as (w, h)).
 
     Centre ``feat_sz * (c - img_sz / 2) / img_sz + 0.5 * ((kernel_sz + 1) % 2)``, sigma
@@ -80,7 +104,9 @@ def gaussian_label_function(boxes: torch.Tensor, sigma_factor: float, kernel_siz
     Returns ``(N, H_f (+1), W_f (+1))``.
     """
     boxes = boxes.reshape(-1, 4).float()
-    kernel = torch.tensor([kernel_size, kernel_size] if np.isscalar(kernel_size) else list(kernel_size), dtype=torch.float32)
+    kernel = torch.tensor(
+        [kernel_size, kernel_size] if np.isscalar(kernel_size) else list(kernel_size), dtype=torch.float32
+    )
     feat = torch.tensor(list(feature_size), dtype=torch.float32)
     img = torch.tensor(list(image_size), dtype=torch.float32)
     centre = boxes[:, :2] + 0.5 * boxes[:, 2:]

@@ -8,11 +8,13 @@ cannot be read is skipped: the sample is redrawn, the file named once in a warni
 number of skipped draws travels with the sample (``skipped_images``) so the trainer can report
 it per epoch, also from worker processes.
 """
+
 from __future__ import annotations
 
 import random
 import warnings
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,10 +28,18 @@ MAX_GAP_INCREASE = 1000
 class SequenceSampler(Dataset):
     """``samples_per_epoch`` random samples per epoch (the index only sets the length)."""
 
-    def __init__(self, datasets: Sequence[Any], p_datasets: Sequence[float] | None, samples_per_epoch: int,
-                 max_gap: int, num_test_frames: int, num_train_frames: int = 1,
-                 processing: Callable[[dict], Any] | None = None, p_reverse: float = 0.0,
-                 min_sequence_frames: int = 0) -> None:
+    def __init__(
+        self,
+        datasets: Sequence[Any],
+        p_datasets: Sequence[float] | None,
+        samples_per_epoch: int,
+        max_gap: int,
+        num_test_frames: int,
+        num_train_frames: int = 1,
+        processing: Callable[[dict], Any] | None = None,
+        p_reverse: float = 0.0,
+        min_sequence_frames: int = 0,
+    ) -> None:
         self.datasets = list(datasets)
         weights = list(p_datasets) if p_datasets is not None else [len(d) for d in self.datasets]
         total = float(sum(weights))
@@ -98,7 +108,7 @@ class SequenceSampler(Dataset):
                 skipped += 1
                 if str(err) not in self._warned:
                     self._warned.add(str(err))
-                    warnings.warn(f"skipping unreadable training image: {err}")
+                    warnings.warn(f"skipping unreadable training image: {err}", stacklevel=2)
                 continue
             return self._package(dataset, frames, anno, len(train_ids), skipped)
 
@@ -107,8 +117,12 @@ class SequenceSampler(Dataset):
         masks = [None if m is None else np.asarray(m, dtype=np.float32) for m in masks]
         data = {
             "dataset": dataset.get_name(),
-            "train_images": frames[:num_train], "train_anno": anno["bbox"][:num_train], "train_masks": masks[:num_train],
-            "test_images": frames[num_train:], "test_anno": anno["bbox"][num_train:], "test_masks": masks[num_train:],
+            "train_images": frames[:num_train],
+            "train_anno": anno["bbox"][:num_train],
+            "train_masks": masks[:num_train],
+            "test_images": frames[num_train:],
+            "test_anno": anno["bbox"][num_train:],
+            "test_masks": masks[num_train:],
         }
         out = self.processing(data) if self.processing is not None else data
         out["skipped_images"] = skipped

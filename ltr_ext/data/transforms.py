@@ -3,6 +3,7 @@
 Each transform draws its random parameters once per call (``roll``) and applies them to every
 image, mask and box of that call, so a frame's annotations stay aligned with it.
 """
+
 from __future__ import annotations
 
 import random
@@ -90,7 +91,9 @@ class RandomAffine(Transform):
         self.border = {"replicate": cv2.BORDER_REPLICATE, "constant": cv2.BORDER_CONSTANT}[border]
 
     def roll(self, rng: random.Random) -> tuple[float, float]:
-        return rng.uniform(-self.max_rotation, self.max_rotation), float(np.exp(rng.uniform(-self.max_scale, self.max_scale)))
+        return rng.uniform(-self.max_rotation, self.max_rotation), float(
+            np.exp(rng.uniform(-self.max_scale, self.max_scale))
+        )
 
     def apply(self, sample: Sample, params: tuple[float, float]) -> Sample:
         angle, scale = params
@@ -99,8 +102,14 @@ class RandomAffine(Transform):
         image = cv2.warpAffine(sample.image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=self.border)
         mask = None
         if sample.mask is not None:
-            mask = cv2.warpAffine(np.asarray(sample.mask), matrix, (w, h), flags=cv2.INTER_NEAREST,
-                                  borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            mask = cv2.warpAffine(
+                np.asarray(sample.mask),
+                matrix,
+                (w, h),
+                flags=cv2.INTER_NEAREST,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=0,
+            )
         x, y, bw, bh = sample.box.tolist()
         corners = np.array([[x, y, 1], [x + bw - 1, y, 1], [x, y + bh - 1, 1], [x + bw - 1, y + bh - 1, 1]])
         moved = corners @ matrix.T

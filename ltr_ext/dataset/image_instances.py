@@ -6,11 +6,13 @@ independently. Annotations are read with the official APIs (``pycocotools`` for 
 LVIS); without the package, using the dataset is a one-line error saying what to install.
 Filters: category names and a minimum mask area; COCO crowd regions are never kept.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -67,8 +69,15 @@ def _image_name(image: dict) -> str:
 class InstanceImageDataset(BaseVideoDataset):
     """Instances of an annotation file as one-frame sequences with box and mask."""
 
-    def __init__(self, name: str, annotation_file: str | Path, image_dir: str | Path, api: str,
-                 categories: list[str] | None = None, min_area: float = 0.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        annotation_file: str | Path,
+        image_dir: str | Path,
+        api: str,
+        categories: list[str] | None = None,
+        min_area: float = 0.0,
+    ) -> None:
         self.name = name
         annotation_file, self.image_dir = Path(annotation_file), Path(image_dir)
         if not annotation_file.is_file():
@@ -83,9 +92,14 @@ class InstanceImageDataset(BaseVideoDataset):
             if unknown:
                 raise DatasetError(f"{name}: unknown categories {', '.join(unknown)}")
             wanted = {by_name[c] for c in categories}
-        self.anns = [a for a in self.api.anns
-                     if (wanted is None or a["category_id"] in wanted) and a.get("area", 0) >= min_area
-                     and a["bbox"][2] > 0 and a["bbox"][3] > 0]
+        self.anns = [
+            a
+            for a in self.api.anns
+            if (wanted is None or a["category_id"] in wanted)
+            and a.get("area", 0) >= min_area
+            and a["bbox"][2] > 0
+            and a["bbox"][3] > 0
+        ]
         if not self.anns:
             raise DatasetError(f"{name}: no instances left after the category/area filters")
 
@@ -118,16 +132,24 @@ class InstanceImageDataset(BaseVideoDataset):
         frame_anno: dict[str, Any] = {key: [value[0]] * count for key, value in info.items()}
         frame_anno["mask"] = [mask] * count
         category = self.api.cats[ann["category_id"]]
-        meta = {"object_class_name": category["name"], "major_class": category.get("supercategory"),
-                "image_id": ann["image_id"]}
+        meta = {
+            "object_class_name": category["name"],
+            "major_class": category.get("supercategory"),
+            "image_id": ann["image_id"],
+        }
         return [image.copy() for _ in range(count)], frame_anno, meta
 
 
 def coco(root: str | Path, split: str = "train", version: str = "2017", **filters: Any) -> InstanceImageDataset:
     """COCO: ``<root>/images/<split><version>/`` and ``<root>/annotations/instances_<split><version>.json``."""
     root = Path(root)
-    return InstanceImageDataset("coco", root / "annotations" / f"instances_{split}{version}.json",
-                                root / "images" / f"{split}{version}", "coco", **filters)
+    return InstanceImageDataset(
+        "coco",
+        root / "annotations" / f"instances_{split}{version}.json",
+        root / "images" / f"{split}{version}",
+        "coco",
+        **filters,
+    )
 
 
 def lvis(root: str | Path, split: str = "train", annotation: str | None = None, **filters: Any) -> InstanceImageDataset:

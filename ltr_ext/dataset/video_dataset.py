@@ -6,12 +6,14 @@
 (``bbox``, and ``mask`` when the dataset has masks) and the object's meta data. Multi-object VOS
 videos are split into one entry per object (visible when the object has more than 10 pixels).
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -66,7 +68,9 @@ class _Entry:
 class SequenceVideoDataset(BaseVideoDataset):
     """Training view of a list of :class:`Sequence` objects (one entry per object)."""
 
-    def __init__(self, name: str, sequences: list[Sequence], mask_fn: Callable[[Sequence, int], np.ndarray | None] | None = None) -> None:
+    def __init__(
+        self, name: str, sequences: list[Sequence], mask_fn: Callable[[Sequence, int], np.ndarray | None] | None = None
+    ) -> None:
         self.name = name
         self.entries: list[_Entry] = []
         for seq in sequences:
@@ -99,8 +103,12 @@ class SequenceVideoDataset(BaseVideoDataset):
                 visible &= torch.as_tensor(np.asarray(entry.sequence.target_visible, dtype=bool))
             if entry.object_id is not None:  # VOS: absent objects carry [-1, -1, -1, -1]; small ones are not visible
                 visible &= boxes[:, 2] * boxes[:, 3] > VOS_VISIBLE_PIXELS
-            self._info_cache[seq_id] = {"bbox": boxes, "valid": valid, "visible": visible,
-                                        "visible_ratio": visible.float()}
+            self._info_cache[seq_id] = {
+                "bbox": boxes,
+                "valid": valid,
+                "visible": visible,
+                "visible_ratio": visible.float(),
+            }
         return self._info_cache[seq_id]
 
     def _mask(self, entry: _Entry, frame: int) -> np.ndarray | None:
@@ -123,10 +131,15 @@ class SequenceVideoDataset(BaseVideoDataset):
             masks = []
             for index, image in zip(frame_ids, frames):
                 mask = self._mask(entry, index)
-                masks.append(torch.from_numpy(mask if mask is not None else np.zeros(image.shape[:2], np.uint8)).float())
+                masks.append(
+                    torch.from_numpy(mask if mask is not None else np.zeros(image.shape[:2], np.uint8)).float()
+                )
             frame_anno["mask"] = masks
-        meta = {"object_class_name": entry.sequence.object_class, "sequence": entry.sequence.name,
-                "object_id": entry.object_id}
+        meta = {
+            "object_class_name": entry.sequence.object_class,
+            "sequence": entry.sequence.name,
+            "object_id": entry.object_id,
+        }
         return frames, frame_anno, meta
 
 
@@ -205,11 +218,15 @@ def _unique_sequences(dataset: SequenceVideoDataset) -> list[Sequence]:
     return list({id(e.sequence): e.sequence for e in dataset.entries}.values())
 
 
-def only_sequences(dataset: SequenceVideoDataset, names: list[str], source: str = "sequence list") -> SequenceVideoDataset:
+def only_sequences(
+    dataset: SequenceVideoDataset, names: list[str], source: str = "sequence list"
+) -> SequenceVideoDataset:
     """The videos of ``dataset`` named in ``names`` (all objects of each); unknown names raise."""
     by_name = {seq.name: seq for seq in _unique_sequences(dataset)}
     missing = [name for name in names if name not in by_name]
     if missing:
-        raise DatasetError(f"{source}: {len(missing)} sequence(s) not in '{dataset.name}', e.g. '{missing[0]}'; "
-                           f"it has {', '.join(sorted(by_name)[:5])}{'...' if len(by_name) > 5 else ''}")
+        raise DatasetError(
+            f"{source}: {len(missing)} sequence(s) not in '{dataset.name}', e.g. '{missing[0]}'; "
+            f"it has {', '.join(sorted(by_name)[:5])}{'...' if len(by_name) > 5 else ''}"
+        )
     return SequenceVideoDataset(dataset.name, [by_name[name] for name in names], dataset._mask_fn)

@@ -16,9 +16,10 @@ The oneDNN calls are the ones ``torch.compile`` emits for CPU convolutions; wher
 or for inputs they do not take (gradients on, not float32 on the CPU), the modules fall back to
 ``F.conv2d``. The copy is for inference only: its BatchNorms are gone.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn as nn
@@ -33,7 +34,8 @@ def onednn_available() -> bool:
     mkldnn = torch.ops.mkldnn
     try:
         return torch.backends.mkldnn.is_available() and all(
-            hasattr(mkldnn, name) for name in ("_convolution_pointwise", "_reorder_convolution_weight"))
+            hasattr(mkldnn, name) for name in ("_convolution_pointwise", "_reorder_convolution_weight")
+        )
     except (AttributeError, RuntimeError):
         return False
 
@@ -57,8 +59,13 @@ class PrepackedConv2d(nn.Module):
         self._packed: dict[tuple[int, ...], torch.Tensor] = {}
 
     def _fast(self, x: torch.Tensor) -> bool:
-        return (x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() == 4
-                and self.weight.device.type == "cpu" and not torch.is_grad_enabled())
+        return (
+            x.device.type == "cpu"
+            and x.dtype == torch.float32
+            and x.dim() == 4
+            and self.weight.device.type == "cpu"
+            and not torch.is_grad_enabled()
+        )
 
     def packed(self, shape: torch.Size) -> torch.Tensor:
         key = tuple(shape)
@@ -66,13 +73,23 @@ class PrepackedConv2d(nn.Module):
             if len(self._packed) >= self._MAX_SHAPES:
                 self._packed.pop(next(iter(self._packed)))
             self._packed[key] = torch.ops.mkldnn._reorder_convolution_weight(
-                self.weight, list(self.padding), list(self.stride), list(self.dilation), self.groups, list(key))
+                self.weight, list(self.padding), list(self.stride), list(self.dilation), self.groups, list(key)
+            )
         return self._packed[key]
 
     def _pointwise(self, x: torch.Tensor, unary: str) -> torch.Tensor:
         return torch.ops.mkldnn._convolution_pointwise(
-            x, self.packed(x.shape), self.bias, list(self.padding), list(self.stride), list(self.dilation),
-            self.groups, unary, [None], "")
+            x,
+            self.packed(x.shape),
+            self.bias,
+            list(self.padding),
+            list(self.stride),
+            list(self.dilation),
+            self.groups,
+            unary,
+            [None],
+            "",
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self._fast(x):
@@ -89,12 +106,26 @@ class PrepackedConv2d(nn.Module):
         if not self._fast(x) or self.relu:
             return F.relu(self(x) + other)
         return torch.ops.mkldnn._convolution_pointwise(
-            x, other, self.packed(x.shape), self.bias, list(self.padding), list(self.stride), list(self.dilation),
-            self.groups, "add", 1.0, "relu", [None], "")
+            x,
+            other,
+            self.packed(x.shape),
+            self.bias,
+            list(self.padding),
+            list(self.stride),
+            list(self.dilation),
+            self.groups,
+            "add",
+            1.0,
+            "relu",
+            [None],
+            "",
+        )
 
     def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, relu={self.relu}")
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}, relu={self.relu}"
+        )
 
 
 #: module type -> builder of its fused inference form (given the module with its BatchNorms folded;
@@ -104,9 +135,11 @@ FUSED_FORMS: dict[type, Callable[[nn.Module], nn.Module | None]] = {}
 
 def register_fused_form(module_type: type) -> Callable:
     """Decorator of a builder ``module -> fused module or None`` for ``module_type`` instances."""
+
     def register(builder: Callable[[nn.Module], nn.Module | None]) -> Callable:
         FUSED_FORMS[module_type] = builder
         return builder
+
     return register
 
 

@@ -8,6 +8,7 @@ in :data:`NAMED_PAIRS` (ResNet stems and blocks; names alone prove nothing: ERFN
 has a ``conv`` and a ``bn`` with a max-pool concatenated in between). The folded BatchNorm
 becomes ``nn.Identity``, so the module's own ``forward`` runs unchanged.
 """
+
 from __future__ import annotations
 
 import copy
@@ -57,9 +58,13 @@ def _pairs(module: nn.Module) -> list[tuple[str, str]]:
         candidates = list(zip(names, names[1:]))
     else:
         candidates = [pair for pair in _named_pairs(module) if all(name in children for name in pair)]
-    return [(a, b) for a, b in candidates
-            if type(children[a]) is nn.Conv2d and type(children[b]) is nn.BatchNorm2d
-            and children[a].out_channels == children[b].num_features]
+    return [
+        (a, b)
+        for a, b in candidates
+        if type(children[a]) is nn.Conv2d
+        and type(children[b]) is nn.BatchNorm2d
+        and children[a].out_channels == children[b].num_features
+    ]
 
 
 def fold_batchnorm(model: nn.Module, inplace: bool = False) -> tuple[nn.Module, int]:

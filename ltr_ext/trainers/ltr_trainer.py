@@ -9,6 +9,7 @@ when none of the checkpoints reads, it stops with a one-line error rather than r
 Under ``torch.distributed`` the network is wrapped in DistributedDataParallel and only rank 0
 writes checkpoints, logs and TensorBoard events.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,8 +17,9 @@ import random
 import sys
 import time
 from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -45,7 +47,7 @@ _LISTED = 5
 def _reason(err: BaseException, path: Path) -> str:
     """Why ``path`` did not load: the loader's one-line message without the file name it starts with."""
     text = str(err).strip()
-    return text[len(f"{path}: "):] if text.startswith(f"{path}: ") else text or type(err).__name__
+    return text[len(f"{path}: ") :] if text.startswith(f"{path}: ") else text or type(err).__name__
 
 
 def _read_resumable(path: Path) -> dict[str, Any]:
@@ -89,8 +91,9 @@ def unwrap(net: nn.Module) -> nn.Module:
 class LTRTrainer:
     """Trains ``actor.net`` over ``loaders`` for a number of epochs."""
 
-    def __init__(self, actor, loaders: Sequence[LTRLoader], optimizer: torch.optim.Optimizer, settings,
-                 lr_scheduler: Any = None) -> None:
+    def __init__(
+        self, actor, loaders: Sequence[LTRLoader], optimizer: torch.optim.Optimizer, settings, lr_scheduler: Any = None
+    ) -> None:
         self.actor = actor
         self.loaders = list(loaders)
         self.optimizer = optimizer
@@ -147,8 +150,9 @@ class LTRTrainer:
             "constructor": constructor.to_dict() if constructor is not None else None,
             "optimizer": self.optimizer.state_dict(),
             "lr_scheduler": self.lr_scheduler.state_dict() if self.lr_scheduler is not None else None,
-            "stats": {loader: {name: meter.state() for name, meter in meters.items()}
-                      for loader, meters in self.stats.items()},
+            "stats": {
+                loader: {name: meter.state() for name, meter in meters.items()} for loader, meters in self.stats.items()
+            },
             "settings": self.settings.to_plain_dict(),
         }
 
@@ -190,15 +194,19 @@ class LTRTrainer:
                 continue
             if broken:
                 skipped = ", ".join(f"{p} ({why})" for p, why in broken)
-                self._warn(f"unreadable checkpoint{'s' if len(broken) > 1 else ''} {skipped}; "
-                           f"resuming from {path.name} instead")
+                self._warn(
+                    f"unreadable checkpoint{'s' if len(broken) > 1 else ''} {skipped}; "
+                    f"resuming from {path.name} instead"
+                )
             return path, data
         if not broken:
             return None
         listed = ", ".join(f"{p.name} ({why})" for p, why in broken[:_LISTED])
         more = f" and {len(broken) - _LISTED} more" if len(broken) > _LISTED else ""
-        raise CheckpointError(f"{self.checkpoint_dir}: no readable checkpoint to resume from: {listed}{more}; "
-                              "move or delete them to train from scratch")
+        raise CheckpointError(
+            f"{self.checkpoint_dir}: no readable checkpoint to resume from: {listed}{more}; "
+            "move or delete them to train from scratch"
+        )
 
     def _warn(self, message: str) -> None:
         """One line on stderr and in the training log (rank 0 only)."""
@@ -284,7 +292,8 @@ class LTRTrainer:
                 if not torch.isfinite(loss.detach()).all():
                     raise TrainingDiverged(
                         f"non-finite loss ({float(loss.detach())}) in epoch {self.epoch}, iteration {iteration} of "
-                        f"'{loader.name}'; the last good checkpoint stays in {self.checkpoint_dir}")
+                        f"'{loader.name}'; the last good checkpoint stays in {self.checkpoint_dir}"
+                    )
                 if loader.training:
                     self.optimizer.zero_grad(set_to_none=True)
                     loss.backward()
@@ -297,8 +306,11 @@ class LTRTrainer:
                     meters.setdefault(name, AverageMeter()).update(value, batch_size)
                 if iteration % self.settings.print_interval == 0 or iteration == len(loader):
                     rate = samples / max(time.perf_counter() - start, 1e-9)
-                    shown = {k: f"{m.avg:.5f}" for k, m in meters.items()
-                             if self.settings.print_stats is None or k in self.settings.print_stats}
+                    shown = {
+                        k: f"{m.avg:.5f}"
+                        for k, m in meters.items()
+                        if self.settings.print_stats is None or k in self.settings.print_stats
+                    }
                     bar.set_postfix(fps=f"{rate:.1f}", **shown)
         self._reduce_meters(meters)
         self.skipped_images[loader.name] = skipped_images
@@ -346,8 +358,7 @@ class LTRTrainer:
 
 
 def _batch_size(data: Any, stack_dim: int) -> int:
-    for value in (data.values() if isinstance(data, dict) else [data]):
+    for value in data.values() if isinstance(data, dict) else [data]:
         if isinstance(value, torch.Tensor) and value.dim() > stack_dim:
             return int(value.shape[stack_dim])
     return 1
-

@@ -1,4 +1,5 @@
 """EVS 04 of thesis Table 3.2 (values in parameter/evs/__init__.py)."""
+
 from parameter.evs import operating_point
 from pytracking_ext.trackers.params import TrackerParams
 

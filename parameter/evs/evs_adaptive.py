@@ -5,6 +5,7 @@ The thesis measured < 1 % inconsistent pixels per frame-to-frame step and < 5 % 
 steps on Cityscapes (Fig. 3.7), so 5 % in one step flags a scene cut, a fast pan or a large
 occlusion. The threshold is not tuned on data yet.
 """
+
 from parameter.evs import operating_point
 from pytracking_ext.trackers.params import TrackerParams
 

@@ -1,4 +1,5 @@
 """EfficientNet-Lite0 LMANet trained on CamVid at 320 x 240 (``run_training lmanet lite0_camvid``, stage 2)."""
+
 from parameter.lmanet import lmanet_parameters
 
 

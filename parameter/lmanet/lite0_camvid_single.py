@@ -1,4 +1,5 @@
 """The single-frame EfficientNet-Lite0 network LMANet is built on (CamVid, 320 x 240): the study's baseline."""
+
 from parameter.lmanet import lmanet_parameters
 
 

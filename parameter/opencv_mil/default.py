@@ -1,4 +1,5 @@
 """OpenCV MIL baseline: boxes only."""
+
 from pytracking_ext.trackers.params import TrackerParams
 
 

@@ -1,4 +1,5 @@
 """OpenCV MIL baseline that also outputs a mask: the initial mask moved with the tracked box."""
+
 from pytracking_ext.trackers.params import TrackerParams
 
 

@@ -3,6 +3,7 @@
 Weights: ``rts50.pth`` under the ``network_path`` setting (env ``PYTRACKING_NETWORK_PATH``);
 nothing is loaded here. Runs on the GPU when present, else on the CPU.
 """
+
 from pytracking_ext.evaluation.network_loading import NetworkSpec
 from pytracking_ext.trackers.params import TrackerParams
 
@@ -57,6 +58,11 @@ def parameters(net_path: str = "rts50.pth") -> TrackerParams:
         clf_use_augmentation=True,
         clf_augmentation={"fliplr": True, "blur": [(3, 1), (1, 3), (2, 2)]},
     )
-    params.net = NetworkSpec(net_path, image_format="bgr255", mean=(102.9801, 115.9465, 122.7717),
-                             std=(1.0, 1.0, 1.0), constructor="ltr_ext.models.rts:build_rts50")
+    params.net = NetworkSpec(
+        net_path,
+        image_format="bgr255",
+        mean=(102.9801, 115.9465, 122.7717),
+        std=(1.0, 1.0, 1.0),
+        constructor="ltr_ext.models.rts:build_rts50",
+    )
     return params

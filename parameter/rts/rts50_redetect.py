@@ -1,5 +1,6 @@
 """rts50 plus re-detection: while both branches are lost, search the whole frame with the
 instance model and jump to a confident detection (not in the release; see trackers/rts/redetection.py)."""
+
 from parameter.rts import rts50
 from pytracking_ext.trackers.params import TrackerParams
 

@@ -6,6 +6,7 @@ in ``pytracking_ext/networks``. ``parameters(net_path=...)`` takes another rts_s
 (absolute, or relative to ``network_path``). What the shipped model was trained on and how it
 scores: README, "RTS tracker".
 """
+
 from pathlib import Path
 
 import pytracking_ext

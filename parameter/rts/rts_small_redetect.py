@@ -1,4 +1,5 @@
 """rts_small plus re-detection (the settings of ``rts50_redetect``)."""
+
 from parameter.rts import rts50_redetect, rts_small
 from pytracking_ext.trackers.params import TrackerParams
 

@@ -1,4 +1,5 @@
 """``python -m pytracking_ext.analysis``: score result folders and write a report."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,21 +23,39 @@ def _tracker_specs(values: list[str]) -> list[TrackerSpec]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pytracking_ext.analysis",
-                                     description="Success/precision (boxes), AO/SR (GOT-10k) and J/F (VOS) "
-                                                 "of tracker results, as tables and plots.")
-    parser.add_argument("--trackers", nargs="+", required=True, metavar="NAME:PARAM[:RUNIDS]",
-                        help="trackers to compare; RUNIDS like 0, 0-4 or 0,2 (runs are averaged)")
+    parser = argparse.ArgumentParser(
+        prog="python -m pytracking_ext.analysis",
+        description="Success/precision (boxes), AO/SR (GOT-10k) and J/F (VOS) of tracker results, as tables and plots.",
+    )
+    parser.add_argument(
+        "--trackers",
+        nargs="+",
+        required=True,
+        metavar="NAME:PARAM[:RUNIDS]",
+        help="trackers to compare; RUNIDS like 0, 0-4 or 0,2 (runs are averaged)",
+    )
     parser.add_argument("--dataset", required=True, help="dataset registry key (lasot, otb, dv2017_val, ...)")
     parser.add_argument("--plot", action="store_true", help="also write PNG plots")
     parser.add_argument("--report", default=None, help="report folder name (default: the dataset name)")
-    parser.add_argument("--protocol", default="pytracking", choices=PROTOCOLS.names(),
-                        help="'pytracking' reproduces published numbers; 'strict' drops invalid frames")
+    parser.add_argument(
+        "--protocol",
+        default="pytracking",
+        choices=PROTOCOLS.names(),
+        help="'pytracking' reproduces published numbers; 'strict' drops invalid frames",
+    )
     parser.add_argument("--dataset_path", "--dataset-path", default=None, help="dataset root overriding the settings")
-    parser.add_argument("--skip-missing", "--skip_missing", action="store_true",
-                        help="leave out sequences lacking results of any tracker (for all trackers)")
-    parser.add_argument("--attribute-mode", choices=("short", "long"), default="short",
-                        help="attribute names in the per-attribute table")
+    parser.add_argument(
+        "--skip-missing",
+        "--skip_missing",
+        action="store_true",
+        help="leave out sequences lacking results of any tracker (for all trackers)",
+    )
+    parser.add_argument(
+        "--attribute-mode",
+        choices=("short", "long"),
+        default="short",
+        help="attribute names in the per-attribute table",
+    )
     return parser
 
 
@@ -47,17 +66,26 @@ def main(argv: list[str] | None = None) -> int:
         specs = _tracker_specs(args.trackers)
     except argparse.ArgumentTypeError as err:
         parser.error(str(err))
-    options = ReportOptions(dataset=args.dataset, trackers=specs, report_name=args.report,
-                            protocol=args.protocol, plot=args.plot, skip_missing=args.skip_missing,
-                            dataset_path=args.dataset_path, attribute_mode=args.attribute_mode)
+    options = ReportOptions(
+        dataset=args.dataset,
+        trackers=specs,
+        report_name=args.report,
+        protocol=args.protocol,
+        plot=args.plot,
+        skip_missing=args.skip_missing,
+        dataset_path=args.dataset_path,
+        attribute_mode=args.attribute_mode,
+    )
     try:
         report = run_report(options, env_settings())
     except PytrackingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if report.skipped:
-        print(f"skipped {len(report.skipped)} sequence(s) with missing results: {', '.join(report.skipped[:10])}"
-              + (" ..." if len(report.skipped) > 10 else ""))
+        print(
+            f"skipped {len(report.skipped)} sequence(s) with missing results: {', '.join(report.skipped[:10])}"
+            + (" ..." if len(report.skipped) > 10 else "")
+        )
     print((report.folder / "summary.md").read_text(), end="")
     print(f"report written to {report.folder}")
     return 0

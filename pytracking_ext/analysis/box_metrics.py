@@ -6,9 +6,11 @@ errors with the invalid-frame conventions) and :func:`sequence_curves` (success,
 normalised-precision curves under a protocol). Thresholds are built as ``i / n`` and scores are
 picked by index, so no float equality is ever needed.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 
 from ..errors import ResultsError
@@ -21,7 +23,7 @@ NORM_PRECISION_THRESHOLDS = np.arange(51, dtype=np.float64) / 100.0
 
 # Indices of the reported scores in the curves above.
 OP50_INDEX, OP75_INDEX = 10, 15
-PRECISION_INDEX = 20       # 20 px
+PRECISION_INDEX = 20  # 20 px
 NORM_PRECISION_INDEX = 20  # 0.20
 
 
@@ -34,8 +36,9 @@ def _as_boxes(array, what: str) -> np.ndarray:
     return boxes
 
 
-def prepare_predictions(pred: np.ndarray, anno: np.ndarray, dataset: str = "",
-                        source: str = "predictions") -> np.ndarray:
+def prepare_predictions(
+    pred: np.ndarray, anno: np.ndarray, dataset: str = "", source: str = "predictions"
+) -> np.ndarray:
     """Apply D.6.1 steps 2-6 to a copy of ``pred`` and return it with ``len(anno)`` rows.
 
     ``source`` names the file or tracker in error messages.
@@ -124,8 +127,13 @@ def _visibility(target_visible, n: int) -> np.ndarray:
     return visible
 
 
-def sequence_errors(pred: np.ndarray, anno: np.ndarray, dataset: str = "",
-                    target_visible: np.ndarray | None = None, source: str = "predictions") -> SequenceErrors:
+def sequence_errors(
+    pred: np.ndarray,
+    anno: np.ndarray,
+    dataset: str = "",
+    target_visible: np.ndarray | None = None,
+    source: str = "predictions",
+) -> SequenceErrors:
     """IoU, centre error and normalised centre error per frame (D.6.2), after :func:`prepare_predictions`."""
     rules = rules_for(dataset)
     anno = _as_boxes(anno, "annotation")

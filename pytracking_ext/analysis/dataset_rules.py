@@ -4,6 +4,7 @@ The defaults cover OTB/NFS/TPL/TrackingNet/VOT-style sequences; the entries belo
 exceptions PyTracking makes (NaN absence rows in UAV123, LaSOT's visibility flags and length
 rule) and name the extra metric families a dataset reports (GOT-10k AO/SR, VOS J/F).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,14 +37,16 @@ DEFAULT_RULES = DatasetRules()
 DATASET_RULES = Registry("analysis dataset tag", entry_point_group="pytracking_ext.analysis_rules")
 
 _LASOT = DatasetRules(short_prediction_is_error=True, invisible_errors_are_inf=True)
-DATASET_RULES.add_all({
-    "uav": DatasetRules(allow_nan_annotation=True, invalid_center_error=-1.0),
-    "lasot": _LASOT,
-    "lasot_extension_subset": _LASOT,
-    "got10k": DatasetRules(visibility_in_validity=False, families=("box", "got10k")),
-    "DAVIS": DatasetRules(families=("vos",)),
-    "YouTubeVOS": DatasetRules(families=("vos",)),
-})
+DATASET_RULES.add_all(
+    {
+        "uav": DatasetRules(allow_nan_annotation=True, invalid_center_error=-1.0),
+        "lasot": _LASOT,
+        "lasot_extension_subset": _LASOT,
+        "got10k": DatasetRules(visibility_in_validity=False, families=("box", "got10k")),
+        "DAVIS": DatasetRules(families=("vos",)),
+        "YouTubeVOS": DatasetRules(families=("vos",)),
+    }
+)
 
 
 def rules_for(dataset: str) -> DatasetRules:

@@ -5,11 +5,12 @@ per-sequence curves are averaged across runs first and then over sequences. A se
 missing result file for any run of any tracker is either an error or, with ``skip_missing``,
 dropped for every tracker so all rows of a table cover the same sequences.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 from tqdm import tqdm
@@ -109,21 +110,26 @@ def _required_files(seq: Sequence, spec: TrackerSpec, settings: EnvSettings, fam
     return files
 
 
-def filter_missing(sequences: list[Sequence], groups: list[TrackerGroup], settings: EnvSettings,
-                   skip_missing: bool) -> tuple[list[Sequence], list[str]]:
+def filter_missing(
+    sequences: list[Sequence], groups: list[TrackerGroup], settings: EnvSettings, skip_missing: bool
+) -> tuple[list[Sequence], list[str]]:
     """Sequences every run has results for, and the names dropped; raise on the first gap otherwise."""
     kept, dropped = [], []
     for seq in sequences:
         families = set(rules_for(seq.dataset).families)
-        missing = next((f for g in groups for s in g.runs for f in _required_files(seq, s, settings, families)
-                        if not f.is_file()), None)
+        missing = next(
+            (f for g in groups for s in g.runs for f in _required_files(seq, s, settings, families) if not f.is_file()),
+            None,
+        )
         if missing is None:
             kept.append(seq)
         elif skip_missing:
             dropped.append(seq.name)
         else:
-            raise ResultsError(f"{missing}: results file not found (sequence '{seq.name}'; "
-                               "pass --skip-missing to leave such sequences out)")
+            raise ResultsError(
+                f"{missing}: results file not found (sequence '{seq.name}'; "
+                "pass --skip-missing to leave such sequences out)"
+            )
     return kept, dropped
 
 
@@ -135,8 +141,9 @@ def _image_wh(seq: Sequence) -> tuple[float, float] | None:
     return float(width), float(height)
 
 
-def _box_curves(seq: Sequence, spec: TrackerSpec, settings: EnvSettings,
-                protocol: str) -> tuple[box_metrics.SequenceCurves | None, np.ndarray]:
+def _box_curves(
+    seq: Sequence, spec: TrackerSpec, settings: EnvSettings, protocol: str
+) -> tuple[box_metrics.SequenceCurves | None, np.ndarray]:
     path = box_results_path(spec, seq.name, settings)
     pred = read_boxes(path)
     anno = np.asarray(seq.ground_truth_rect, np.float64)
@@ -144,9 +151,14 @@ def _box_curves(seq: Sequence, spec: TrackerSpec, settings: EnvSettings,
     return box_metrics.sequence_curves(errors, protocol), pred
 
 
-def evaluate_boxes(sequences: list[Sequence], group: TrackerGroup, settings: EnvSettings,
-                   protocol: str = "pytracking", got10k: bool = False,
-                   result: TrackerEvaluation | None = None) -> TrackerEvaluation:
+def evaluate_boxes(
+    sequences: list[Sequence],
+    group: TrackerGroup,
+    settings: EnvSettings,
+    protocol: str = "pytracking",
+    got10k: bool = False,
+    result: TrackerEvaluation | None = None,
+) -> TrackerEvaluation:
     """Success/precision curves (and GOT-10k AO/SR when ``got10k``) of one tracker group."""
     result = result or TrackerEvaluation(group)
     got_ious = []
@@ -194,9 +206,15 @@ def object_first_positions(seq: Sequence, positions: list[int]) -> dict[str, int
     return first
 
 
-def _vos_run_scores(seq: Sequence, spec: TrackerSpec, settings: EnvSettings,
-                    gt_masks: list[np.ndarray], positions: list[int], first: dict[str, int],
-                    with_f: bool) -> list[vos_metrics.ObjectScores]:
+def _vos_run_scores(
+    seq: Sequence,
+    spec: TrackerSpec,
+    settings: EnvSettings,
+    gt_masks: list[np.ndarray],
+    positions: list[int],
+    first: dict[str, int],
+    with_f: bool,
+) -> list[vos_metrics.ObjectScores]:
     def prediction(pos: int) -> np.ndarray:
         return read_mask(mask_results_path(spec, seq, positions[pos], settings))
 
@@ -237,9 +255,15 @@ def _mean_over_runs(values: list[np.ndarray]) -> np.ndarray:
     return np.divide(total, counts, out=np.full(stacked.shape[1], np.nan), where=counts > 0)
 
 
-def evaluate_vos(sequences: list[Sequence], group: TrackerGroup, settings: EnvSettings,
-                 categories: dict[tuple[str, str], str] | None = None, seen: set[str] | None = None,
-                 with_f: bool = True, result: TrackerEvaluation | None = None) -> TrackerEvaluation:
+def evaluate_vos(
+    sequences: list[Sequence],
+    group: TrackerGroup,
+    settings: EnvSettings,
+    categories: dict[tuple[str, str], str] | None = None,
+    seen: set[str] | None = None,
+    with_f: bool = True,
+    result: TrackerEvaluation | None = None,
+) -> TrackerEvaluation:
     """J/F of one tracker group; runs are averaged frame by frame per object."""
     result = result or TrackerEvaluation(group)
     objects: list[vos_metrics.ObjectScores] = []

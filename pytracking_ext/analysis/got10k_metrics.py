@@ -4,10 +4,11 @@ Rule: frame 0 is not scored, frames whose target is absent are not scored, IoU i
 continuous box overlap (boxes optionally clipped to the image first, as the toolkit does), and
 the dataset figures pool every scored frame of every sequence and repetition.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
@@ -39,13 +40,20 @@ def iou_continuous(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.clip(iou, 0.0, 1.0)
 
 
-def scored_ious(pred: np.ndarray, anno: np.ndarray, visible: np.ndarray | None = None,
-                image_wh: tuple[float, float] | None = None, source: str = "predictions") -> np.ndarray:
+def scored_ious(
+    pred: np.ndarray,
+    anno: np.ndarray,
+    visible: np.ndarray | None = None,
+    image_wh: tuple[float, float] | None = None,
+    source: str = "predictions",
+) -> np.ndarray:
     """IoUs of the frames GOT-10k scores: frames 1.. where the target is present."""
     pred, anno = np.asarray(pred, np.float64), np.asarray(anno, np.float64)
     if pred.shape != anno.shape:
-        raise ResultsError(f"{source}: {len(pred)} predicted rows for {len(anno)} annotated frames "
-                           "(GOT-10k requires one row per frame)")
+        raise ResultsError(
+            f"{source}: {len(pred)} predicted rows for {len(anno)} annotated frames "
+            "(GOT-10k requires one row per frame)"
+        )
     if np.isnan(pred).any():
         raise ResultsError(f"{source}: invalid results (NaN in predictions)")
     pred, anno = pred[1:], anno[1:]

@@ -1,10 +1,11 @@
 """PNG plots of the analysis (matplotlib with the Agg backend: no display needed)."""
+
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -32,10 +33,12 @@ class CurveStyle:
 
 
 SUCCESS_STYLE = CurveStyle("Overlap threshold", "Overlap Precision [%]", (0.0, 1.0), "upper right", "Success plot")
-PRECISION_STYLE = CurveStyle("Location error threshold [pixels]", "Distance Precision [%]", (0.0, 50.0),
-                             "lower right", "Precision plot")
-NORM_PRECISION_STYLE = CurveStyle("Location error threshold", "Distance Precision [%]", (0.0, 0.5),
-                                  "lower right", "Normalized precision plot")
+PRECISION_STYLE = CurveStyle(
+    "Location error threshold [pixels]", "Distance Precision [%]", (0.0, 50.0), "lower right", "Precision plot"
+)
+NORM_PRECISION_STYLE = CurveStyle(
+    "Location error threshold", "Distance Precision [%]", (0.0, 0.5), "lower right", "Normalized precision plot"
+)
 
 
 def _save(fig, path: Path) -> Path:
@@ -46,8 +49,15 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def plot_curves(path: Path, thresholds: np.ndarray, curves: Sequence[np.ndarray], labels: Sequence[str],
-                scores: Sequence[float], style: CurveStyle, report_name: str = "") -> Path:
+def plot_curves(
+    path: Path,
+    thresholds: np.ndarray,
+    curves: Sequence[np.ndarray],
+    labels: Sequence[str],
+    scores: Sequence[float],
+    style: CurveStyle,
+    report_name: str = "",
+) -> Path:
     """One line per tracker (curves as fractions), legend ``name [score]`` sorted by score."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
@@ -64,8 +74,9 @@ def plot_curves(path: Path, thresholds: np.ndarray, curves: Sequence[np.ndarray]
     return _save(fig, path)
 
 
-def plot_attribute_bars(path: Path, attributes: Sequence[str], labels: Sequence[str],
-                        values: np.ndarray, report_name: str = "") -> Path:
+def plot_attribute_bars(
+    path: Path, attributes: Sequence[str], labels: Sequence[str], values: np.ndarray, report_name: str = ""
+) -> Path:
     """Grouped bars of per-attribute AUC (rows: trackers, columns: attributes); legend shows their mean."""
     plt = _pyplot()
     values = np.asarray(values, np.float64)

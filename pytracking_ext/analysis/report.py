@@ -5,12 +5,14 @@ Outputs go to ``<result_plot_path>/<report name>/``: ``summary.csv``, ``summary.
 attributes) and, with plotting on, ``success.png``, ``precision.png``, ``norm_precision.png``,
 ``attributes.png``. Every file is written atomically.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence as Seq
+from typing import Any
 
 import numpy as np
 
@@ -21,8 +23,7 @@ from ..settings import EnvSettings
 from ..utils.io import atomic_write_text
 from . import box_metrics, plots, tables
 from .dataset_rules import rules_for
-from .evaluate import (TrackerEvaluation, evaluate_boxes, evaluate_vos, filter_missing, group_specs,
-                       metric_families)
+from .evaluate import TrackerEvaluation, evaluate_boxes, evaluate_vos, filter_missing, group_specs, metric_families
 from .vos_categories import dataset_year, load_categories
 
 # Datasets whose attribute files PyTracking analyses per attribute.
@@ -68,8 +69,9 @@ def load_sequences(name: str, settings: EnvSettings, root: str | None = None) ->
     return list(get_dataset(name, settings=settings, root=root))
 
 
-def load_attribute_subsets(name: str, mode: str, sequences: Seq[Sequence], settings: EnvSettings,
-                           root: str | None = None) -> dict[str, list[str]]:
+def load_attribute_subsets(
+    name: str, mode: str, sequences: Seq[Sequence], settings: EnvSettings, root: str | None = None
+) -> dict[str, list[str]]:
     """Attribute -> names of the evaluated sequences having it (empty when the dataset has none)."""
     if any(seq.attributes for seq in sequences):
         subsets: dict[str, list[str]] = defaultdict(list)
@@ -128,9 +130,16 @@ def _attribute_rows(evaluations: Seq[TrackerEvaluation], subsets: dict[str, list
     for ev in evaluations:
         for attribute, names in subsets.items():
             scores = ev.subset_scores(names)
-            rows.append({"tracker": ev.group.name, "param": ev.group.param, "attribute": attribute,
-                         "sequences": len(names), "auc": scores.auc if scores else None,
-                         "precision": scores.precision if scores else None})
+            rows.append(
+                {
+                    "tracker": ev.group.name,
+                    "param": ev.group.param,
+                    "attribute": attribute,
+                    "sequences": len(names),
+                    "auc": scores.auc if scores else None,
+                    "precision": scores.precision if scores else None,
+                }
+            )
     return rows
 
 
@@ -141,29 +150,44 @@ def _write_plots(report: Report, name: str) -> None:
     labels = [ev.group.label for ev in evs]
     specs = [
         ("success.png", box_metrics.OVERLAP_THRESHOLDS, "success", lambda s: s.auc, plots.SUCCESS_STYLE),
-        ("precision.png", box_metrics.PRECISION_THRESHOLDS, "precision", lambda s: s.precision,
-         plots.PRECISION_STYLE),
-        ("norm_precision.png", box_metrics.NORM_PRECISION_THRESHOLDS, "norm_precision",
-         lambda s: s.norm_precision, plots.NORM_PRECISION_STYLE),
+        ("precision.png", box_metrics.PRECISION_THRESHOLDS, "precision", lambda s: s.precision, plots.PRECISION_STYLE),
+        (
+            "norm_precision.png",
+            box_metrics.NORM_PRECISION_THRESHOLDS,
+            "norm_precision",
+            lambda s: s.norm_precision,
+            plots.NORM_PRECISION_STYLE,
+        ),
     ]
     for filename, thresholds, attr, score, style in specs:
-        report.files.append(plots.plot_curves(
-            report.folder / filename, thresholds, [getattr(ev.curves, attr) for ev in evs], labels,
-            [score(ev.scores) for ev in evs], style, name))
+        report.files.append(
+            plots.plot_curves(
+                report.folder / filename,
+                thresholds,
+                [getattr(ev.curves, attr) for ev in evs],
+                labels,
+                [score(ev.scores) for ev in evs],
+                style,
+                name,
+            )
+        )
     if report.attributes:
         attributes = list(report.attributes)
-        values = np.array([[getattr(ev.subset_scores(report.attributes[a]), "auc", np.nan) for a in attributes]
-                           for ev in evs], dtype=np.float64)
-        report.files.append(plots.plot_attribute_bars(report.folder / "attributes.png", attributes, labels,
-                                                      values, name))
+        values = np.array(
+            [[getattr(ev.subset_scores(report.attributes[a]), "auc", np.nan) for a in attributes] for ev in evs],
+            dtype=np.float64,
+        )
+        report.files.append(
+            plots.plot_attribute_bars(report.folder / "attributes.png", attributes, labels, values, name)
+        )
 
 
-def run_report(options: ReportOptions, settings: EnvSettings,
-               sequences: list[Sequence] | None = None) -> Report:
+def run_report(options: ReportOptions, settings: EnvSettings, sequences: list[Sequence] | None = None) -> Report:
     """Evaluate ``options.trackers`` on the dataset and write the report folder."""
     if options.protocol not in box_metrics.PROTOCOLS:
-        raise UnknownNameError(f"unknown protocol '{options.protocol}'; known: "
-                               f"{', '.join(box_metrics.PROTOCOLS.names())}")
+        raise UnknownNameError(
+            f"unknown protocol '{options.protocol}'; known: {', '.join(box_metrics.PROTOCOLS.names())}"
+        )
     if sequences is None:
         sequences = load_sequences(options.dataset, settings, options.dataset_path)
     if not sequences:
@@ -171,8 +195,9 @@ def run_report(options: ReportOptions, settings: EnvSettings,
     groups = group_specs(options.trackers)
     kept, skipped = filter_missing(list(sequences), groups, settings, options.skip_missing)
     if not kept:
-        raise DatasetError(f"dataset '{options.dataset}': no sequence has results for every tracker "
-                           f"({len(skipped)} skipped)")
+        raise DatasetError(
+            f"dataset '{options.dataset}': no sequence has results for every tracker ({len(skipped)} skipped)"
+        )
     evaluations = evaluate_all(options, kept, settings)
     rows = [tables.summary_row(ev, options.dataset, len(kept)) for ev in evaluations]
     columns = tables.summary_columns(rows)
@@ -185,8 +210,9 @@ def run_report(options: ReportOptions, settings: EnvSettings,
     if any(ev.per_sequence for ev in evaluations):
         seq_rows = tables.per_sequence_rows(evaluations, report.sequences)
         report.files.append(tables.write_csv(folder / "per_sequence.csv", seq_rows, list(seq_rows[0])))
-        report.attributes = load_attribute_subsets(options.dataset, options.attribute_mode, kept, settings,
-                                                   options.dataset_path)
+        report.attributes = load_attribute_subsets(
+            options.dataset, options.attribute_mode, kept, settings, options.dataset_path
+        )
         if report.attributes:
             attr_rows = _attribute_rows(evaluations, report.attributes)
             report.files.append(tables.write_csv(folder / "attributes.csv", attr_rows, list(attr_rows[0])))

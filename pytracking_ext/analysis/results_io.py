@@ -4,6 +4,7 @@ Box files have one ``x, y, w, h`` row per frame, separated by tabs or commas, as
 ints (PyTracking wrote ``%d``, this package writes ``%.2f``). Anything else is reported as a
 :class:`ResultsError` that names the file and, where it applies, the line.
 """
+
 from __future__ import annotations
 
 import math
@@ -65,8 +66,7 @@ def read_boxes(path: str | Path) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64)
 
 
-def box_results_path(spec: TrackerSpec, seq_name: str, settings: EnvSettings,
-                     object_id: str | None = None) -> Path:
+def box_results_path(spec: TrackerSpec, seq_name: str, settings: EnvSettings, object_id: str | None = None) -> Path:
     """``<results_dir>/<seq>.txt`` or, for one object of a multi-object run, ``<seq>_<id>.txt``."""
     stem = seq_name if object_id is None else f"{seq_name}_{object_id}"
     return spec.results_dir(settings) / f"{stem}.txt"
@@ -83,4 +83,3 @@ def read_mask(path: str | Path) -> np.ndarray:
         return imread_indexed(path)
     except ImageReadError as err:
         raise ResultsError(str(err)) from None
-

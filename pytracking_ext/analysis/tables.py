@@ -1,11 +1,13 @@
 """Result tables: rows as dicts, written as CSV and Markdown (percent values, 2 decimals)."""
+
 from __future__ import annotations
 
 import csv
 import io
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..utils.io import atomic_write_text
 from .evaluate import TrackerEvaluation
@@ -34,12 +36,18 @@ def summary_row(ev: TrackerEvaluation, dataset: str, num_sequences: int) -> dict
         row.update(ao=ev.got.ao, sr50=ev.got.sr50, sr75=ev.got.sr75)
     if ev.vos is not None:
         v = ev.vos
-        row.update(J=v.j_mean, F=v.f_mean, JF=v.jf, J_recall=v.j_recall, J_decay=v.j_decay,
-                   F_recall=v.f_recall, F_decay=v.f_decay)
+        row.update(
+            J=v.j_mean,
+            F=v.f_mean,
+            JF=v.jf,
+            J_recall=v.j_recall,
+            J_decay=v.j_decay,
+            F_recall=v.f_recall,
+            F_decay=v.f_decay,
+        )
     if ev.seen_unseen is not None:
         su = ev.seen_unseen
-        row.update(J_seen=su.j_seen, F_seen=su.f_seen, J_unseen=su.j_unseen, F_unseen=su.f_unseen,
-                   overall=su.overall)
+        row.update(J_seen=su.j_seen, F_seen=su.f_seen, J_unseen=su.j_unseen, F_unseen=su.f_unseen, overall=su.overall)
     row.update(runs=len(ev.group.runs), sequences=num_sequences)
     return row
 
@@ -95,8 +103,17 @@ def per_object_rows(evaluations: Sequence[TrackerEvaluation]) -> list[dict]:
     rows = []
     for ev in evaluations:
         for obj in ev.vos_objects:
-            rows.append({"tracker": ev.group.name, "param": ev.group.param, "sequence": obj.sequence,
-                         "object": obj.object_id, "category": obj.category or "",
-                         "J": obj.j_stats.mean * 100.0, "F": obj.f_stats.mean * 100.0,
-                         "J_recall": obj.j_stats.recall * 100.0, "J_decay": obj.j_stats.decay * 100.0})
+            rows.append(
+                {
+                    "tracker": ev.group.name,
+                    "param": ev.group.param,
+                    "sequence": obj.sequence,
+                    "object": obj.object_id,
+                    "category": obj.category or "",
+                    "J": obj.j_stats.mean * 100.0,
+                    "F": obj.f_stats.mean * 100.0,
+                    "J_recall": obj.j_stats.recall * 100.0,
+                    "J_decay": obj.j_stats.decay * 100.0,
+                }
+            )
     return rows

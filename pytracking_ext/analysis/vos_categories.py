@@ -1,4 +1,5 @@
 """YouTube-VOS object categories and the 'seen' set (categories of the train split)."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,11 @@ def read_meta(path: Path) -> dict:
 
 def meta_categories(videos: dict) -> dict[tuple[str, str], str]:
     """(video, object id) -> category of a parsed meta.json."""
-    return {(vid, str(oid)): obj.get("category", "")
-            for vid, info in videos.items() for oid, obj in info.get("objects", {}).items()}
+    return {
+        (vid, str(oid)): obj.get("category", "")
+        for vid, info in videos.items()
+        for oid, obj in info.get("objects", {}).items()
+    }
 
 
 def load_categories(root: Path, year: str) -> tuple[dict[tuple[str, str], str], set[str] | None]:

@@ -4,11 +4,13 @@ Per object, a frame is scored when its position among the annotated frames is st
 the object's first frame and strictly before the last annotated frame. Dataset scores are
 means over objects. Ground-truth pixels labelled 255 are void and ignored by both measures.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence as Seq
 
 import numpy as np
 
@@ -54,7 +56,7 @@ def boundary_map(mask: np.ndarray) -> np.ndarray:
 def disk(radius: int) -> np.ndarray:
     """``uint8`` disk footprint: offsets with ``dx^2 + dy^2 <= radius^2``."""
     r = int(radius)
-    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
     return ((xx * xx + yy * yy) <= r * r).astype(np.uint8)
 
 
@@ -69,8 +71,9 @@ def _dilate(bmap: np.ndarray, footprint: np.ndarray) -> np.ndarray:
     return cv2.dilate(bmap.astype(np.uint8), footprint).astype(bool)
 
 
-def boundary_measure(pred: np.ndarray, gt: np.ndarray, void: np.ndarray | None = None,
-                     fraction: float = BOUNDARY_FRACTION) -> float:
+def boundary_measure(
+    pred: np.ndarray, gt: np.ndarray, void: np.ndarray | None = None, fraction: float = BOUNDARY_FRACTION
+) -> float:
     """Boundary F-measure with a tolerance of ``fraction`` of the image diagonal."""
     pred, gt = np.asarray(pred, bool), np.asarray(gt, bool)
     if void is not None:
@@ -142,8 +145,13 @@ def scored_positions(num_annotated: int, first_position: int) -> range:
     return range(first_position + 1, num_annotated - 1)
 
 
-def evaluate_objects(sequence: str, gt_masks: Seq[np.ndarray], pred_masks: Seq[np.ndarray] | Callable[[int], np.ndarray],
-                     object_first: dict[str, int], with_f: bool = True) -> list[ObjectScores]:
+def evaluate_objects(
+    sequence: str,
+    gt_masks: Seq[np.ndarray],
+    pred_masks: Seq[np.ndarray] | Callable[[int], np.ndarray],
+    object_first: dict[str, int],
+    with_f: bool = True,
+) -> list[ObjectScores]:
     """J (and F) of every object of one sequence.
 
     ``gt_masks`` are the label maps of the annotated frames in order; ``pred_masks`` the label
@@ -157,8 +165,9 @@ def evaluate_objects(sequence: str, gt_masks: Seq[np.ndarray], pred_masks: Seq[n
         gt = np.asarray(gt_masks[pos])
         pred = np.asarray(pred_masks(pos) if callable(pred_masks) else pred_masks[pos])
         if pred.shape != gt.shape:
-            raise ValueError(f"{sequence}: predicted mask of annotated frame {pos} has shape {pred.shape}, "
-                             f"ground truth {gt.shape}")
+            raise ValueError(
+                f"{sequence}: predicted mask of annotated frame {pos} has shape {pred.shape}, ground truth {gt.shape}"
+            )
         void = gt == VOID_LABEL
         for oid, first in object_first.items():
             if pos <= first:

@@ -14,6 +14,7 @@ links are followed, or the whole operation is refused before anything changes. `
 what it is about to do in the manifest before doing it (so even a killed install can be uninstalled)
 and undoes every step when it fails (so a failed install leaves the checkout as it was).
 """
+
 from __future__ import annotations
 
 import glob
@@ -21,9 +22,9 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ..errors import SettingsError
 from ..utils.io import atomic_write_bytes, atomic_write_text
@@ -32,8 +33,14 @@ from .shims import ShimPlan
 MANIFEST_NAME = ".pytracking_ext_bridge.json"
 BACKUP_DIR = ".pytracking_ext_bridge_backup"
 #: Paths whose presence identifies a PyTracking checkout.
-CHECKOUT_MARKERS = ("pytracking/__init__.py", "ltr/__init__.py", "pytracking/evaluation/tracker.py",
-                    "pytracking/tracker", "pytracking/parameter", "ltr/train_settings")
+CHECKOUT_MARKERS = (
+    "pytracking/__init__.py",
+    "ltr/__init__.py",
+    "pytracking/evaluation/tracker.py",
+    "pytracking/tracker",
+    "pytracking/parameter",
+    "ltr/train_settings",
+)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _MANIFEST_FIELDS = ("files", "dirs", "moved")
 
@@ -63,7 +70,7 @@ class Manifest:
     moved: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, root: Path) -> "Manifest | None":
+    def load(cls, root: Path) -> Manifest | None:
         """The manifest in checkout ``root`` (resolved), checked entry by entry; ``None`` when there is none."""
         path = root / MANIFEST_NAME
         if not path.is_file():
@@ -77,8 +84,9 @@ class Manifest:
         return manifest
 
     @classmethod
-    def _from_data(cls, path: Path, data: object) -> "Manifest":
+    def _from_data(cls, path: Path, data: object) -> Manifest:
         """The manifest in the JSON ``data``, refusing any field or entry of the wrong shape."""
+
         def bad(what: str) -> SettingsError:
             return SettingsError(f"{path}: bridge manifest {what}; refusing to use it (fix or delete it)")
 
@@ -105,16 +113,22 @@ class Manifest:
         for where, rel in entries:
             reason = outside_reason(root, rel)
             if reason:
-                raise SettingsError(f"{root / MANIFEST_NAME}: '{where}' entry {rel!r} {reason}; "
-                                    "refusing to touch anything (fix or delete the manifest)")
+                raise SettingsError(
+                    f"{root / MANIFEST_NAME}: '{where}' entry {rel!r} {reason}; "
+                    "refusing to touch anything (fix or delete the manifest)"
+                )
         reserved = [rel for rel in [*self.files, *self.dirs] if _under(rel, [MANIFEST_NAME, BACKUP_DIR])]
         if reserved:
-            raise SettingsError(f"{root / MANIFEST_NAME}: names the bridge's own {reserved[0]!r} as a shim; "
-                                "refusing to touch anything (fix or delete the manifest)")
+            raise SettingsError(
+                f"{root / MANIFEST_NAME}: names the bridge's own {reserved[0]!r} as a shim; "
+                "refusing to touch anything (fix or delete the manifest)"
+            )
         for rel, backup in self.moved.items():
             if backup != f"{BACKUP_DIR}/{rel}":
-                raise SettingsError(f"{root / MANIFEST_NAME}: 'moved' entry {rel!r} -> {backup!r} is not where "
-                                    f"install keeps a backup ({BACKUP_DIR}/{rel}); refusing to touch anything")
+                raise SettingsError(
+                    f"{root / MANIFEST_NAME}: 'moved' entry {rel!r} -> {backup!r} is not where "
+                    f"install keeps a backup ({BACKUP_DIR}/{rel}); refusing to touch anything"
+                )
 
     def to_json(self) -> str:
         data = {"files": dict(sorted(self.files.items())), "dirs": self.dirs, "moved": self.moved}
@@ -155,8 +169,11 @@ def _conflicts(root: Path, plan: ShimPlan, manifest: Manifest) -> list[str]:
     """User folders/files that installing ``plan`` would write into or over."""
     ours = set(manifest.files) | set(manifest.dirs)
     conflicts = [d for d in plan.owned_dirs if (root / d).exists() and d not in manifest.dirs]
-    conflicts += [rel for rel in plan.files if (root / rel).exists() and rel not in ours
-                  and not any(rel.startswith(d + "/") for d in conflicts)]
+    conflicts += [
+        rel
+        for rel in plan.files
+        if (root / rel).exists() and rel not in ours and not any(rel.startswith(d + "/") for d in conflicts)
+    ]
     return conflicts
 
 
@@ -164,12 +181,14 @@ def _check_move_aside(root: Path, conflicts: list[str], plan: ShimPlan) -> None:
     """Refuse ``--replace`` when it would overwrite loose user files or an earlier backup."""
     loose = [rel for rel in conflicts if rel not in plan.owned_dirs]
     if loose:
-        raise SettingsError(f"{root}: --replace moves whole folders only; the user's {', '.join(loose)} "
-                            "would be overwritten")
+        raise SettingsError(
+            f"{root}: --replace moves whole folders only; the user's {', '.join(loose)} would be overwritten"
+        )
     taken = [rel for rel in conflicts if (root / BACKUP_DIR / rel).exists()]
     if taken:
-        raise SettingsError(f"{root}: backup of {', '.join(taken)} already exists in {BACKUP_DIR}/; "
-                            "restore or delete it first")
+        raise SettingsError(
+            f"{root}: backup of {', '.join(taken)} already exists in {BACKUP_DIR}/; restore or delete it first"
+        )
 
 
 def _under(rel: str, folders: list[str]) -> bool:
@@ -241,12 +260,15 @@ def install(root: Path, plan: ShimPlan, replace: bool = False) -> list[str]:
     manifest = Manifest.load(root) or Manifest()
     modified = [rel for rel in _modified(root, manifest) if rel in plan.files]
     if modified:
-        raise SettingsError(f"{root}: bridge files edited since installation: {', '.join(modified)} "
-                            "(restore or delete them first)")
+        raise SettingsError(
+            f"{root}: bridge files edited since installation: {', '.join(modified)} (restore or delete them first)"
+        )
     conflicts = _conflicts(root, plan, manifest)
     if conflicts and not replace:
-        raise SettingsError(f"{root}: not overwriting the user's {', '.join(conflicts)} "
-                            "(install under another name with --prefix, or move it aside with --replace)")
+        raise SettingsError(
+            f"{root}: not overwriting the user's {', '.join(conflicts)} "
+            "(install under another name with --prefix, or move it aside with --replace)"
+        )
     if conflicts:
         _check_move_aside(root, conflicts, plan)
     steps = _Steps(root)
@@ -319,8 +341,10 @@ def uninstall(root: Path) -> tuple[list[str], list[str]]:
         raise SettingsError(f"{root}: the user's folders moved aside at install are gone: {', '.join(missing)}")
     blocked = [rel for rel in manifest.moved if _holds_foreign_files(root, rel, manifest)]
     if blocked:
-        raise SettingsError(f"{root}: cannot restore the user's {', '.join(blocked)}: files were added there "
-                            "since installation; move them out first")
+        raise SettingsError(
+            f"{root}: cannot restore the user's {', '.join(blocked)}: files were added there "
+            "since installation; move them out first"
+        )
     removed = []
     for rel in manifest.files:
         path = root / rel
@@ -348,8 +372,10 @@ def _holds_foreign_files(root: Path, rel: str, manifest: Manifest) -> bool:
     folder = root / rel
     if not folder.is_dir():
         return False
-    return any(p.is_file() and p.relative_to(root).as_posix() not in manifest.files and p.parent.name != "__pycache__"
-               for p in folder.rglob("*"))
+    return any(
+        p.is_file() and p.relative_to(root).as_posix() not in manifest.files and p.parent.name != "__pycache__"
+        for p in folder.rglob("*")
+    )
 
 
 def _remove_empty_parents(path: Path, root: Path) -> None:

@@ -11,6 +11,7 @@ relatively are also looked up in the checkout's ``network_path`` (its ``local.py
 ``run_training.py`` has no ``--set``: the variable :data:`SET_VARIABLE` carries the same
 overrides (``LTR_EXT_SET="max_epochs=1 samples_per_epoch=8"``).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -18,9 +19,10 @@ import importlib.util
 import os
 import shlex
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import OverrideError, PytrackingError, SettingsError
 from ..evaluation.network_loading import NetworkSpec
@@ -67,8 +69,10 @@ def checkout_network_path() -> Path | None:
         if importlib.util.find_spec("pytracking.evaluation.local") is None:
             return None
         from pytracking.evaluation.environment import env_settings as checkout_env_settings
+
         path = checkout_env_settings().network_path
-    except Exception:  # not inside a checkout, or a local.py that does not import: keep our own lookup
+    except Exception:  # noqa: BLE001 - a foreign checkout's local.py can raise anything; keep our own lookup
+        # not inside a checkout, or a local.py that does not import
         return None
     return Path(path).expanduser() if path else None
 

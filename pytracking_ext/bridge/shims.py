@@ -5,6 +5,7 @@ Each shim only imports from this package, so the checkout runs our implementatio
 ``pytracking/parameter/<name>/<param>.py`` (``parameters()``) and
 ``ltr/train_settings/<module>/<name>.py`` (``run(settings)``).
 """
+
 from __future__ import annotations
 
 import re
@@ -29,18 +30,24 @@ class ShimPlan:
 
 
 def tracker_shim(name: str) -> str:
-    return (f"{HEADER}from pytracking_ext.trackers import get_tracker_class as _tracker_class\n\n\n"
-            f"def get_tracker_class():\n    return _tracker_class({name!r})\n")
+    return (
+        f"{HEADER}from pytracking_ext.trackers import get_tracker_class as _tracker_class\n\n\n"
+        f"def get_tracker_class():\n    return _tracker_class({name!r})\n"
+    )
 
 
 def parameter_shim(name: str, param: str) -> str:
-    return (f"{HEADER}from pytracking_ext.bridge.runtime import parameters as _parameters\n\n\n"
-            f"def parameters():\n    return _parameters({name!r}, {param!r})\n")
+    return (
+        f"{HEADER}from pytracking_ext.bridge.runtime import parameters as _parameters\n\n\n"
+        f"def parameters():\n    return _parameters({name!r}, {param!r})\n"
+    )
 
 
 def train_settings_shim(module: str) -> str:
-    return (f"{HEADER}from pytracking_ext.bridge.runtime import run_training as _run_training\n\n\n"
-            f"def run(settings):\n    return _run_training({module!r}, settings)\n")
+    return (
+        f"{HEADER}from pytracking_ext.bridge.runtime import run_training as _run_training\n\n\n"
+        f"def run(settings):\n    return _run_training({module!r}, settings)\n"
+    )
 
 
 def train_settings_modules() -> list[tuple[str, str, str]]:
@@ -53,8 +60,10 @@ def train_settings_modules() -> list[tuple[str, str, str]]:
 def check_prefix(prefix: str) -> str:
     """``prefix`` when it is empty or an identifier (letters, digits, '_', not starting with a digit)."""
     if not _PREFIX.fullmatch(prefix):
-        raise SettingsError(f"--prefix {prefix!r}: use letters, digits and '_' only, not starting with a digit "
-                            "(it becomes part of module names)")
+        raise SettingsError(
+            f"--prefix {prefix!r}: use letters, digits and '_' only, not starting with a digit "
+            "(it becomes part of module names)"
+        )
     return prefix
 
 

@@ -3,6 +3,7 @@
 Format: ``{"att_name_short": [...], "att_name_long": [...], "<sequence key>": ["IV", ...]}``.
 A file is looked for in the dataset root first, then in the folder of setting ``dataspec_path``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ class AttributeTable:
         for short, long in zip(self.short, self.long):
             if wanted in (short.lower(), long.lower()):
                 return short
-        known = ", ".join(f"{s} ({l})" for s, l in zip(self.short, self.long))
+        known = ", ".join(f"{s} ({long_})" for s, long_ in zip(self.short, self.long))
         raise UnknownNameError(f"unknown attribute '{attribute}' in {self.source}; known attributes: {known}")
 
     def long_name(self, short: str) -> str:

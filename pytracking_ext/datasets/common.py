@@ -3,12 +3,15 @@
 Every check raises :class:`DatasetError` with a one-line message naming the file or folder,
 so a broken download is reported where it is broken instead of deep inside a tracker.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
+from collections.abc import Sequence as Seq
 from pathlib import Path
-from typing import Any, Iterable, Sequence as Seq
+from typing import Any
 
 import numpy as np
 
@@ -77,7 +80,9 @@ def numbered_frames(folder: Path, start: int, end: int, digits: int, ext: str) -
     frames = [str(folder / f"{i:0{digits}d}.{ext}") for i in range(start, end + 1)]
     for path in (frames[0], frames[-1]):
         if not Path(path).is_file():
-            raise DatasetError(f"frame not found: {path} (expected frames {Path(frames[0]).name}..{Path(frames[-1]).name})")
+            raise DatasetError(
+                f"frame not found: {path} (expected frames {Path(frames[0]).name}..{Path(frames[-1]).name})"
+            )
     return frames
 
 
@@ -99,9 +104,15 @@ def listed_frames(folder: Path, pattern: str = "*.jpg", integer_stems: bool = Fa
     return [str(p) for p in files]
 
 
-def read_boxes(path: Path, num_frames: int | None = None, *, allow_nan: bool = False,
-               first_only_ok: bool = False, delimiters: Seq[str | None] = (",", "\t", None),
-               skip_rows: int = 0) -> np.ndarray:
+def read_boxes(
+    path: Path,
+    num_frames: int | None = None,
+    *,
+    allow_nan: bool = False,
+    first_only_ok: bool = False,
+    delimiters: Seq[str | None] = (",", "\t", None),
+    skip_rows: int = 0,
+) -> np.ndarray:
     """Read an ``x,y,w,h`` ground-truth file as an ``(N, 4)`` float64 array and validate it.
 
     ``num_frames`` is the number of frames the sequence has: the file must have exactly that many
@@ -128,8 +139,9 @@ def read_boxes(path: Path, num_frames: int | None = None, *, allow_nan: bool = F
     if num_frames is not None and boxes.shape[0] != num_frames:
         if not (first_only_ok and boxes.shape[0] == 1):
             relation = "fewer" if boxes.shape[0] < num_frames else "more"
-            raise DatasetError(f"{path}: {boxes.shape[0]} ground-truth lines for {num_frames} frames "
-                               f"({relation} lines than frames)")
+            raise DatasetError(
+                f"{path}: {boxes.shape[0]} ground-truth lines for {num_frames} frames ({relation} lines than frames)"
+            )
     check_init_box(boxes[0], path)
     return boxes
 
@@ -200,8 +212,13 @@ def table_entry_fields(entry: dict[str, Any], path_hint: str, required: Seq[str]
         raise DatasetError(f"{path_hint}: entry '{entry.get('name')}' lacks {', '.join(missing)}")
 
 
-def table_sequence(root: Path, entry: dict[str, Any], dataset: str, allow_nan: bool = False,
-                   delimiters: Seq[str | None] = (",", "\t", None)) -> Sequence:
+def table_sequence(
+    root: Path,
+    entry: dict[str, Any],
+    dataset: str,
+    allow_nan: bool = False,
+    delimiters: Seq[str | None] = (",", "\t", None),
+) -> Sequence:
     """A sequence described by one table entry (the format shared by UAV123, NFS, OTB and ``sequence_table.json``)."""
     table_entry_fields(entry, str(Path(root) / TABLE_FILE), ("name", "path", "startFrame", "endFrame", "anno_path"))
     start, end, omit = int(entry["startFrame"]), int(entry["endFrame"]), int(entry.get("initOmit") or 0)
@@ -209,6 +226,7 @@ def table_sequence(root: Path, entry: dict[str, Any], dataset: str, allow_nan: b
     if omit >= len(frames):
         raise DatasetError(f"{Path(root) / TABLE_FILE}: entry '{entry['name']}' omits {omit} of {len(frames)} frames")
     # initOmit drops the first frames and their annotation rows together (OTB Tiger1).
-    boxes = read_boxes(Path(root) / entry["anno_path"], len(frames) - omit, allow_nan=allow_nan,
-                       delimiters=delimiters, skip_rows=omit)
+    boxes = read_boxes(
+        Path(root) / entry["anno_path"], len(frames) - omit, allow_nan=allow_nan, delimiters=delimiters, skip_rows=omit
+    )
     return Sequence(str(entry["name"]), frames[omit:], dataset, boxes, object_class=entry.get("object_class"))

@@ -4,6 +4,7 @@ Frames are the folder's ``*.jpg`` sorted by integer stem. The test split publish
 box; val has one box per frame. ``ltrval`` is LTR's validation subset of ``train``, selected by
 the indices in ``got10k_val_split.txt`` (found in the root or in setting ``dataspec_path``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -48,8 +49,9 @@ def got10k_sequence(folder: Path, name: str, first_box_only: bool) -> Sequence:
     frames = listed_frames(folder, "*.jpg", integer_stems=True)
     boxes = read_boxes(folder / "groundtruth.txt", len(frames), first_only_ok=first_box_only)
     visible = None if first_box_only else read_visibility(folder, len(frames))
-    return Sequence(name, frames, "got10k", boxes, object_class=read_object_class(folder / "meta_info.ini"),
-                    target_visible=visible)
+    return Sequence(
+        name, frames, "got10k", boxes, object_class=read_object_class(folder / "meta_info.ini"), target_visible=visible
+    )
 
 
 def _ltrval_names(root: Path, settings: EnvSettings) -> list[str]:
@@ -58,13 +60,17 @@ def _ltrval_names(root: Path, settings: EnvSettings) -> list[str]:
         candidates.append(Path(settings.dataspec_path).expanduser() / LTRVAL_SPLIT_FILE)
     split_file = next((p for p in candidates if p.is_file()), None)
     if split_file is None:
-        raise DatasetError(f"got10k_ltrval: {LTRVAL_SPLIT_FILE} not found in {root} or in setting dataspec_path "
-                           f"({settings.dataspec_path or 'unset'})")
+        raise DatasetError(
+            f"got10k_ltrval: {LTRVAL_SPLIT_FILE} not found in {root} or in setting dataspec_path "
+            f"({settings.dataspec_path or 'unset'})"
+        )
     train = read_name_list(root / "train" / "list.txt", "GOT-10k train list")
     names = []
     for lineno, text in enumerate(read_name_list(split_file, "GOT-10k ltrval split"), 1):
         if not text.isdigit() or int(text) >= len(train):
-            raise DatasetError(f"{split_file}: line {lineno} ({text!r}) is not an index into {len(train)} train sequences")
+            raise DatasetError(
+                f"{split_file}: line {lineno} ({text!r}) is not an index into {len(train)} train sequences"
+            )
         names.append(train[int(text)])
     return names
 

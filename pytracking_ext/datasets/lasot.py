@@ -3,6 +3,7 @@
 The number of ground-truth lines defines the number of frames; ``target_visible`` is true where
 both single-line flag files (``full_occlusion.txt``, ``out_of_view.txt``) hold 0.
 """
+
 from __future__ import annotations
 
 import re
@@ -51,8 +52,7 @@ def lasot_sequence(root: Path, name: str, object_class: str | None = None, datas
     frames = numbered_frames(folder / "img", 1, n, 8, "jpg")
     occluded = read_flags(folder / "full_occlusion.txt", n)
     out_of_view = read_flags(folder / "out_of_view.txt", n)
-    return Sequence(name, frames, dataset, boxes, object_class=object_class,
-                    target_visible=~occluded & ~out_of_view)
+    return Sequence(name, frames, dataset, boxes, object_class=object_class, target_visible=~occluded & ~out_of_view)
 
 
 def _table_names(root: Path) -> list[tuple[str, str | None]] | None:
@@ -72,8 +72,10 @@ def _scan(root: Path, what: str) -> list[str]:
     """All ``<class>/<class>-<k>`` folders under ``root``, classes sorted, numbers in natural order."""
     names = []
     for class_dir in sorted(p for p in Path(root).iterdir() if p.is_dir()):
-        names += sorted((p.name for p in class_dir.iterdir()
-                         if p.is_dir() and p.name.startswith(class_dir.name + "-")), key=natural_key)
+        names += sorted(
+            (p.name for p in class_dir.iterdir() if p.is_dir() and p.name.startswith(class_dir.name + "-")),
+            key=natural_key,
+        )
     if not names:
         raise DatasetError(f"{what}: no <class>/<class>-<k> sequence folders in {root}")
     return names

@@ -5,11 +5,13 @@ Scanning every mask of a VOS benchmark takes a while, so the boxes are kept in o
 Each sequence entry carries a signature of its PNG files (count, total size, newest mtime); a
 changed sequence is rescanned, the others are reused.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 from pathlib import Path
+
 import numpy as np
 from tqdm import tqdm
 
@@ -45,8 +47,9 @@ def cache_file(settings: EnvSettings, namespace: str, root: Path) -> Path:
     return Path(settings.cache_dir).expanduser() / namespace / f"{digest}.json"
 
 
-def cached_frame_boxes(settings: EnvSettings, namespace: str, root: Path,
-                       sequences: dict[str, dict[str, Path]], binary: bool = False) -> dict[str, FrameBoxes]:
+def cached_frame_boxes(
+    settings: EnvSettings, namespace: str, root: Path, sequences: dict[str, dict[str, Path]], binary: bool = False
+) -> dict[str, FrameBoxes]:
     """Boxes of every listed PNG: ``sequences`` maps name -> {frame stem: PNG path}.
 
     Results come from the cache file when the sequence's signature is unchanged.
@@ -60,12 +63,17 @@ def cached_frame_boxes(settings: EnvSettings, namespace: str, root: Path,
         cache = {"version": CACHE_VERSION, "root": str(Path(root).resolve()), "sequences": {}}
     entries = cache["sequences"]
     result: dict[str, FrameBoxes] = {}
-    stale = [name for name, pngs in sequences.items()
-             if entries.get(name, {}).get("signature") != signature(list(pngs.values()))]
+    stale = [
+        name
+        for name, pngs in sequences.items()
+        if entries.get(name, {}).get("signature") != signature(list(pngs.values()))
+    ]
     for name in tqdm(stale, desc=f"scanning {namespace} masks", unit="seq", disable=len(stale) < 5):
         pngs = sequences[name]
-        entries[name] = {"signature": signature(list(pngs.values())),
-                         "boxes": {stem: png_boxes(p, binary) for stem, p in pngs.items()}}
+        entries[name] = {
+            "signature": signature(list(pngs.values())),
+            "boxes": {stem: png_boxes(p, binary) for stem, p in pngs.items()},
+        }
     for name in sequences:
         result[name] = entries[name]["boxes"]
     if stale:
@@ -74,4 +82,3 @@ def cached_frame_boxes(settings: EnvSettings, namespace: str, root: Path,
         except OSError:
             pass  # read-only cache folder: keep working, just without the speed-up
     return result
-

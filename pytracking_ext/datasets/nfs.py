@@ -3,10 +3,12 @@
 The official download (``<seq>/30/<seq>/*.jpg`` with 240 fps corner boxes) must be converted to
 this layout first; the annotation files are tab separated ``x y w h`` lines, one per frame.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..evaluation.data import SequenceList
 from ..settings import EnvSettings
@@ -16,8 +18,15 @@ from .nfs_table import NFS_TABLE
 
 def _builtin_entries() -> Iterator[dict[str, Any]]:
     for name, end, _occlusion in NFS_TABLE:
-        yield {"name": f"nfs_{name}", "path": f"sequences/{name}", "startFrame": 1, "endFrame": end,
-               "nz": 5, "ext": "jpg", "anno_path": f"anno/nfs_{name}.txt"}
+        yield {
+            "name": f"nfs_{name}",
+            "path": f"sequences/{name}",
+            "startFrame": 1,
+            "endFrame": end,
+            "nz": 5,
+            "ext": "jpg",
+            "anno_path": f"anno/nfs_{name}.txt",
+        }
 
 
 def load_nfs(root: Path, settings: EnvSettings) -> SequenceList:

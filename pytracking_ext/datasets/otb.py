@@ -5,10 +5,12 @@ some sequences start late (David at 300) or omit leading frames (Tiger1, ``initO
 targets of one video use ``groundtruth_rect.1.txt`` / ``.2.txt``. Annotation files use commas,
 tabs or spaces depending on the sequence, so each is tried in turn.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..evaluation.data import SequenceList
 from ..settings import EnvSettings

@@ -5,14 +5,16 @@ uint8 image)``) without holding it in memory; :func:`open_frame_source` picks th
 A :class:`Sequence` needs frame paths, so :func:`sequence_from_video` decodes a video into a
 frame folder (one frame at a time) and wraps it with :func:`sequence_from_folder`.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections import OrderedDict
+from collections.abc import Iterator
+from collections.abc import Sequence as Seq
 from pathlib import Path
-from typing import Iterator, Sequence as Seq
 
 import numpy as np
 
@@ -52,7 +54,7 @@ class FolderFrameSource(FrameSource):
         self.paths = [Path(p) for p in paths]
 
     @classmethod
-    def from_folder(cls, folder: str | Path) -> "FolderFrameSource":
+    def from_folder(cls, folder: str | Path) -> FolderFrameSource:
         return cls(image_files(folder))
 
     @property
@@ -130,8 +132,10 @@ def image_files(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"image folder not found: {folder}")
-    files = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
-                   key=lambda p: natural_key(p.name))
+    files = sorted(
+        (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
+        key=lambda p: natural_key(p.name),
+    )
     if not files:
         raise DatasetError(f"image folder has no images ({', '.join(IMAGE_SUFFIXES)}): {folder}")
     return files
@@ -155,8 +159,10 @@ MASK_KINDS = "an init mask is a binary image, a DAVIS palette PNG, or a label im
 
 def _check_id_count(path: Path, count: int, what: str, max_objects: int) -> None:
     if count > max_objects:
-        raise ImageReadError(f"{path}: {count} {what}, more than the {max_objects} objects an init mask may hold "
-                             f"(a photograph?); {MASK_KINDS}")
+        raise ImageReadError(
+            f"{path}: {count} {what}, more than the {max_objects} objects an init mask may hold "
+            f"(a photograph?); {MASK_KINDS}"
+        )
 
 
 def _labels_from_values(path: Path, values: np.ndarray, bits: str, max_objects: int) -> np.ndarray:
@@ -167,8 +173,10 @@ def _labels_from_values(path: Path, values: np.ndarray, bits: str, max_objects: 
     if ids.size and (ids.min() < 0 or ids.max() > 255):
         if ids.size == 1:
             return (values != 0).astype(np.uint8)  # a binary mask stored with another foreground value
-        raise ImageReadError(f"{path}: {bits} label image with ids up to {ids.max():g}; ids above 255 would be "
-                             f"remapped in the 8-bit masks this tool writes (use ids 1..255)")
+        raise ImageReadError(
+            f"{path}: {bits} label image with ids up to {ids.max():g}; ids above 255 would be "
+            f"remapped in the 8-bit masks this tool writes (use ids 1..255)"
+        )
     _check_id_count(path, int(ids.size), "object ids", max_objects)
     return values.astype(np.uint8)
 
@@ -240,8 +248,12 @@ def _init_mask(init_mask: str | Path | np.ndarray) -> np.ndarray:
     return (mask != 0).astype(np.uint8)
 
 
-def sequence_from_folder(path: str | Path, init_box: Seq[float] | None = None,
-                         init_mask: str | Path | np.ndarray | None = None, name: str | None = None) -> Sequence:
+def sequence_from_folder(
+    path: str | Path,
+    init_box: Seq[float] | None = None,
+    init_mask: str | Path | np.ndarray | None = None,
+    name: str | None = None,
+) -> Sequence:
     """A single-object sequence over the images of ``path`` (natural order), initialised on the first.
 
     Give ``init_box`` ``[x, y, w, h]``, ``init_mask`` (PNG path or array, non-zero = target) or
@@ -251,8 +263,9 @@ def sequence_from_folder(path: str | Path, init_box: Seq[float] | None = None,
     return sequence_from_frames(frames, name or Path(path).resolve().name, init_box, init_mask)
 
 
-def sequence_from_frames(frames: list[str], name: str, init_box: Seq[float] | None = None,
-                         init_mask: str | Path | np.ndarray | None = None) -> Sequence:
+def sequence_from_frames(
+    frames: list[str], name: str, init_box: Seq[float] | None = None, init_mask: str | Path | np.ndarray | None = None
+) -> Sequence:
     """A single-object sequence over ``frames`` initialised on the first (see :func:`sequence_from_folder`)."""
     if init_box is None and init_mask is None:
         raise TrackerInputError(f"sequence '{name}': give init_box or init_mask for the first frame")
@@ -302,10 +315,15 @@ def extract_frames(source: FrameSource, folder: Path, quality: int = 95, reuse: 
     return [str(folder / n) for n in names]
 
 
-def sequence_from_video(source: str | Path | int, init_box: Seq[float] | None = None,
-                        init_mask: str | Path | np.ndarray | None = None, frames_dir: str | Path | None = None,
-                        max_frames: int | None = None, settings: EnvSettings | None = None,
-                        name: str | None = None) -> Sequence:
+def sequence_from_video(
+    source: str | Path | int,
+    init_box: Seq[float] | None = None,
+    init_mask: str | Path | np.ndarray | None = None,
+    frames_dir: str | Path | None = None,
+    max_frames: int | None = None,
+    settings: EnvSettings | None = None,
+    name: str | None = None,
+) -> Sequence:
     """A sequence over a video file (or ``max_frames`` of a webcam), decoded to RGB JPEG frames.
 
     Frames go to ``frames_dir`` (default: ``<cache_dir>/video_frames/<stem>_<hash>``), written one
@@ -316,8 +334,9 @@ def sequence_from_video(source: str | Path | int, init_box: Seq[float] | None = 
     if isinstance(source, int) and max_frames is None:
         raise DatasetError(f"sequence_from_video: webcam {source} needs max_frames (a live source has no end)")
     frame_source = VideoFrameSource(source, max_frames=max_frames)
-    folder = Path(frames_dir) if frames_dir is not None else \
-        _frames_folder(source, max_frames, settings or env_settings())
+    folder = (
+        Path(frames_dir) if frames_dir is not None else _frames_folder(source, max_frames, settings or env_settings())
+    )
     # A camera shows something new every time, so its frames are never reused.
     frames = extract_frames(frame_source, folder, reuse=not isinstance(source, int))
     default_name = f"webcam{source}" if isinstance(source, int) else Path(source).stem

@@ -10,6 +10,7 @@ The root comes from the ``root`` argument (the runner's ``--dataset_path``) or e
 setting (``settings.require(...)``, whose error names the setting and its ``PYTRACKING_``
 variable).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -67,8 +68,11 @@ def _load_one(name: str, settings: EnvSettings, root: str | Path | None) -> tupl
     table = _attribute_table(spec, folder, settings)
     if table is not None:
         for seq in sequences:
-            seq.attributes = list(table.of(seq.name[len(spec.attribute_prefix):]
-                                           if seq.name.startswith(spec.attribute_prefix) else seq.name))
+            seq.attributes = list(
+                table.of(
+                    seq.name[len(spec.attribute_prefix) :] if seq.name.startswith(spec.attribute_prefix) else seq.name
+                )
+            )
     return SequenceList(sequences), table
 
 
@@ -83,8 +87,13 @@ def get_dataset(*names: str, settings: EnvSettings | None = None, root: str | Pa
     return result
 
 
-def get_dataset_attributes(name: str, mode: str = "short", settings: EnvSettings | None = None,
-                           root: str | Path | None = None, attribute: str | None = None) -> dict[str, SequenceList]:
+def get_dataset_attributes(
+    name: str,
+    mode: str = "short",
+    settings: EnvSettings | None = None,
+    root: str | Path | None = None,
+    attribute: str | None = None,
+) -> dict[str, SequenceList]:
     """``{attribute: sequences having it}`` for datasets with an attribute file, else ``{name: all}``.
 
     ``mode`` picks the key form ('short' codes such as ``FOC`` or 'long' names); ``attribute``
@@ -98,8 +107,10 @@ def get_dataset_attributes(name: str, mode: str = "short", settings: EnvSettings
     if table is None:
         if spec.attribute_file is not None:
             folder = dataset_root(name, settings, root)
-            raise DatasetError(f"dataset '{name}': attribute file {spec.attribute_file} not found in {folder} "
-                               f"or in setting dataspec_path ({settings.dataspec_path or 'unset'})")
+            raise DatasetError(
+                f"dataset '{name}': attribute file {spec.attribute_file} not found in {folder} "
+                f"or in setting dataspec_path ({settings.dataspec_path or 'unset'})"
+            )
         if attribute is not None:
             raise DatasetError(f"dataset '{name}' has no attributes (asked for '{attribute}')")
         return {name: sequences}
@@ -109,4 +120,3 @@ def get_dataset_attributes(name: str, mode: str = "short", settings: EnvSettings
         key = short if mode == "short" else table.long_name(short)
         result[key] = SequenceList([seq for seq in sequences if short in seq.attributes])
     return result
-

@@ -3,6 +3,7 @@
 Upstream lists sequences in file-system order, so integer indices differ between machines; here
 the names are sorted. Test annotations hold only the first box.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

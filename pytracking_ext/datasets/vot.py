@@ -9,6 +9,7 @@ Region lines are rectangles, 8-value polygons (reduced to their min/max box, 'un
 ``m...`` (box = tight foreground box; the frame-0 mask becomes the init mask). The number of
 ground-truth lines defines the number of frames.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,7 +31,8 @@ VOT2018_NAMES: tuple[str, ...] = tuple(
     "crabs1 crossing dinosaur drone_across drone_flip drone1 fernando fish1 fish2 fish3 flamingo1 frisbee girl "
     "glove godfather graduate gymnastics1 gymnastics2 gymnastics3 hand handball1 handball2 helicopter iceskater1 "
     "iceskater2 leaves matrix motocross1 motocross2 nature pedestrian1 rabbit racing road shaking sheep singer2 "
-    "singer3 soccer1 soccer2 soldier tiger traffic wiper zebrafish1".split())
+    "singer3 soccer1 soccer2 soldier tiger traffic wiper zebrafish1".split()
+)
 
 DEFAULT_COLOR_PATTERN = "color/%08d.jpg"
 _MULTI_GT = re.compile(r"^groundtruth_(?P<obj>[^.]+)\.txt$")
@@ -93,9 +95,15 @@ def vot_sequence(folder: Path, name: str) -> Sequence:
     require_dir(folder, f"VOT sequence folder of '{name}'")
     pattern = read_sequence_metadata(folder).get("channels.color", DEFAULT_COLOR_PATTERN)
     single = folder / "groundtruth.txt"
-    object_files = {} if single.is_file() else {
-        m.group("obj"): folder / m.group(0)
-        for m in (_MULTI_GT.match(p.name) for p in sorted(folder.iterdir(), key=lambda p: natural_key(p.name))) if m}
+    object_files = (
+        {}
+        if single.is_file()
+        else {
+            m.group("obj"): folder / m.group(0)
+            for m in (_MULTI_GT.match(p.name) for p in sorted(folder.iterdir(), key=lambda p: natural_key(p.name)))
+            if m
+        }
+    )
     if not single.is_file() and not object_files:
         raise DatasetError(f"VOT ground truth not found: {single} (nor groundtruth_<obj>.txt)")
     count_file = single if single.is_file() else next(iter(object_files.values()))

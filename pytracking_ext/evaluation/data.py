@@ -6,12 +6,14 @@ object starts at frame k > 0 (YouTube-VOS) loaders drop the k leading frames as 
 and record their paths in ``dropped_frames``, so the runner can still write all-background
 masks for them and submission folders stay complete.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -113,13 +115,13 @@ class SequenceList(list):
             return SequenceList([super(SequenceList, self).__getitem__(i) for i in item])
         return super().__getitem__(item)
 
-    def __add__(self, other: Iterable[Sequence]) -> "SequenceList":
+    def __add__(self, other: Iterable[Sequence]) -> SequenceList:
         return SequenceList(list(self) + list(other))
 
     def names(self) -> list[str]:
         return [seq.name for seq in self]
 
-    def select(self, spec: str | int | None) -> "SequenceList":
+    def select(self, spec: str | int | None) -> SequenceList:
         """``--sequence`` semantics: an int index, a name, or ``None`` for all."""
         if spec is None:
             return self

@@ -13,6 +13,7 @@ file it lists is present with its recorded content: a run stopped at any point (
 a kill) leaves the sequence incomplete or exactly as the previous run left it, never a mix that
 counts as finished.
 """
+
 from __future__ import annotations
 
 import glob
@@ -90,8 +91,11 @@ def _read_record(path: Path) -> dict[str, Any] | None:
         record = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(record, dict) or not isinstance(record.get("results"), dict) \
-            or not isinstance(record.get("masks"), dict):
+    if (
+        not isinstance(record, dict)
+        or not isinstance(record.get("results"), dict)
+        or not isinstance(record.get("masks"), dict)
+    ):
         return None
     return record
 
@@ -235,8 +239,15 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _commit(seq: Sequence, results_dir: Path, segmentation_dir: Path, staged_results: Path,
-            staged_masks: Path | None, results: dict[str, str], masks: dict[str, str]) -> None:
+def _commit(
+    seq: Sequence,
+    results_dir: Path,
+    segmentation_dir: Path,
+    staged_results: Path,
+    staged_masks: Path | None,
+    results: dict[str, str],
+    masks: dict[str, str],
+) -> None:
     """Move the staged files into place, drop the old outputs the new run did not write, record completion."""
     record_path = completion_record(seq, results_dir)
     old = _read_record(record_path)
@@ -267,8 +278,9 @@ def _commit(seq: Sequence, results_dir: Path, segmentation_dir: Path, staged_res
     atomic_write_text(record_path, json.dumps(record, indent=1))
 
 
-def save_tracker_output(seq: Sequence, spec: TrackerSpec, output: TrackingOutput, settings: EnvSettings,
-                        int_boxes: bool = False) -> None:
+def save_tracker_output(
+    seq: Sequence, spec: TrackerSpec, output: TrackingOutput, settings: EnvSettings, int_boxes: bool = False
+) -> None:
     """Write boxes, times, presence scores and masks of one sequence, committed as a unit."""
     results_dir = spec.results_dir(settings)
     segmentation_dir = spec.segmentation_dir(settings)

@@ -8,6 +8,7 @@ makes the run's exit status non-zero, and a sequence's outputs commit as a unit 
 results folders are checked for writability before anything is tracked, and Ctrl-C stops the run
 with what was finished committed (exit status 130).
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -19,9 +20,10 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -35,8 +37,14 @@ from ..utils.boxes import validate_init_box
 from ..utils.io import atomic_write_text, imread_rgb
 from ..visualization.debug import open_debug_views
 from .data import Sequence
-from .results import (TrackingOutput, invalidate_results, is_multi_object, remove_stale_staging, results_complete,
-                      save_tracker_output)
+from .results import (
+    TrackingOutput,
+    invalidate_results,
+    is_multi_object,
+    remove_stale_staging,
+    results_complete,
+    save_tracker_output,
+)
 from .tracker_spec import TrackerSpec
 
 FrameCallback = Callable[[int, np.ndarray, dict], None]
@@ -71,8 +79,13 @@ class RunSummary:
             getattr(self, status).append(key)
 
 
-def build_tracker(spec: TrackerSpec, seq: Sequence | None = None, debug: int | None = None,
-                  multiobject: bool | None = None, params: TrackerParams | None = None):
+def build_tracker(
+    spec: TrackerSpec,
+    seq: Sequence | None = None,
+    debug: int | None = None,
+    multiobject: bool | None = None,
+    params: TrackerParams | None = None,
+):
     """Instantiate ``spec``'s tracker (wrapped per object for multi-object sequences).
 
     ``multiobject`` overrides what ``seq`` says (servers and streaming use have no sequence).
@@ -142,8 +155,10 @@ def check_output_folders(trackers: list[TrackerSpec], settings: EnvSettings) -> 
 
 def _check_frame(path: str, image: np.ndarray, shape: tuple[int, int] | None) -> None:
     if shape is not None and image.shape[:2] != shape:
-        raise DatasetError(f"{path}: frame is {image.shape[1]}x{image.shape[0]}, "
-                           f"but the sequence's first frame is {shape[1]}x{shape[0]}")
+        raise DatasetError(
+            f"{path}: frame is {image.shape[1]}x{image.shape[0]}, "
+            f"but the sequence's first frame is {shape[1]}x{shape[0]}"
+        )
 
 
 def _check_init(info: dict[str, Any], shape: tuple[int, int]) -> None:
@@ -151,15 +166,19 @@ def _check_init(info: dict[str, Any], shape: tuple[int, int]) -> None:
     if boxes is None and info.get("init_mask") is None:
         raise TrackerInputError("init frame has neither init_bbox nor init_mask")
     if boxes is not None:
-        for box in (boxes.values() if isinstance(boxes, dict) else [boxes]):
+        for box in boxes.values() if isinstance(boxes, dict) else [boxes]:
             validate_init_box(box, shape)
     mask = info.get("init_mask")
     if mask is not None and np.asarray(mask).shape != shape:
         raise TrackerInputError(f"init_mask has shape {np.asarray(mask).shape}, the image is {shape}")
 
 
-def track_frames(tracker, frames: Iterable[tuple[int, str, np.ndarray]], frame_info: Callable[[int], dict],
-                 on_frame: FrameCallback | None = None) -> TrackingOutput:
+def track_frames(
+    tracker,
+    frames: Iterable[tuple[int, str, np.ndarray]],
+    frame_info: Callable[[int], dict],
+    on_frame: FrameCallback | None = None,
+) -> TrackingOutput:
     """Run ``tracker`` over ``(index, name, RGB image)`` frames; ``frame_info(i)`` gives the init info.
 
     Follows PyTracking's per-frame protocol (``initialize`` on frame 0, ``track`` with
@@ -201,8 +220,9 @@ def track_frames(tracker, frames: Iterable[tuple[int, str, np.ndarray]], frame_i
     return output
 
 
-def track_sequence(tracker, seq: Sequence, progress: bool = True,
-                   on_frame: FrameCallback | None = None) -> TrackingOutput:
+def track_sequence(
+    tracker, seq: Sequence, progress: bool = True, on_frame: FrameCallback | None = None
+) -> TrackingOutput:
     """Run ``tracker`` over the frames of ``seq`` (with a progress bar over frames)."""
     paths = tqdm(seq.frames, desc=seq.name, unit="frame", leave=False, disable=not progress)
     frames = ((index, path, imread_rgb(path)) for index, path in enumerate(paths))
@@ -214,9 +234,16 @@ def _sequence_fps(output: TrackingOutput) -> float:
     return len(output.time) / total if total > 0 else float("inf")
 
 
-def run_sequence(seq: Sequence, spec: TrackerSpec, settings: EnvSettings | None = None, debug: int = 0,
-                 overwrite: bool = False, int_boxes: bool = False, progress: bool = True,
-                 visdom_info: dict | None = None) -> tuple[str, str]:
+def run_sequence(
+    seq: Sequence,
+    spec: TrackerSpec,
+    settings: EnvSettings | None = None,
+    debug: int = 0,
+    overwrite: bool = False,
+    int_boxes: bool = False,
+    progress: bool = True,
+    visdom_info: dict | None = None,
+) -> tuple[str, str]:
     """Track one sequence and save its results; returns ``(status, message)``.
 
     Status is 'skipped' (results complete), 'done' or 'failed'. With ``debug > 0`` errors
@@ -285,9 +312,16 @@ def _run_pair(args: tuple) -> tuple[str, str, str]:
     return f"{spec.label}/{seq.name}", status, message
 
 
-def run_dataset(dataset: list[Sequence], trackers: list[TrackerSpec], threads: int = 0, debug: int = 0,
-                overwrite: bool = False, settings: EnvSettings | None = None, int_boxes: bool = False,
-                visdom_info: dict | None = None) -> RunSummary:
+def run_dataset(
+    dataset: list[Sequence],
+    trackers: list[TrackerSpec],
+    threads: int = 0,
+    debug: int = 0,
+    overwrite: bool = False,
+    settings: EnvSettings | None = None,
+    int_boxes: bool = False,
+    visdom_info: dict | None = None,
+) -> RunSummary:
     """Run every tracker on every sequence (sequence-major); ``threads > 0`` uses worker processes.
 
     Debugging (``debug > 0``) always runs in this process, one sequence after the other.
@@ -311,8 +345,9 @@ def run_dataset(dataset: list[Sequence], trackers: list[TrackerSpec], threads: i
         else:
             for seq, spec, *_ in pairs:
                 bar.set_postfix_str(seq.name)
-                status, message = run_sequence(seq, spec, settings, debug, overwrite, int_boxes,
-                                               visdom_info=visdom_info)
+                status, message = run_sequence(
+                    seq, spec, settings, debug, overwrite, int_boxes, visdom_info=visdom_info
+                )
                 _report(bar, summary, f"{spec.label}/{seq.name}", status, message)
     except KeyboardInterrupt:
         summary.interrupted = True
@@ -335,8 +370,7 @@ def print_summary(summary: RunSummary, results_root: Path | None = None) -> None
     if summary.interrupted:
         failed = f", {len(summary.failed)} failed" if summary.failed else ""
         where = f"; results so far kept in {results_root}" if results_root is not None else ""
-        print(f"interrupted: {summary.finished} of {summary.total} sequences finished{failed}{where}",
-              file=sys.stderr)
+        print(f"interrupted: {summary.finished} of {summary.total} sequences finished{failed}{where}", file=sys.stderr)
         return
     print(f"done {len(summary.done)}, skipped (already complete) {len(summary.skipped)}, failed {len(summary.failed)}")
     for key, message in summary.failed.items():

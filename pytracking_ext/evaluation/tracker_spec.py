@@ -1,4 +1,5 @@
 """Identity of one evaluated tracker run and where its results live (PyTracking's layout)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

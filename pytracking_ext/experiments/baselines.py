@@ -1,4 +1,5 @@
 """Experiments with the OpenCV baseline trackers."""
+
 from __future__ import annotations
 
 from ..datasets import get_dataset

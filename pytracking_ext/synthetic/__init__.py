@@ -52,6 +52,7 @@ Additions that the official datasets do not have (documented here, read by our l
 * GOT-10k ``meta_info.ini`` ``url`` is ``synthetic://seed<S>/<index>``; VOT ``sequence`` files also
   carry ``width`` and ``height``; DAVIS uses the ``480p`` folder names whatever the image size.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -61,17 +62,19 @@ from ..registry import Registry
 from .common import GeneratedDataset, GenerationSpec
 
 FORMATS = Registry("synthetic format", "pytracking_ext.synthetic_formats")
-FORMATS.add_all({
-    "lasot": "pytracking_ext.synthetic.formats_sot:write_lasot",
-    "got10k": "pytracking_ext.synthetic.formats_sot:write_got10k",
-    "trackingnet": "pytracking_ext.synthetic.formats_sot:write_trackingnet",
-    "uav": "pytracking_ext.synthetic.formats_sot:write_uav",
-    "nfs": "pytracking_ext.synthetic.formats_sot:write_nfs",
-    "otb": "pytracking_ext.synthetic.formats_sot:write_otb",
-    "vot": "pytracking_ext.synthetic.formats_vot:write_vot",
-    "davis": "pytracking_ext.synthetic.formats_vos:write_davis",
-    "youtubevos": "pytracking_ext.synthetic.formats_vos:write_youtubevos",
-})
+FORMATS.add_all(
+    {
+        "lasot": "pytracking_ext.synthetic.formats_sot:write_lasot",
+        "got10k": "pytracking_ext.synthetic.formats_sot:write_got10k",
+        "trackingnet": "pytracking_ext.synthetic.formats_sot:write_trackingnet",
+        "uav": "pytracking_ext.synthetic.formats_sot:write_uav",
+        "nfs": "pytracking_ext.synthetic.formats_sot:write_nfs",
+        "otb": "pytracking_ext.synthetic.formats_sot:write_otb",
+        "vot": "pytracking_ext.synthetic.formats_vot:write_vot",
+        "davis": "pytracking_ext.synthetic.formats_vos:write_davis",
+        "youtubevos": "pytracking_ext.synthetic.formats_vos:write_youtubevos",
+    }
+)
 
 _OPTIONS = {f.name for f in dataclasses.fields(GenerationSpec)} - {"num_sequences", "num_frames", "seed"}
 
@@ -84,8 +87,9 @@ def make_spec(num_sequences: int, num_frames: int, seed: int, **options) -> Gene
     return GenerationSpec(num_sequences, num_frames, seed, **options)
 
 
-def generate_dataset(format: str, out: Path, num_sequences: int, num_frames: int, seed: int,
-                     **options) -> GeneratedDataset:
+def generate_dataset(
+    format: str, out: Path, num_sequences: int, num_frames: int, seed: int, **options
+) -> GeneratedDataset:
     """Write dataset ``format`` under ``out``; returns its root and the setting to point at it."""
     writer = FORMATS.get(format)
     spec = make_spec(num_sequences, num_frames, seed, **options)

@@ -1,4 +1,5 @@
 """Command line: ``python -m pytracking_ext.synthetic --format lasot --out DIR --num-sequences 5 ...``."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,10 +12,11 @@ from . import FORMATS, generate_dataset
 from .common import VOT_REGIONS
 
 
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m pytracking_ext.synthetic",
-                            description="Write a miniature synthetic dataset in a benchmark's official layout.")
+    parser = OneLineParser(
+        prog="python -m pytracking_ext.synthetic",
+        description="Write a miniature synthetic dataset in a benchmark's official layout.",
+    )
     parser.add_argument("--format", required=True, choices=FORMATS.names(), help="benchmark layout to write")
     parser.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
     parser.add_argument("--num-sequences", type=int, default=5, help="sequences per split (default 5)")
@@ -32,8 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    options = dict(width=args.width, height=args.height, num_objects=args.num_objects, vot_region=args.vot_region,
-                   davis_version=args.davis_version, progress=not args.no_progress)
+    options = dict(
+        width=args.width,
+        height=args.height,
+        num_objects=args.num_objects,
+        vot_region=args.vot_region,
+        davis_version=args.davis_version,
+        progress=not args.no_progress,
+    )
     try:
         dataset = generate_dataset(args.format, args.out, args.num_sequences, args.num_frames, args.seed, **options)
     except (ValueError, PytrackingError) as err:

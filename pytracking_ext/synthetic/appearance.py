@@ -3,6 +3,7 @@
 A *family* fixes a base colour and a pattern (orientation and frequency of stripes on top of
 smooth noise); two textures of one family look alike, which is what makes a distractor similar.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,8 +53,12 @@ def object_texture(rng: np.random.Generator, family: TextureFamily, size: int = 
 def background_texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     """Muted, cluttered background: several noise scales around a random grey-ish tone."""
     base = rng.uniform(70, 150, size=3).astype(np.float32)
-    texture = (base + 45 * smooth_noise(rng, height, width, cell=48) + 25 * smooth_noise(rng, height, width, cell=12)
-               + 10 * smooth_noise(rng, height, width, cell=3))
+    texture = (
+        base
+        + 45 * smooth_noise(rng, height, width, cell=48)
+        + 25 * smooth_noise(rng, height, width, cell=12)
+        + 10 * smooth_noise(rng, height, width, cell=3)
+    )
     return np.clip(texture, 0, 255).astype(np.uint8)
 
 

@@ -5,11 +5,12 @@ measured track, so a sequence labelled FOC really has a fully occluded frame. At
 generator never produces (deformation, motion blur, viewpoint change, out-of-plane rotation) are
 listed in the file but assigned to no sequence.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -94,57 +95,68 @@ class AttributeSet:
 
 _NEVER = None
 ATTRIBUTE_SETS = {
-    "lasot": AttributeSet("LaSOT_attributes.json", (
-        ("IV", "Illumination Variation", lambda f: f.illumination_variation),
-        ("POC", "Partial Occlusion", lambda f: f.partial_occlusion),
-        ("DEF", "Deformation", _NEVER),
-        ("MB", "Motion Blur", _NEVER),
-        ("CM", "Camera Motion", lambda f: f.camera_motion),
-        ("ROT", "Rotation", lambda f: f.rotation),
-        ("BC", "Background Clutter", lambda f: f.similar_object),
-        ("VC", "Viewpoint Change", _NEVER),
-        ("SV", "Scale Variation", lambda f: f.scale_variation),
-        ("FOC", "Full Occlusion", lambda f: f.full_occlusion),
-        ("FM", "Fast Motion", lambda f: f.fast_motion),
-        ("OV", "Out-of-View", lambda f: f.fully_out_of_view),
-        ("LR", "Low Resolution", lambda f: 0 < f.min_box_area < 1000),
-        ("ARC", "Aspect Ratio Change", lambda f: f.aspect_ratio_change),
-    )),
-    "uav": AttributeSet("UAV123_attributes.json", (
-        ("SV", "Scale Variation", lambda f: f.scale_variation),
-        ("ARC", "Aspect Ratio Change", lambda f: f.aspect_ratio_change),
-        ("LR", "Low Resolution", lambda f: 0 < f.min_box_area < 400),
-        ("FM", "Fast Motion", lambda f: f.fast_motion),
-        ("FOC", "Full Occlusion", lambda f: f.full_occlusion),
-        ("POC", "Partial Occlusion", lambda f: f.partial_occlusion),
-        ("OV", "Out-of-View", lambda f: f.partly_out_of_view),
-        ("BC", "Background Clutter", lambda f: f.similar_object),
-        ("IV", "Illumination Variation", lambda f: f.illumination_variation),
-        ("VC", "Viewpoint Change", _NEVER),
-        ("CM", "Camera Motion", lambda f: f.camera_motion),
-        ("SOB", "Similar Object", lambda f: f.similar_object),
-    )),
-    "otb": AttributeSet("otb_attributes.json", (
-        ("IV", "Illumination Variation", lambda f: f.illumination_variation),
-        ("SV", "Scale Variation", lambda f: f.scale_variation),
-        ("OCC", "Occlusion", lambda f: f.partial_occlusion or f.full_occlusion),
-        ("DEF", "Deformation", _NEVER),
-        ("MB", "Motion Blur", _NEVER),
-        ("FM", "Fast Motion", lambda f: f.fast_motion),
-        ("IPR", "In-Plane Rotation", lambda f: f.rotation),
-        ("OPR", "Out-of-Plane Rotation", _NEVER),
-        ("OV", "Out-of-View", lambda f: f.partly_out_of_view),
-        ("BC", "Background Clutter", lambda f: f.similar_object),
-        ("LR", "Low Resolution", lambda f: 0 < f.min_box_area < 400),
-    )),
+    "lasot": AttributeSet(
+        "LaSOT_attributes.json",
+        (
+            ("IV", "Illumination Variation", lambda f: f.illumination_variation),
+            ("POC", "Partial Occlusion", lambda f: f.partial_occlusion),
+            ("DEF", "Deformation", _NEVER),
+            ("MB", "Motion Blur", _NEVER),
+            ("CM", "Camera Motion", lambda f: f.camera_motion),
+            ("ROT", "Rotation", lambda f: f.rotation),
+            ("BC", "Background Clutter", lambda f: f.similar_object),
+            ("VC", "Viewpoint Change", _NEVER),
+            ("SV", "Scale Variation", lambda f: f.scale_variation),
+            ("FOC", "Full Occlusion", lambda f: f.full_occlusion),
+            ("FM", "Fast Motion", lambda f: f.fast_motion),
+            ("OV", "Out-of-View", lambda f: f.fully_out_of_view),
+            ("LR", "Low Resolution", lambda f: 0 < f.min_box_area < 1000),
+            ("ARC", "Aspect Ratio Change", lambda f: f.aspect_ratio_change),
+        ),
+    ),
+    "uav": AttributeSet(
+        "UAV123_attributes.json",
+        (
+            ("SV", "Scale Variation", lambda f: f.scale_variation),
+            ("ARC", "Aspect Ratio Change", lambda f: f.aspect_ratio_change),
+            ("LR", "Low Resolution", lambda f: 0 < f.min_box_area < 400),
+            ("FM", "Fast Motion", lambda f: f.fast_motion),
+            ("FOC", "Full Occlusion", lambda f: f.full_occlusion),
+            ("POC", "Partial Occlusion", lambda f: f.partial_occlusion),
+            ("OV", "Out-of-View", lambda f: f.partly_out_of_view),
+            ("BC", "Background Clutter", lambda f: f.similar_object),
+            ("IV", "Illumination Variation", lambda f: f.illumination_variation),
+            ("VC", "Viewpoint Change", _NEVER),
+            ("CM", "Camera Motion", lambda f: f.camera_motion),
+            ("SOB", "Similar Object", lambda f: f.similar_object),
+        ),
+    ),
+    "otb": AttributeSet(
+        "otb_attributes.json",
+        (
+            ("IV", "Illumination Variation", lambda f: f.illumination_variation),
+            ("SV", "Scale Variation", lambda f: f.scale_variation),
+            ("OCC", "Occlusion", lambda f: f.partial_occlusion or f.full_occlusion),
+            ("DEF", "Deformation", _NEVER),
+            ("MB", "Motion Blur", _NEVER),
+            ("FM", "Fast Motion", lambda f: f.fast_motion),
+            ("IPR", "In-Plane Rotation", lambda f: f.rotation),
+            ("OPR", "Out-of-Plane Rotation", _NEVER),
+            ("OV", "Out-of-View", lambda f: f.partly_out_of_view),
+            ("BC", "Background Clutter", lambda f: f.similar_object),
+            ("LR", "Low Resolution", lambda f: 0 < f.min_box_area < 400),
+        ),
+    ),
 }
 
 
 def write_attributes(root: Path, benchmark: str, facts_by_name: dict[str, Facts]) -> Path:
     """Write ``<root>/<benchmark file>`` with ``att_name_short``, ``att_name_long`` and one list per sequence."""
     attribute_set = ATTRIBUTE_SETS[benchmark]
-    data: dict[str, list[str]] = {"att_name_short": attribute_set.short_names(),
-                                  "att_name_long": attribute_set.long_names()}
+    data: dict[str, list[str]] = {
+        "att_name_short": attribute_set.short_names(),
+        "att_name_long": attribute_set.long_names(),
+    }
     for name, facts in facts_by_name.items():
         data[name] = attribute_set.assign(facts)
     path = root / attribute_set.file_name

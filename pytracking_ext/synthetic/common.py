@@ -1,10 +1,11 @@
 """Pieces shared by the format writers: options, per-object tracks, text helpers, tables."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -96,7 +97,9 @@ class ObjectTrack:
 
     def cover_eighths(self) -> np.ndarray:
         """Visible fraction of the whole object in eighths (GOT-10k ``cover.label``); 0 only when invisible."""
-        fraction = np.divide(self.visible_pixels, self.full_area, out=np.zeros(len(self.boxes)), where=self.full_area > 0)
+        fraction = np.divide(
+            self.visible_pixels, self.full_area, out=np.zeros(len(self.boxes)), where=self.full_area > 0
+        )
         eighths = np.clip(np.round(8 * fraction), 1, 8).astype(int)
         return np.where(self.visible, eighths, 0)
 
@@ -115,17 +118,41 @@ class TrackRecorder:
             if frame.visible_pixels[i] > 0:
                 boxes[i] = mask_to_bbox(frame.label == i + 1)
         self.boxes.append(boxes)
-        self.frames.append(FrameRender(None, np.empty((0, 0), np.uint8), *[getattr(frame, name) for name in (
-            "visible_pixels", "unoccluded_pixels", "full_area", "cut_by_image", "started", "center", "half_sizes",
-            "angle")]))
+        self.frames.append(
+            FrameRender(
+                None,
+                np.empty((0, 0), np.uint8),
+                *[
+                    getattr(frame, name)
+                    for name in (
+                        "visible_pixels",
+                        "unoccluded_pixels",
+                        "full_area",
+                        "cut_by_image",
+                        "started",
+                        "center",
+                        "half_sizes",
+                        "angle",
+                    )
+                ],
+            )
+        )
 
     def track(self, index: int = 0, frames: slice = slice(None)) -> ObjectTrack:
         """The track of object ``index`` (0 = id 1) over the recorded frames ``frames``."""
         chosen = self.frames[frames]
         pick = lambda name: np.array([getattr(f, name)[index] for f in chosen])  # noqa: E731
-        return ObjectTrack(np.array([b[index] for b in self.boxes[frames]]).reshape(-1, 4), pick("visible_pixels"),
-                           pick("unoccluded_pixels"), pick("full_area"), pick("cut_by_image"), pick("started"),
-                           pick("center"), pick("half_sizes"), pick("angle"))
+        return ObjectTrack(
+            np.array([b[index] for b in self.boxes[frames]]).reshape(-1, 4),
+            pick("visible_pixels"),
+            pick("unoccluded_pixels"),
+            pick("full_area"),
+            pick("cut_by_image"),
+            pick("started"),
+            pick("center"),
+            pick("half_sizes"),
+            pick("angle"),
+        )
 
 
 def render_frames(scene: Scene, times: Iterable[float], recorder: TrackRecorder) -> Iterator[FrameRender]:
@@ -148,8 +175,13 @@ def format_number(value: float, decimals: int | None = None) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
 
 
-def box_lines(boxes: np.ndarray, delimiter: str = ",", decimals: int | None = None,
-              absent: np.ndarray | None = None, absent_text: str | None = None) -> list[str]:
+def box_lines(
+    boxes: np.ndarray,
+    delimiter: str = ",",
+    decimals: int | None = None,
+    absent: np.ndarray | None = None,
+    absent_text: str | None = None,
+) -> list[str]:
     """One ``x,y,w,h`` line per box; rows flagged in ``absent`` become ``absent_text`` when given."""
     lines = []
     for i, box in enumerate(boxes):

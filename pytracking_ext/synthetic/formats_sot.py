@@ -1,4 +1,5 @@
 """Writers for the single-object box benchmarks: LaSOT, GOT-10k, TrackingNet, UAV123, NFS, OTB-100."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,8 +9,17 @@ import numpy as np
 
 from ..utils.io import atomic_write_text, imwrite_rgb
 from .attributes import Facts, measure_facts, write_attributes
-from .common import (GeneratedDataset, GenerationSpec, ObjectTrack, TrackRecorder, box_lines, progress,
-                     render_frames, write_lines, write_sequence_table)
+from .common import (
+    GeneratedDataset,
+    GenerationSpec,
+    ObjectTrack,
+    TrackRecorder,
+    box_lines,
+    progress,
+    render_frames,
+    write_lines,
+    write_sequence_table,
+)
 from .names import GOT10K_CLASSES, LASOT_TEST, NFS, OTB, UAV123, take_names
 from .scene import Scene, SceneConfig, make_scene
 
@@ -31,8 +41,14 @@ class RenderedTarget:
         return measure_facts(self.track(frames), self.scene, times)
 
 
-def render_target_video(spec: GenerationSpec, key: tuple[int, ...], image_paths: list[Path], allow_absence: bool,
-                        keep_visible: frozenset[int] = frozenset({0}), variant: int = 0) -> RenderedTarget:
+def render_target_video(
+    spec: GenerationSpec,
+    key: tuple[int, ...],
+    image_paths: list[Path],
+    allow_absence: bool,
+    keep_visible: frozenset[int] = frozenset({0}),
+    variant: int = 0,
+) -> RenderedTarget:
     """Render one single-target video to ``image_paths`` (frame i -> path i)."""
     config = SceneConfig(spec.width, spec.height, len(image_paths), 1, allow_absence, keep_visible, False, variant)
     scene = make_scene(spec.rng(*key), config)
@@ -141,16 +157,27 @@ def write_uav(out: Path, spec: GenerationSpec) -> GeneratedDataset:
         total = step * len(parts) + 1
         starts = [part * step for part in range(len(parts))]
         paths = [out / "data_seq" / "UAV123" / folder / f"{f:06d}.jpg" for f in range(1, total + 1)]
-        video = render_target_video(spec, (4, video_index), paths, allow_absence=True,
-                                    keep_visible=frozenset(starts), variant=video_index)
+        video = render_target_video(
+            spec, (4, video_index), paths, allow_absence=True, keep_visible=frozenset(starts), variant=video_index
+        )
         for (name, object_class), start in zip(parts, starts):
             frames = slice(start, start + spec.num_frames)
             track = video.track(frames)
             lines = box_lines(track.boxes, absent=~track.visible, absent_text="NaN,NaN,NaN,NaN")
             write_lines(out / "anno" / "UAV123" / f"{name}.txt", lines)
-            table.append({"name": f"uav_{name}", "path": f"data_seq/UAV123/{folder}", "startFrame": start + 1,
-                          "endFrame": start + spec.num_frames, "nz": 6, "ext": "jpg",
-                          "anno_path": f"anno/UAV123/{name}.txt", "object_class": object_class, "initOmit": 0})
+            table.append(
+                {
+                    "name": f"uav_{name}",
+                    "path": f"data_seq/UAV123/{folder}",
+                    "startFrame": start + 1,
+                    "endFrame": start + spec.num_frames,
+                    "nz": 6,
+                    "ext": "jpg",
+                    "anno_path": f"anno/UAV123/{name}.txt",
+                    "object_class": object_class,
+                    "initOmit": 0,
+                }
+            )
             facts[name] = video.facts(frames)
     write_sequence_table(out, "uav", table)
     write_attributes(out, "uav", facts)
@@ -166,10 +193,20 @@ def write_nfs(out: Path, spec: GenerationSpec) -> GeneratedDataset:
         video = render_target_video(spec, (5, index), paths, allow_absence=False, variant=index)
         write_lines(out / "anno" / f"nfs_{name}.txt", box_lines(video.track().boxes, delimiter="\t"))
         facts = video.facts()
-        table.append({"name": f"nfs_{name}", "path": f"sequences/{name}", "startFrame": 1,
-                      "endFrame": spec.num_frames, "nz": 5, "ext": "jpg", "anno_path": f"anno/nfs_{name}.txt",
-                      "object_class": object_class, "occlusion": facts.partial_occlusion or facts.full_occlusion,
-                      "initOmit": 0})
+        table.append(
+            {
+                "name": f"nfs_{name}",
+                "path": f"sequences/{name}",
+                "startFrame": 1,
+                "endFrame": spec.num_frames,
+                "nz": 5,
+                "ext": "jpg",
+                "anno_path": f"anno/nfs_{name}.txt",
+                "object_class": object_class,
+                "occlusion": facts.partial_occlusion or facts.full_occlusion,
+                "initOmit": 0,
+            }
+        )
     write_sequence_table(out, "nfs", table)
     return GeneratedDataset(out, "nfs_path", out)
 
@@ -183,9 +220,19 @@ def write_otb(out: Path, spec: GenerationSpec) -> GeneratedDataset:
         video = render_target_video(spec, (6, index), paths, allow_absence=False, variant=index)
         delimiter = "\t" if index % 4 == 1 else ","
         write_lines(out / name / "groundtruth_rect.txt", box_lines(video.track().boxes, delimiter=delimiter))
-        table.append({"name": name, "path": f"{name}/img", "startFrame": 1, "endFrame": spec.num_frames, "nz": 4,
-                      "ext": "jpg", "anno_path": f"{name}/groundtruth_rect.txt", "object_class": "other",
-                      "initOmit": 0})
+        table.append(
+            {
+                "name": name,
+                "path": f"{name}/img",
+                "startFrame": 1,
+                "endFrame": spec.num_frames,
+                "nz": 4,
+                "ext": "jpg",
+                "anno_path": f"{name}/groundtruth_rect.txt",
+                "object_class": "other",
+                "initOmit": 0,
+            }
+        )
         facts[name] = video.facts()
     write_sequence_table(out, "otb", table)
     write_attributes(out, "otb", facts)

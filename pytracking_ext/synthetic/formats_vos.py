@@ -1,4 +1,5 @@
 """Writers for the video object segmentation benchmarks: DAVIS 2016/2017 and YouTube-VOS 2019."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,8 +24,9 @@ def imwrite_binary(path: Path, mask: np.ndarray) -> None:
         image.save(f, format="PNG")
 
 
-def _davis_sequence(spec: GenerationSpec, key: tuple[int, ...], root: Path, name: str, num_objects: int,
-                    variant: int, binary: bool) -> None:
+def _davis_sequence(
+    spec: GenerationSpec, key: tuple[int, ...], root: Path, name: str, num_objects: int, variant: int, binary: bool
+) -> None:
     config = SceneConfig(spec.width, spec.height, spec.num_frames, num_objects, True, frozenset({0}), False, variant)
     scene = make_scene(spec.rng(*key), config)
     for f, frame in enumerate(render_frames(scene, range(spec.num_frames), TrackRecorder())):
@@ -43,9 +45,14 @@ def write_davis(out: Path, spec: GenerationSpec) -> GeneratedDataset:
         for index, name in enumerate(progress(names, "davis2016 val", spec)):
             _davis_sequence(spec, (8, 16, index), out, name, 1, index, binary=True)
         write_lines(out / "ImageSets" / "2016" / "val.txt", names)
-        write_lines(out / "ImageSets" / "480p" / "val.txt", [
-            f"/JPEGImages/480p/{name}/{f:05d}.jpg /Annotations/480p/{name}/{f:05d}.png"
-            for name in names for f in range(spec.num_frames)])
+        write_lines(
+            out / "ImageSets" / "480p" / "val.txt",
+            [
+                f"/JPEGImages/480p/{name}/{f:05d}.jpg /Annotations/480p/{name}/{f:05d}.png"
+                for name in names
+                for f in range(spec.num_frames)
+            ],
+        )
         return GeneratedDataset(out, "davis16_dir", out)
     for split_index, (split, table) in enumerate((("train", DAVIS2017_TRAIN), ("val", DAVIS2017_VAL))):
         names = take_names(table, spec.num_sequences, lambda i, s=split: f"synthetic-{s}-{i + 1}")
@@ -60,7 +67,9 @@ def _video_id(rng: np.random.Generator) -> str:
 
 
 def _ytvos_scene(spec: GenerationSpec, key: tuple[int, ...], variant: int) -> Scene:
-    config = SceneConfig(spec.width, spec.height, spec.num_frames, spec.num_objects, True, frozenset({0}), True, variant)
+    config = SceneConfig(
+        spec.width, spec.height, spec.num_frames, spec.num_objects, True, frozenset({0}), True, variant
+    )
     return make_scene(spec.rng(*key), config)
 
 
@@ -86,9 +95,12 @@ def _write_ytvos_train(out: Path, spec: GenerationSpec) -> dict:
             imwrite_indexed(split / "Annotations" / video / f"{names[f]}.png", frame.label)
             visible[:, f] = frame.visible_pixels > 0
         categories = _categories(id_rng, spec.num_objects, unseen_first=False)
-        videos[video] = {"objects": {str(i + 1): {"category": categories[i],
-                                                  "frames": [n for n, v in zip(names, visible[i]) if v]}
-                                     for i in range(spec.num_objects)}}
+        videos[video] = {
+            "objects": {
+                str(i + 1): {"category": categories[i], "frames": [n for n, v in zip(names, visible[i]) if v]}
+                for i in range(spec.num_objects)
+            }
+        }
     return videos
 
 
@@ -104,8 +116,9 @@ def _write_ytvos_valid(out: Path, spec: GenerationSpec) -> dict:
         dense = YTVOS_FRAME_STEP * (spec.num_frames - 1) + 1
         for k, frame in enumerate(render_frames(scene, (k / YTVOS_FRAME_STEP for k in range(dense)), TrackRecorder())):
             name = f"{offset + k:05d}"
-            imwrite_rgb(year / "valid_all_frames" / "JPEGImages" / video / f"{name}.jpg", frame.image,
-                        quality=JPEG_QUALITY)
+            imwrite_rgb(
+                year / "valid_all_frames" / "JPEGImages" / video / f"{name}.jpg", frame.image, quality=JPEG_QUALITY
+            )
             if k % YTVOS_FRAME_STEP:
                 continue
             f = k // YTVOS_FRAME_STEP
@@ -117,8 +130,11 @@ def _write_ytvos_valid(out: Path, spec: GenerationSpec) -> dict:
                 imwrite_indexed(year / "valid" / "Annotations" / video / f"{name}.png", first)
         names = [f"{offset + YTVOS_FRAME_STEP * k:05d}" for k in range(spec.num_frames)]
         categories = _categories(id_rng, spec.num_objects, unseen_first=index % 2 == 0)
-        videos[video] = {"objects": {str(i + 1): {"category": categories[i], "frames": names[starts[i]:]}
-                                     for i in range(spec.num_objects)}}
+        videos[video] = {
+            "objects": {
+                str(i + 1): {"category": categories[i], "frames": names[starts[i] :]} for i in range(spec.num_objects)
+            }
+        }
     return videos
 
 

@@ -1,8 +1,9 @@
 """Writer for the VOT toolkit workspace layout (rectangle, rotated-polygon or RLE-mask ground truth)."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -43,13 +44,21 @@ def _mask(mask: np.ndarray, angle: float) -> str:
 
 
 REGION_ENCODERS: dict[str, Callable[[np.ndarray, float], str]] = {
-    "rectangle": _rectangle, "polygon": _polygon, "mask": _mask,
+    "rectangle": _rectangle,
+    "polygon": _polygon,
+    "mask": _mask,
 }
 
 
 def _sequence_metadata(name: str, spec: GenerationSpec) -> list[str]:
-    return ["channels.color=color/%08d.jpg", "format=default", "fps=30", f"height={spec.height}", f"name={name}",
-            f"width={spec.width}"]
+    return [
+        "channels.color=color/%08d.jpg",
+        "format=default",
+        "fps=30",
+        f"height={spec.height}",
+        f"name={name}",
+        f"width={spec.width}",
+    ]
 
 
 def write_vot(out: Path, spec: GenerationSpec) -> GeneratedDataset:
@@ -63,8 +72,9 @@ def write_vot(out: Path, spec: GenerationSpec) -> GeneratedDataset:
     sequences = out / "sequences"
     for index, name in enumerate(progress(names, "vot", spec)):
         folder = sequences / name
-        config = SceneConfig(spec.width, spec.height, spec.num_frames, 1, spec.vot_region == "mask",
-                             frozenset({0}), False, index)
+        config = SceneConfig(
+            spec.width, spec.height, spec.num_frames, 1, spec.vot_region == "mask", frozenset({0}), False, index
+        )
         scene = make_scene(spec.rng(7, index), config)
         recorder = TrackRecorder()
         regions = []

@@ -11,6 +11,7 @@ Events are windows ``[start, end]`` in which something happens to one object:
 * ``out_of_view``: the object leaves the image completely and comes back;
 * ``border_cut``: the object moves half out of the image and comes back.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -86,10 +87,12 @@ class Motion:
         return self.center0 + self.amplitude * wave
 
     def half_sizes(self, t: float) -> tuple[float, float]:
-        scale = self.size0 * np.exp(self.scale_amp * (np.sin(2 * np.pi * self.scale_freq * t + self.scale_phase)
-                                                      - np.sin(self.scale_phase)))
-        aspect = self.aspect0 * np.exp(self.aspect_amp * (np.sin(2 * np.pi * self.aspect_freq * t + self.aspect_phase)
-                                                          - np.sin(self.aspect_phase)))
+        scale = self.size0 * np.exp(
+            self.scale_amp * (np.sin(2 * np.pi * self.scale_freq * t + self.scale_phase) - np.sin(self.scale_phase))
+        )
+        aspect = self.aspect0 * np.exp(
+            self.aspect_amp * (np.sin(2 * np.pi * self.aspect_freq * t + self.aspect_phase) - np.sin(self.aspect_phase))
+        )
         return float(scale * np.sqrt(aspect)), float(scale / np.sqrt(aspect))
 
     def angle(self, t: float) -> float:
@@ -134,12 +137,21 @@ def random_motion(rng: np.random.Generator, width: int, height: int, fast: bool)
         amplitude = room * rng.uniform(0.2, 1.0, size=2) / 2
         frequency = rng.uniform(1 / 90, 1 / 30, size=2)
     return Motion(
-        center0=center0, amplitude=amplitude, frequency=frequency, phase=rng.uniform(0, 2 * np.pi, size=2),
-        size0=float(size0), scale_amp=float(rng.choice([0.08, 0.2, 0.45])), scale_freq=float(rng.uniform(1 / 70, 1 / 35)),
-        scale_phase=float(rng.uniform(0, 2 * np.pi)), aspect0=float(rng.uniform(0.6, 1.6)),
-        aspect_amp=float(rng.choice([0.05, 0.15, 0.45])), aspect_freq=float(rng.uniform(1 / 70, 1 / 35)),
-        aspect_phase=float(rng.uniform(0, 2 * np.pi)), angle0=float(rng.uniform(0, np.pi)),
-        angular_velocity=float(rng.uniform(-0.03, 0.03)), frame_size=(width, height),
+        center0=center0,
+        amplitude=amplitude,
+        frequency=frequency,
+        phase=rng.uniform(0, 2 * np.pi, size=2),
+        size0=float(size0),
+        scale_amp=float(rng.choice([0.08, 0.2, 0.45])),
+        scale_freq=float(rng.uniform(1 / 70, 1 / 35)),
+        scale_phase=float(rng.uniform(0, 2 * np.pi)),
+        aspect0=float(rng.uniform(0.6, 1.6)),
+        aspect_amp=float(rng.choice([0.05, 0.15, 0.45])),
+        aspect_freq=float(rng.uniform(1 / 70, 1 / 35)),
+        aspect_phase=float(rng.uniform(0, 2 * np.pi)),
+        angle0=float(rng.uniform(0, np.pi)),
+        angular_velocity=float(rng.uniform(-0.03, 0.03)),
+        frame_size=(width, height),
     )
 
 
@@ -148,8 +160,14 @@ def event_length(num_frames: int) -> int:
     return int(min(40, max(6, round(0.25 * num_frames))))
 
 
-def schedule_events(rng: np.random.Generator, num_frames: int, kinds: list[str], keep_visible: set[int],
-                    motion: Motion, taken: list[tuple[float, float]]) -> list[Window]:
+def schedule_events(
+    rng: np.random.Generator,
+    num_frames: int,
+    kinds: list[str],
+    keep_visible: set[int],
+    motion: Motion,
+    taken: list[tuple[float, float]],
+) -> list[Window]:
     """Place one window per entry of ``kinds`` where it fits.
 
     Windows stay clear of frames in ``keep_visible`` (init frames must show the object) and of
@@ -159,9 +177,12 @@ def schedule_events(rng: np.random.Generator, num_frames: int, kinds: list[str],
     length = event_length(num_frames)
     windows: list[Window] = []
     for kind in kinds:
-        starts = [s for s in range(2, num_frames - length - 1)
-                  if not any(s - 1 <= k <= s + length + 1 for k in keep_visible)
-                  and not any(s <= b + 1 and s + length >= a - 1 for a, b in taken)]
+        starts = [
+            s
+            for s in range(2, num_frames - length - 1)
+            if not any(s - 1 <= k <= s + length + 1 for k in keep_visible)
+            and not any(s <= b + 1 and s + length >= a - 1 for a, b in taken)
+        ]
         if not starts:
             continue
         start = int(rng.choice(starts))

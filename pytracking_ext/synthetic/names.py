@@ -3,9 +3,10 @@
 Only the leading part of each official list is kept (enough for miniature datasets); requests for
 more sequences than a list holds continue with numbered names via :func:`take_names`.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 # LaSOT test split in registry order (class, sequence number), D.4.1.
 LASOT_TEST = (
@@ -17,28 +18,61 @@ LASOT_TEST = (
 
 # UAV123 table head: (name after 'uav_', image folder, class), D.4.4. Parts of one video share a folder.
 UAV123 = (
-    ("bike1", "bike1", "vehicle"), ("bike2", "bike2", "vehicle"), ("bike3", "bike3", "vehicle"),
-    ("bird1_1", "bird1", "bird"), ("bird1_2", "bird1", "bird"), ("bird1_3", "bird1", "bird"),
-    ("boat1", "boat1", "vessel"), ("boat2", "boat2", "vessel"), ("boat3", "boat3", "vessel"),
-    ("boat4", "boat4", "vessel"), ("boat5", "boat5", "vessel"), ("boat6", "boat6", "vessel"),
-    ("boat7", "boat7", "vessel"), ("boat8", "boat8", "vessel"), ("boat9", "boat9", "vessel"),
-    ("building1", "building1", "other"), ("building2", "building2", "other"),
-    ("building3", "building3", "other"), ("building4", "building4", "other"),
-    ("building5", "building5", "other"), ("car1_1", "car1", "car"), ("car1_2", "car1", "car"),
-    ("car1_3", "car1", "car"), ("car10", "car10", "car"), ("car11", "car11", "car"),
-    ("car12", "car12", "car"), ("car13", "car13", "car"), ("car14", "car14", "car"),
-    ("car15", "car15", "car"), ("car16_1", "car16", "car"), ("car16_2", "car16", "car"),
+    ("bike1", "bike1", "vehicle"),
+    ("bike2", "bike2", "vehicle"),
+    ("bike3", "bike3", "vehicle"),
+    ("bird1_1", "bird1", "bird"),
+    ("bird1_2", "bird1", "bird"),
+    ("bird1_3", "bird1", "bird"),
+    ("boat1", "boat1", "vessel"),
+    ("boat2", "boat2", "vessel"),
+    ("boat3", "boat3", "vessel"),
+    ("boat4", "boat4", "vessel"),
+    ("boat5", "boat5", "vessel"),
+    ("boat6", "boat6", "vessel"),
+    ("boat7", "boat7", "vessel"),
+    ("boat8", "boat8", "vessel"),
+    ("boat9", "boat9", "vessel"),
+    ("building1", "building1", "other"),
+    ("building2", "building2", "other"),
+    ("building3", "building3", "other"),
+    ("building4", "building4", "other"),
+    ("building5", "building5", "other"),
+    ("car1_1", "car1", "car"),
+    ("car1_2", "car1", "car"),
+    ("car1_3", "car1", "car"),
+    ("car10", "car10", "car"),
+    ("car11", "car11", "car"),
+    ("car12", "car12", "car"),
+    ("car13", "car13", "car"),
+    ("car14", "car14", "car"),
+    ("car15", "car15", "car"),
+    ("car16_1", "car16", "car"),
+    ("car16_2", "car16", "car"),
 )
 
 # NFS (30 fps) names with a plausible object class, D.4.5.
 NFS = (
-    ("Gymnastics", "person"), ("MachLoop_jet", "aircraft"), ("Skiing_red", "person"),
-    ("Skydiving", "person"), ("airboard_1", "person"), ("airplane_landing", "aircraft"),
-    ("airtable_3", "object"), ("basketball_1", "ball"), ("basketball_2", "ball"),
-    ("basketball_3", "ball"), ("basketball_6", "ball"), ("basketball_7", "ball"),
-    ("basketball_player", "person"), ("basketball_player_2", "person"),
-    ("beach_flipback_person", "person"), ("bee", "insect"), ("biker_acrobat", "person"),
-    ("biker_all_1", "person"), ("biker_head_2", "face"), ("biker_head_3", "face"),
+    ("Gymnastics", "person"),
+    ("MachLoop_jet", "aircraft"),
+    ("Skiing_red", "person"),
+    ("Skydiving", "person"),
+    ("airboard_1", "person"),
+    ("airplane_landing", "aircraft"),
+    ("airtable_3", "object"),
+    ("basketball_1", "ball"),
+    ("basketball_2", "ball"),
+    ("basketball_3", "ball"),
+    ("basketball_6", "ball"),
+    ("basketball_7", "ball"),
+    ("basketball_player", "person"),
+    ("basketball_player_2", "person"),
+    ("beach_flipback_person", "person"),
+    ("bee", "insect"),
+    ("biker_acrobat", "person"),
+    ("biker_all_1", "person"),
+    ("biker_head_2", "face"),
+    ("biker_head_3", "face"),
 )
 
 # OTB-100 standard entries (folder <name>/img, 4-digit jpg, groundtruth_rect.txt), D.4.6.

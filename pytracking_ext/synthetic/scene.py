@@ -5,6 +5,7 @@ texture family as the first target); the annotated objects in id order; occluder
 label map holds, per pixel, the id of the annotated object visible there (0 elsewhere), so each
 object's visible mask, and therefore its ground-truth box, is exact.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -90,7 +91,9 @@ class Scene:
     def gain(self, t: float) -> float:
         return 1.0 + self.gain_amp * np.sin(2 * np.pi * self.gain_freq * t)
 
-    def _polygon(self, layer_outline: np.ndarray, center: np.ndarray, half: tuple[float, float], angle: float) -> np.ndarray:
+    def _polygon(
+        self, layer_outline: np.ndarray, center: np.ndarray, half: tuple[float, float], angle: float
+    ) -> np.ndarray:
         c, s = np.cos(angle), np.sin(angle)
         rot = np.array([[c, -s], [s, c]])
         return (layer_outline * np.asarray(half)) @ rot.T + center
@@ -102,15 +105,27 @@ class Scene:
         cv2.fillPoly(mask, [np.round(polygon * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
         return mask.astype(bool)
 
-    def _paint(self, image: np.ndarray, mask: np.ndarray, texture: np.ndarray, center: np.ndarray,
-               half: tuple[float, float], angle: float) -> None:
+    def _paint(
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        texture: np.ndarray,
+        center: np.ndarray,
+        half: tuple[float, float],
+        angle: float,
+    ) -> None:
         cfg = self.config
         tsize = texture.shape[0] / 2.0
         c, s = np.cos(angle), np.sin(angle)
         linear = np.array([[c, -s], [s, c]]) @ np.diag(half) / tsize
         offset = center - linear @ np.array([tsize, tsize])
-        warped = cv2.warpAffine(texture, np.hstack([linear, offset[:, None]]), (cfg.width, cfg.height),
-                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+        warped = cv2.warpAffine(
+            texture,
+            np.hstack([linear, offset[:, None]]),
+            (cfg.width, cfg.height),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REFLECT101,
+        )
         image[mask] = warped[mask]
 
     def _occluder_geometry(self, occ: Occluder, t: float) -> tuple[np.ndarray, tuple[float, float]] | None:
@@ -134,8 +149,13 @@ class Scene:
         if with_image:
             shift = -self.pan_velocity * t
             matrix = np.array([[1.0, 0.0, shift[0]], [0.0, 1.0, shift[1]]])
-            image = cv2.warpAffine(self.background, matrix, (cfg.width, cfg.height), flags=cv2.INTER_LINEAR,
-                                   borderMode=cv2.BORDER_REFLECT101)
+            image = cv2.warpAffine(
+                self.background,
+                matrix,
+                (cfg.width, cfg.height),
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REFLECT101,
+            )
             for layer in self.distractors:
                 center, half, angle = layer.motion.center(t), layer.motion.half_sizes(t), layer.motion.angle(t)
                 mask = self._fill(self._polygon(layer.outline, center, half, angle))
@@ -170,9 +190,10 @@ class Scene:
                 self._paint(image, mask, occ.texture, center, half, 0.0)
         if image is not None:
             image = np.clip(image.astype(np.float32) * self.gain(t), 0, 255).astype(np.uint8)
-        visible = np.bincount(label.ravel(), minlength=k + 1)[1:k + 1].astype(float)
-        return FrameRender(image, label, visible, measures["unoccluded"], measures["area"], cut, started,
-                           centers, halves, angles)
+        visible = np.bincount(label.ravel(), minlength=k + 1)[1 : k + 1].astype(float)
+        return FrameRender(
+            image, label, visible, measures["unoccluded"], measures["area"], cut, started, centers, halves, angles
+        )
 
     def is_valid(self) -> bool:
         """Init frames show most of each object; without absence markers objects never vanish."""
@@ -185,7 +206,9 @@ class Scene:
             for i, layer in enumerate(self.objects):
                 if f < layer.start:
                     continue
-                if f in required and frame.visible_pixels[i] < max(MIN_VISIBLE_PIXELS, MIN_INIT_FRACTION * frame.full_area[i]):
+                if f in required and frame.visible_pixels[i] < max(
+                    MIN_VISIBLE_PIXELS, MIN_INIT_FRACTION * frame.full_area[i]
+                ):
                     return False
                 if not cfg.allow_absence and frame.visible_pixels[i] < MIN_VISIBLE_PIXELS:
                     return False
@@ -212,8 +235,18 @@ def plan_scene(rng: np.random.Generator, config: SceneConfig) -> Scene:
             start = int(rng.integers(max(1, n // 5), max(2, n // 2)))
         motion = random_motion(rng, w, h, fast=rng.random() < 0.25)
         keep = set(config.keep_visible) | {start}
-        motion.events = schedule_events(rng, n, _event_kinds(rng, config, i) if i == 0 else [str(rng.choice(
-            (ABSENCE_EVENTS + ("partial_occlusion",)) if config.allow_absence else PRESENT_EVENTS))], keep, motion, taken)
+        motion.events = schedule_events(
+            rng,
+            n,
+            _event_kinds(rng, config, i)
+            if i == 0
+            else [
+                str(rng.choice((ABSENCE_EVENTS + ("partial_occlusion",)) if config.allow_absence else PRESENT_EVENTS))
+            ],
+            keep,
+            motion,
+            taken,
+        )
         motion.events = [ev for ev in motion.events if ev.start > start + 1]
         objects.append(Layer(appearance.random_outline(rng), appearance.object_texture(rng, family), motion, start))
     distractors = []
@@ -229,8 +262,9 @@ def plan_scene(rng: np.random.Generator, config: SceneConfig) -> Scene:
             if ev.kind == "full_occlusion":
                 occluders.append(Occluder(ev, i, half_size=1.8, side_offset=0.0, texture=texture))
             else:
-                occluders.append(Occluder(ev, i, half_size=0.6, side_offset=float(rng.choice([-1.0, 1.0])) * 1.0,
-                                          texture=texture))
+                occluders.append(
+                    Occluder(ev, i, half_size=0.6, side_offset=float(rng.choice([-1.0, 1.0])) * 1.0, texture=texture)
+                )
     background = appearance.background_texture(rng, int(h * 1.5), int(w * 1.5))
     pan = rng.uniform(-0.8, 0.8, size=2) if rng.random() < 0.8 else np.zeros(2)
     gain_amp = float(rng.choice([0.0, 0.0, 0.35]))

@@ -1,4 +1,5 @@
 """The tracker contract shared by every tracker (PyTracking's ``BaseTracker``)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -5,11 +5,13 @@ Behaviour follows PyTracking's 'parallel' mode: every tracker instance shares th
 per-object outputs are merged by the tracker class's ``merge_results`` when it defines one, else by
 :func:`default_merge` (argmax of the per-object maps above ``segmentation_threshold``).
 """
+
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +20,7 @@ from .base import BaseTracker
 from .params import TrackerParams
 
 
-def default_merge(outputs: "OrderedDict[str, dict]", threshold: float = 0.5) -> dict[str, Any]:
+def default_merge(outputs: OrderedDict[str, dict], threshold: float = 0.5) -> dict[str, Any]:
     """Merge per-object outputs: label = argmax + 1 where the best map exceeds ``threshold``."""
     merged: dict[str, Any] = {}
     maps = [(oid, out.get("segmentation_soft", out.get("segmentation"))) for oid, out in outputs.items()]
@@ -35,7 +37,7 @@ def default_merge(outputs: "OrderedDict[str, dict]", threshold: float = 0.5) -> 
     return merged
 
 
-def boxes_from_labels(label: np.ndarray, object_ids: list[str]) -> "OrderedDict[str, list[float]]":
+def boxes_from_labels(label: np.ndarray, object_ids: list[str]) -> OrderedDict[str, list[float]]:
     """Per-object tight boxes of a merged label image (``[0, 0, 1, 1]`` for an absent object)."""
     return OrderedDict((oid, mask_to_bbox(label == int(oid))) for oid in object_ids)
 
@@ -43,14 +45,15 @@ def boxes_from_labels(label: np.ndarray, object_ids: list[str]) -> "OrderedDict[
 class MultiObjectWrapper:
     """Presents several single-object trackers as one multi-object tracker."""
 
-    def __init__(self, tracker_class: type[BaseTracker], params: TrackerParams,
-                 factory: Callable[[], BaseTracker] | None = None) -> None:
+    def __init__(
+        self, tracker_class: type[BaseTracker], params: TrackerParams, factory: Callable[[], BaseTracker] | None = None
+    ) -> None:
         self.tracker_class = tracker_class
         self.params = params
         self._factory = factory or (lambda: tracker_class(params))
-        self.trackers: "OrderedDict[str, BaseTracker]" = OrderedDict()
+        self.trackers: OrderedDict[str, BaseTracker] = OrderedDict()
         self.debug_views = None
-        self._pending: "OrderedDict[str, tuple]" = OrderedDict()
+        self._pending: OrderedDict[str, tuple] = OrderedDict()
         self.last_output: dict[str, Any] | None = None
         # One instance answers class-level questions and loads the shared networks early.
         self._probe = self._factory()
@@ -73,7 +76,7 @@ class MultiObjectWrapper:
         return self._start_objects(image, info, OrderedDict())
 
     def track(self, image: np.ndarray, info: dict[str, Any]) -> dict[str, Any]:
-        outputs: "OrderedDict[str, dict]" = OrderedDict()
+        outputs: OrderedDict[str, dict] = OrderedDict()
         for oid, tracker in self.trackers.items():
             start = time.perf_counter()
             out = dict(tracker.track(image, info) or {})
@@ -98,7 +101,7 @@ class MultiObjectWrapper:
         self.trackers.pop(str(object_id), None)
         self._pending.pop(str(object_id), None)
 
-    def step(self, image: np.ndarray) -> "OrderedDict[str, np.ndarray]":
+    def step(self, image: np.ndarray) -> OrderedDict[str, np.ndarray]:
         """Track every object on ``image`` (starting the added ones here); ``uint8`` mask per object.
 
         The full merged output (boxes, label image, scores) is kept in :attr:`last_output`.
@@ -127,7 +130,9 @@ class MultiObjectWrapper:
         label = np.asarray(label)
         return OrderedDict((oid, (label == int(oid)).astype(np.uint8)) for oid in ids)
 
-    def _start_objects(self, image: np.ndarray, info: dict[str, Any], outputs: "OrderedDict[str, dict]") -> dict[str, Any]:
+    def _start_objects(
+        self, image: np.ndarray, info: dict[str, Any], outputs: OrderedDict[str, dict]
+    ) -> dict[str, Any]:
         boxes = info.get("init_bbox") or {}
         label = info.get("init_mask")
         for oid in info["init_object_ids"]:
@@ -151,7 +156,7 @@ class MultiObjectWrapper:
             outputs[oid] = out
         return self._merge_outputs(outputs)
 
-    def _merge_outputs(self, outputs: "OrderedDict[str, dict]") -> dict[str, Any]:
+    def _merge_outputs(self, outputs: OrderedDict[str, dict]) -> dict[str, Any]:
         if self._merge is not None:
             return self._merge(outputs)
         return default_merge(outputs, self.params.get("segmentation_threshold", 0.5))

@@ -8,9 +8,11 @@ OpenCV's MIL draws random samples from an internal generator that cannot be seed
 so two runs on the same frames can differ by a few pixels: compare baselines over several runs
 (``--runid``) rather than trusting one.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -43,7 +45,8 @@ class OpenCVTracker(BaseTracker):
         if algorithm not in OPENCV_FACTORIES:
             raise TrackerInputError(
                 f"OpenCV tracker '{algorithm}' is not available in this OpenCV build; "
-                f"available: {', '.join(sorted(OPENCV_FACTORIES))}")
+                f"available: {', '.join(sorted(OPENCV_FACTORIES))}"
+            )
         self._factory = OPENCV_FACTORIES[algorithm]
 
     def predicts_segmentation_mask(self) -> bool:
@@ -58,8 +61,10 @@ class OpenCVTracker(BaseTracker):
         box = validate_init_box(box, shape)
         pixels = tuple(int(round(v)) for v in clip_box(box, shape))
         if min(pixels[2:]) < MIN_BOX_SIDE:
-            raise TrackerInputError(f"init box {pixels[2]}x{pixels[3]} (inside the image) is too small for the OpenCV "
-                                    f"baseline: at least {MIN_BOX_SIDE}x{MIN_BOX_SIDE} pixels")
+            raise TrackerInputError(
+                f"init box {pixels[2]}x{pixels[3]} (inside the image) is too small for the OpenCV "
+                f"baseline: at least {MIN_BOX_SIDE}x{MIN_BOX_SIDE} pixels"
+            )
         self._tracker = self._factory()
         self._tracker.init(self._to_bgr(image), pixels)
         self._box = box
@@ -90,8 +95,14 @@ class OpenCVTracker(BaseTracker):
         x1, y1, w1, h1 = self._box
         sx, sy = w1 / w0, h1 / h0
         matrix = np.array([[sx, 0.0, x1 - sx * x0], [0.0, sy, y1 - sy * y0]], dtype=np.float64)
-        return cv2.warpAffine(self._init_mask, matrix, (shape[1], shape[0]), flags=cv2.INTER_NEAREST,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return cv2.warpAffine(
+            self._init_mask,
+            matrix,
+            (shape[1], shape[0]),
+            flags=cv2.INTER_NEAREST,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
 
     @staticmethod
     def _to_bgr(image: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
 """``TrackerParams``: PyTracking's attribute bag for parameter modules."""
+
 from __future__ import annotations
 
 from typing import Any

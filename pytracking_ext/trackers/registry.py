@@ -7,6 +7,7 @@ searched in the packages of :data:`PARAMETER_PACKAGES` (entry-point group
 ``pytracking_ext.parameter_packages``, ``parameter`` among them). A parameter module never loads
 weights itself. Names are listed without importing any tracker.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -72,6 +73,6 @@ def get_parameters(tracker_name: str, param_name: str, registry: Registry = TRAC
         params.param_name = param_name
         return params
     known = ", ".join(parameter_names(tracker_name)) or "(none)"
-    raise UnknownNameError(f"unknown parameter '{param_name}' for {registry.kind} '{tracker_name}'; "
-                           f"known parameters: {known}")
-
+    raise UnknownNameError(
+        f"unknown parameter '{param_name}' for {registry.kind} '{tracker_name}'; known parameters: {known}"
+    )

@@ -2,9 +2,10 @@
 
 A mask's box spans its foreground pixels inclusively: ``w = x_max - x_min + 1``.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -4,13 +4,15 @@ Every writer here goes through a temporary file in the destination folder follow
 ``os.replace``, so an interrupted run never leaves a half-written results file behind; the
 file ends with the permissions of a plain ``open(path, 'w')`` (0666 minus the umask).
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 import secrets
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Iterator, Sequence
+from typing import IO
 
 import numpy as np
 
@@ -84,8 +86,13 @@ def atomic_savetxt(path: PathLike, array: np.ndarray, fmt: str = "%.2f", delimit
         np.savetxt(f, np.asarray(array), fmt=fmt, delimiter=delimiter)
 
 
-def load_text(path: PathLike, delimiters: Sequence[str | None] = (",", "\t", None), dtype=np.float64,
-              min_columns: int | None = None, allow_nan: bool = True) -> np.ndarray:
+def load_text(
+    path: PathLike,
+    delimiters: Sequence[str | None] = (",", "\t", None),
+    dtype=np.float64,
+    min_columns: int | None = None,
+    allow_nan: bool = True,
+) -> np.ndarray:
     """Read a numeric text table, trying each delimiter in turn (``None`` = any whitespace).
 
     Returns a 2-D array (one row per non-empty line). Raises :class:`DatasetError` naming the file
@@ -111,11 +118,12 @@ def load_text(path: PathLike, delimiters: Sequence[str | None] = (",", "\t", Non
     for delim in delimiters:
         rows = []
         try:
-            for lineno, line in enumerate(lines, 1):
+            for line in lines:
                 parts = [p.strip() for p in line.split(delim)] if delim else line.split()
                 parts = [p for p in parts if p]
                 rows.append([float(p) for p in parts])
         except ValueError:
+            lineno = len(rows) + 1  # the line that failed: every line before it made a row
             if lineno > furthest[0]:
                 furthest = (lineno, f"line {lineno}: {line[:60]!r}")
             continue
@@ -183,10 +191,30 @@ def imwrite_rgb(path: PathLike, image: np.ndarray, quality: int = 95) -> None:
 
 
 def _davis_palette() -> np.ndarray:
-    head = [(0, 0, 0), (128, 0, 0), (0, 128, 0), (128, 128, 0), (0, 0, 128), (128, 0, 128),
-            (0, 128, 128), (128, 128, 128), (64, 0, 0), (191, 0, 0), (64, 128, 0), (191, 128, 0),
-            (64, 0, 128), (191, 0, 128), (64, 128, 128), (191, 128, 128), (0, 64, 0), (128, 64, 0),
-            (0, 191, 0), (128, 191, 0), (0, 64, 128), (128, 64, 128)]
+    head = [
+        (0, 0, 0),
+        (128, 0, 0),
+        (0, 128, 0),
+        (128, 128, 0),
+        (0, 0, 128),
+        (128, 0, 128),
+        (0, 128, 128),
+        (128, 128, 128),
+        (64, 0, 0),
+        (191, 0, 0),
+        (64, 128, 0),
+        (191, 128, 0),
+        (64, 0, 128),
+        (191, 0, 128),
+        (64, 128, 128),
+        (191, 128, 128),
+        (0, 64, 0),
+        (128, 64, 0),
+        (0, 191, 0),
+        (128, 191, 0),
+        (0, 64, 128),
+        (128, 64, 128),
+    ]
     palette = np.array([(i, i, i) for i in range(256)], dtype=np.uint8)
     palette[: len(head)] = head
     return palette

@@ -6,11 +6,12 @@ OpenCV instead of failing later. ``PYTRACKING_JPEG_BACKEND=opencv`` (or ``jpeg4p
 choice. Both backends return the pixels as stored: EXIF orientation tags are not applied (the
 same as OpenCV's ``IMREAD_UNCHANGED``), so frame geometry never depends on the backend.
 """
+
 from __future__ import annotations
 
 import logging
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -34,7 +35,8 @@ def _jpeg4py_decoder() -> Decoder | None:
         import jpeg4py
 
         jpeg4py.JPEG(_probe_jpeg()).decode()
-    except Exception as err:  # ImportError, OSError (no libturbojpeg), anything a broken install raises
+    except Exception as err:  # noqa: BLE001 - optional library: ImportError, OSError (no libturbojpeg), anything
+        # a broken install raises
         LOG.info("jpeg4py unavailable (%s: %s); decoding JPEG with OpenCV", type(err).__name__, err)
         return None
 
@@ -70,6 +72,7 @@ def decode_jpeg_rgb(data: np.ndarray) -> np.ndarray | None:
         return None
     try:
         image = decoder(data)
-    except Exception:  # corrupt data: OpenCV decides and reports it with the file name
+    except (RuntimeError, ValueError, MemoryError):  # corrupt data (jpeg4py's JPEGRuntimeError is a RuntimeError):
+        # OpenCV decides and reports it with the file name
         return None
     return image if image.ndim == 3 and image.shape[2] == 3 else None

@@ -13,11 +13,13 @@ One region per line, numbers separated by commas (whitespace is tolerated):
 
 Sizes are ``(W, H)`` here, as in the VOT toolkit (arrays are ``(H, W)``).
 """
+
 from __future__ import annotations
 
 import math
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +62,7 @@ def encode_mask(mask: np.ndarray) -> str:
     if box is None:
         return "m0,0,0,0,0"
     x0, y0, w, h = (int(v) for v in box)
-    patch = (mask[y0:y0 + h, x0:x0 + w] != 0).ravel()
+    patch = (mask[y0 : y0 + h, x0 : x0 + w] != 0).ravel()
     # Indices where the value flips; the leading False makes the first run a 0-run.
     flips = np.flatnonzero(np.diff(np.concatenate(([False], patch)).astype(np.int8)))
     edges = np.concatenate(([0], flips, [patch.size]))
@@ -88,7 +90,7 @@ def _decode_mask_values(values: list[str], image_size: tuple[int, int] | None, w
         width, height = (int(v) for v in image_size)
     full = np.zeros((height, width), np.uint8)
     visible = patch[: max(0, height - y0), : max(0, width - x0)]
-    full[y0:y0 + visible.shape[0], x0:x0 + visible.shape[1]] = visible
+    full[y0 : y0 + visible.shape[0], x0 : x0 + visible.shape[1]] = visible
     return full
 
 

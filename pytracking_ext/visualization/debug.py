@@ -10,13 +10,15 @@ The runner calls :meth:`DebugViews.end_frame` after every frame; in visdom, spac
 "Controls" window pauses/resumes and the right arrow steps one frame while paused. Without a
 display or a visdom server everything lands in ``<results_dir>/debug/<sequence>/``.
 """
+
 from __future__ import annotations
 
 import json
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -132,7 +134,9 @@ def _jsonable(value: Any) -> Any:
 class VisdomDebugViews(DebugViews):
     """Sends views to a visdom server; a "Controls" window handles pause (space) and step (right arrow)."""
 
-    def __init__(self, debug_level: int, server: str = "127.0.0.1", port: int = 8097, env: str = "pytracking_ext") -> None:
+    def __init__(
+        self, debug_level: int, server: str = "127.0.0.1", port: int = 8097, env: str = "pytracking_ext"
+    ) -> None:
         super().__init__(debug_level)
         import socket
 
@@ -150,8 +154,9 @@ class VisdomDebugViews(DebugViews):
             raise ConnectionError(f"no visdom server at {url}:{port}")
         self.paused = False
         self._steps = 0
-        self.vis.text("space: pause/resume, right arrow: next frame while paused", win="Controls",
-                      opts={"title": "Controls"})
+        self.vis.text(
+            "space: pause/resume, right arrow: next frame while paused", win="Controls", opts={"title": "Controls"}
+        )
         self.vis.register_event_handler(self.handle_event, "Controls")
 
     def handle_event(self, event: dict[str, Any]) -> None:
@@ -177,22 +182,27 @@ class VisdomDebugViews(DebugViews):
             socket.join(timeout=0.1)
 
     def _show_image(self, title: str, image: np.ndarray) -> None:
-        self.vis.image(np.ascontiguousarray(image.transpose(2, 0, 1)), win=title,
-                       opts={"title": f"{title} ({self.sequence} #{self.frame})"})
+        self.vis.image(
+            np.ascontiguousarray(image.transpose(2, 0, 1)),
+            win=title,
+            opts={"title": f"{title} ({self.sequence} #{self.frame})"},
+        )
 
     def _show_info(self, title: str, info: dict[str, Any]) -> None:
         rows = "".join(f"<tr><td>{k}</td><td>{_jsonable(v)}</td></tr>" for k, v in info.items())
         self.vis.text(f"<table>{rows}</table>", win=title, opts={"title": title})
 
 
-def open_debug_views(debug_level: int, folder: str | Path, use_visdom: bool = False, server: str = "127.0.0.1",
-                     port: int = 8097) -> DebugViews | None:
+def open_debug_views(
+    debug_level: int, folder: str | Path, use_visdom: bool = False, server: str = "127.0.0.1", port: int = 8097
+) -> DebugViews | None:
     """Visdom views when asked for and reachable, else PNG files in ``folder``; None when debug is off."""
     if debug_level <= 0:
         return None
     if use_visdom:
         try:
             return VisdomDebugViews(debug_level, server, port)
-        except Exception as err:  # ImportError or any connection failure: stay headless
+        except Exception as err:  # noqa: BLE001 - optional visdom: ImportError or any connection failure
+            # stay headless
             print(f"visdom unavailable ({type(err).__name__}: {err}); writing debug views to {folder}")
     return PngDebugViews(debug_level, folder)

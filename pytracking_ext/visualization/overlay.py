@@ -1,9 +1,11 @@
 """Draw boxes and masks on frames and write them to a video file, without any display."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import cv2
 import numpy as np
@@ -15,8 +17,9 @@ def _color(object_id: int) -> tuple[int, int, int]:
     return tuple(int(c) for c in DAVIS_PALETTE[object_id % 255 or 1])
 
 
-def draw_overlay(image: np.ndarray, boxes: Any = None, mask: np.ndarray | None = None, alpha: float = 0.5,
-                 thickness: int = 2) -> np.ndarray:
+def draw_overlay(
+    image: np.ndarray, boxes: Any = None, mask: np.ndarray | None = None, alpha: float = 0.5, thickness: int = 2
+) -> np.ndarray:
     """RGB frame with the label ``mask`` blended in and ``boxes`` drawn in each object's palette colour.
 
     ``boxes`` is one ``[x, y, w, h]`` (object 1) or a mapping object id -> box; ``mask`` is a label
@@ -72,7 +75,7 @@ class VideoSink:
         else:
             self._tmp.unlink(missing_ok=True)
 
-    def __enter__(self) -> "VideoSink":
+    def __enter__(self) -> VideoSink:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -1,4 +1,5 @@
 """Command line: ``python -m pytracking_ext.vot {serve,trackers-ini} TRACKER PARAM``."""
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     ini.add_argument("--label", help="label shown in VOT reports (default: the identifier)")
     ini.add_argument("--identifier", help="section name in trackers.ini (default: TRACKER_PARAM)")
     ini.add_argument("--multiobject", action="store_true", help="for VOTS stacks (several objects per sequence)")
-    ini.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT,
-                     help=f"seconds the toolkit waits for each reply (default {DEFAULT_TIMEOUT})")
+    ini.add_argument(
+        "--timeout",
+        type=int,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds the toolkit waits for each reply (default {DEFAULT_TIMEOUT})",
+    )
     return parser
 
 
@@ -39,8 +44,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             serve(args.tracker, args.param, multiobject=args.multiobject, log=args.log)
         else:
-            print(trackers_ini_entry(args.tracker, args.param, label=args.label, identifier=args.identifier,
-                                     multiobject=args.multiobject, timeout=args.timeout), end="")
+            print(
+                trackers_ini_entry(
+                    args.tracker,
+                    args.param,
+                    label=args.label,
+                    identifier=args.identifier,
+                    multiobject=args.multiobject,
+                    timeout=args.timeout,
+                ),
+                end="",
+            )
     except ClientGone as err:
         parser.exit(CLIENT_GONE_STATUS, f"{parser.prog}: error: {err}\n")
     except (PytrackingError, ValueError) as err:

@@ -4,11 +4,13 @@ Incoming regions become an :class:`InitRegion` (an ``[x, y, w, h]`` box and, for
 ``uint8`` 0/1 mask); tracker outputs become TraX ``Rectangle`` or ``Mask`` regions. Decoders are
 looked up by the TraX region type, polygon-to-box conversions by ``params.vot_anno_conversion_type``.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -103,8 +105,10 @@ def init_info(regions: list[InitRegion], object_ids: list[str] | None, image_sha
     if object_ids is None:
         (region,) = regions
         return {"init_bbox": region.bbox, "init_mask": region.mask}
-    info: dict[str, Any] = {"init_object_ids": list(object_ids),
-                            "init_bbox": {oid: r.bbox for oid, r in zip(object_ids, regions)}}
+    info: dict[str, Any] = {
+        "init_object_ids": list(object_ids),
+        "init_bbox": {oid: r.bbox for oid, r in zip(object_ids, regions)},
+    }
     if all(r.mask is not None for r in regions):
         label = np.zeros(image_shape, dtype=np.uint8)
         for oid, region in zip(object_ids, regions):
@@ -118,7 +122,9 @@ def _object_box(output: dict[str, Any], object_id: str | None) -> list[float]:
     if object_id is not None and isinstance(box, dict):
         box = box.get(object_id)
     if box is None:
-        raise TrackerInputError(f"the tracker returned no 'target_bbox'{'' if object_id is None else f' for object {object_id}'}")
+        raise TrackerInputError(
+            f"the tracker returned no 'target_bbox'{'' if object_id is None else f' for object {object_id}'}"
+        )
     return [float(v) for v in box]
 
 
@@ -128,13 +134,16 @@ def _object_mask(output: dict[str, Any], object_id: str | None, image_shape: tup
         raise TrackerInputError("a mask tracker returned no 'segmentation'")
     segmentation = np.asarray(segmentation)
     if segmentation.shape != image_shape:
-        raise TrackerInputError(f"the tracker's segmentation has shape {segmentation.shape}, the image is {image_shape}")
+        raise TrackerInputError(
+            f"the tracker's segmentation has shape {segmentation.shape}, the image is {image_shape}"
+        )
     selected = segmentation != 0 if object_id is None else segmentation == int(object_id)
     return np.ascontiguousarray(selected.astype(np.uint8))
 
 
-def output_regions(output: dict[str, Any], object_ids: list[str] | None, predicts_mask: bool,
-                   image_shape: tuple[int, int]) -> list[tuple[Any, dict[str, str]]]:
+def output_regions(
+    output: dict[str, Any], object_ids: list[str] | None, predicts_mask: bool, image_shape: tuple[int, int]
+) -> list[tuple[Any, dict[str, str]]]:
     """TraX ``(region, properties)`` pairs for one frame, one per object (in ``object_ids`` order).
 
     Masks are reported full-size (``uint8`` 0/1 at offset 0, 0); boxes as rectangles. The

@@ -2,6 +2,7 @@
 complete, well-formed messages (see :class:`ClientRelay` for why), and the one-line errors that end
 a session early (client gone, malformed message, Ctrl-C).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -12,8 +13,8 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from ..errors import PytrackingError, SettingsError, TrackerInputError
 
@@ -71,7 +72,7 @@ class ClientStreams:
     connection: socket.socket | None = None
 
     @classmethod
-    def open(cls) -> "ClientStreams":
+    def open(cls) -> ClientStreams:
         port = os.environ.get("TRAX_SOCKET")
         if port is not None:
             connection = _connect(port)
@@ -103,8 +104,9 @@ def _connect(port: str) -> socket.socket:
             break
         except OSError as err:
             if time.monotonic() > deadline:
-                raise ClientGone(f"TRAX_SOCKET={port}: cannot connect to the VOT client on 127.0.0.1:{port} "
-                                 f"({err.strerror or err})") from None
+                raise ClientGone(
+                    f"TRAX_SOCKET={port}: cannot connect to the VOT client on 127.0.0.1:{port} ({err.strerror or err})"
+                ) from None
             time.sleep(0.2)
     connection.settimeout(None)  # libtrax writes to it with plain write(): it must block
     connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -134,7 +136,7 @@ class ClientRelay:
         self._thread = threading.Thread(target=self._run, name="trax-client-relay", daemon=True)
 
     @contextlib.contextmanager
-    def running(self) -> Iterator["ClientRelay"]:
+    def running(self) -> Iterator[ClientRelay]:
         """Relay (and watch for Ctrl-C) inside the block; stop and release the pipes after it."""
         previous = None
         with contextlib.suppress(ValueError):  # only the main thread may set the wake-up descriptor
@@ -215,8 +217,10 @@ class ClientRelay:
         finally:
             del pending[:start]
         if len(pending) > MAX_MESSAGE_BYTES:
-            raise TraxProtocolError(f"the VOT client sent a message of over {MAX_MESSAGE_BYTES} bytes "
-                                    f"without a line end: {_shown(bytes(pending))}")
+            raise TraxProtocolError(
+                f"the VOT client sent a message of over {MAX_MESSAGE_BYTES} bytes "
+                f"without a line end: {_shown(bytes(pending))}"
+            )
         return False
 
     def raise_if_ended(self, answered: int) -> None:
@@ -234,7 +238,7 @@ class ClientRelay:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 class RelayedHandle:
@@ -254,8 +258,10 @@ class RelayedHandle:
             if self.relay.ended is not None and self.relay.ended[0] == "interrupted":
                 raise KeyboardInterrupt from None
             detail = str(err).removeprefix("Exception when waiting for command: ")
-            raise TraxProtocolError(f"libtrax rejected the VOT client's request ({detail}); last message "
-                                    f"received: {_shown(self.relay.last_message)}") from None
+            raise TraxProtocolError(
+                f"libtrax rejected the VOT client's request ({detail}); last message "
+                f"received: {_shown(self.relay.last_message)}"
+            ) from None
         if request.type == "quit" and (request.properties or {}).get(RELAY_MARK):
             self.relay.raise_if_ended(self.answered)
         return request

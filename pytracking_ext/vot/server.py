@@ -12,14 +12,16 @@ libtrax never reads the client directly: a :class:`ClientRelay` thread does, and
 well-formed messages only. End of input, a malformed message, a client that stopped reading and
 Ctrl-C each end the session at once with one line (see :class:`ClientRelay` for why).
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 import sys
 from collections import OrderedDict
+from collections.abc import Iterator
 from importlib import metadata
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import SettingsError, TrackerInputError
 from ..evaluation.running import build_tracker
@@ -33,6 +35,8 @@ from .relay import ClientRelay, ClientStreams, RelayedHandle
 MIN_TRAX_VERSION = (4, 0)
 #: Image channel served (PyTracking trackers are RGB only).
 CHANNEL = "color"
+
+
 def require_trax():
     """Import the ``trax`` module of ``vot-trax``, failing with an install hint when absent or too old."""
     try:
@@ -178,9 +182,15 @@ def serve(name: str, param: str, multiobject: bool = False, log: bool = False) -
         # Stray prints must not reach the protocol stream the C library writes to.
         with contextlib.redirect_stdout(sys.stderr), ClientRelay(streams).running() as relay:
             with _environment(TRAX_SOCKET=None, TRAX_IN=str(relay.library_input), TRAX_OUT=str(streams.output)):
-                server = trax.Server(region_formats(tracker), [trax.Image.PATH], [CHANNEL],
-                                     tracker_name=f"{name}_{param}", tracker_family="pytracking_ext", log=log,
-                                     multiobject=multiobject)
+                server = trax.Server(
+                    region_formats(tracker),
+                    [trax.Image.PATH],
+                    [CHANNEL],
+                    tracker_name=f"{name}_{param}",
+                    tracker_family="pytracking_ext",
+                    log=log,
+                    multiobject=multiobject,
+                )
             return _serve_session(server, RelayedHandle(server.__enter__(), relay, trax.TraxException), session)
     finally:
         streams.close()

@@ -1,4 +1,5 @@
 """The ``trackers.ini`` entry that lets the VOT toolkit start our TraX server."""
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,15 @@ def serve_command(tracker: str, param: str, multiobject: bool = False, python: s
     return shlex.join(args)
 
 
-def trackers_ini_entry(tracker: str, param: str, label: str | None = None, identifier: str | None = None,
-                       multiobject: bool = False, timeout: int = DEFAULT_TIMEOUT, python: str | None = None) -> str:
+def trackers_ini_entry(
+    tracker: str,
+    param: str,
+    label: str | None = None,
+    identifier: str | None = None,
+    multiobject: bool = False,
+    timeout: int = DEFAULT_TIMEOUT,
+    python: str | None = None,
+) -> str:
     """A ``trackers.ini`` section (protocol ``trax``) for ``tracker``/``param``.
 
     It holds no path into this checkout: the current interpreter runs the installed package, so

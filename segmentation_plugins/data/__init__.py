@@ -9,6 +9,7 @@
 Names are imported on first use, so that the label tables (used by the generator and the
 metrics) do not pull in torch.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -19,8 +20,17 @@ _EXPORTS = {
     "camvid": ("CamVidClips", "CamVidFrame", "CamVidSequence", "camvid_sequences", "consecutive_runs", "read_split"),
     "cityscapes": ("CityscapesClips", "CityscapesSnippet", "find_snippets"),
     "clips": ("to_tensors",),
-    "labels": ("CAMVID", "CITYSCAPES", "IGNORE_INDEX", "LABEL_SETS", "LabelSet", "camvid_to_train_ids",
-               "cityscapes_to_train_ids", "cityscapes_train_to_label_ids", "get_label_set"),
+    "labels": (
+        "CAMVID",
+        "CITYSCAPES",
+        "IGNORE_INDEX",
+        "LABEL_SETS",
+        "LabelSet",
+        "camvid_to_train_ids",
+        "cityscapes_to_train_ids",
+        "cityscapes_train_to_label_ids",
+        "get_label_set",
+    ),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

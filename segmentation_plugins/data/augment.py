@@ -10,6 +10,7 @@ crop_size=(w, h))``; the applied parameters are stored in ``sample["augment"]``
 (``flip``, ``shift`` = (dx, dy), ``scale``, ``crop`` = (x0, y0, w, h) in the scaled frame) for
 code that must transform flows the same way.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,8 +34,12 @@ class AugmentParams:
     def as_dict(self) -> dict:
         """Plain numbers/arrays, so torch's default collate can batch them."""
         crop = self.crop if self.crop is not None else (0, 0, 0, 0)
-        return {"flip": bool(self.flip), "shift": np.asarray(self.shift, dtype=np.int64), "scale": float(self.scale),
-                "crop": np.asarray(crop, dtype=np.int64)}
+        return {
+            "flip": bool(self.flip),
+            "shift": np.asarray(self.shift, dtype=np.int64),
+            "scale": float(self.scale),
+            "crop": np.asarray(crop, dtype=np.int64),
+        }
 
 
 def window(array: np.ndarray, x0: int, y0: int, width: int, height: int, fill: float, y_axis: int) -> np.ndarray:
@@ -77,8 +82,15 @@ class ClipAugment:
     height) takes a random crop of that size (padded when the scaled frame is smaller).
     """
 
-    def __init__(self, flip_prob: float = 0.5, max_shift: int = 2, scale_range: tuple[float, float] | None = None,
-                 crop_size: Size | None = None, image_fill: int = 0, label_fill: int = IGNORE_INDEX) -> None:
+    def __init__(
+        self,
+        flip_prob: float = 0.5,
+        max_shift: int = 2,
+        scale_range: tuple[float, float] | None = None,
+        crop_size: Size | None = None,
+        image_fill: int = 0,
+        label_fill: int = IGNORE_INDEX,
+    ) -> None:
         if not 0.0 <= flip_prob <= 1.0:
             raise ValueError(f"flip_prob must be in [0, 1], got {flip_prob}")
         if max_shift < 0:

@@ -15,6 +15,7 @@ numbers in the 30 Hz source video differ by at most ``max_frame_step``. The defa
 15 Hz labelling of val ``0016E5`` (the only video-rate run of the SegNet copy); 31 accepts the
 1 Hz labelling of the other sequences (steps 29..31); ``None`` accepts any step.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,18 @@ import torch
 
 from pytracking_ext.errors import DatasetError
 
-from .clips import (Sample, Size, Transform, check_shapes, check_size, clip_windows, read_frame, read_label_values,
-                    resize_frame, resize_label)
+from .clips import (
+    Sample,
+    Size,
+    Transform,
+    check_shapes,
+    check_size,
+    clip_windows,
+    read_frame,
+    read_label_values,
+    resize_frame,
+    resize_label,
+)
 from .labels import CAMVID, IGNORE_INDEX, camvid_to_train_ids
 
 DEFAULT_MAX_FRAME_STEP = 2  # 15 Hz labelling of a 30 Hz video
@@ -91,8 +102,10 @@ def read_split(root: str | os.PathLike, split: str) -> list[CamVidFrame]:
         except ValueError as err:
             raise DatasetError(f"{list_path}: line {lineno}: {err}") from None
         if (sequence, number) in seen:
-            raise DatasetError(f"{list_path}: line {lineno} repeats frame {number} of {sequence} "
-                               f"(first on line {seen[sequence, number]})")
+            raise DatasetError(
+                f"{list_path}: line {lineno} repeats frame {number} of {sequence} "
+                f"(first on line {seen[sequence, number]})"
+            )
         seen[sequence, number] = lineno
         frames.append(CamVidFrame(image, annotation, sequence, number))
     if not frames:
@@ -108,8 +121,9 @@ def group_sequences(frames: list[CamVidFrame]) -> dict[str, list[CamVidFrame]]:
     return {name: sorted(group, key=lambda f: f.frame) for name, group in groups.items()}
 
 
-def consecutive_runs(frames: list[CamVidFrame], max_frame_step: int | None = DEFAULT_MAX_FRAME_STEP
-                     ) -> list[list[CamVidFrame]]:
+def consecutive_runs(
+    frames: list[CamVidFrame], max_frame_step: int | None = DEFAULT_MAX_FRAME_STEP
+) -> list[list[CamVidFrame]]:
     """Maximal runs of consecutive labelled frames (see the module docstring for 'consecutive')."""
     runs = []
     for group in group_sequences(frames).values():
@@ -138,9 +152,17 @@ class CamVidClips(torch.utils.data.Dataset):
     label_set = CAMVID
     ignore_index = IGNORE_INDEX
 
-    def __init__(self, root: str | os.PathLike, split: str = "val", clip_length: int = 4,
-                 max_frame_step: int | None = DEFAULT_MAX_FRAME_STEP, stride: int = 1, size: Size | None = None,
-                 transform: Transform | None = None, all_labels: bool = False) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        split: str = "val",
+        clip_length: int = 4,
+        max_frame_step: int | None = DEFAULT_MAX_FRAME_STEP,
+        stride: int = 1,
+        size: Size | None = None,
+        transform: Transform | None = None,
+        all_labels: bool = False,
+    ) -> None:
         self.root = Path(root)
         self.split = split
         self.clip_length = int(clip_length)
@@ -148,12 +170,17 @@ class CamVidClips(torch.utils.data.Dataset):
         self.transform = transform
         self.all_labels = all_labels
         self.runs = consecutive_runs(read_split(self.root, split), max_frame_step)
-        self.clips: list[list[CamVidFrame]] = [run[end - self.clip_length + 1: end + 1] for run in self.runs
-                                               for end in clip_windows(len(run), self.clip_length, stride)]
+        self.clips: list[list[CamVidFrame]] = [
+            run[end - self.clip_length + 1 : end + 1]
+            for run in self.runs
+            for end in clip_windows(len(run), self.clip_length, stride)
+        ]
         if not self.clips:
             longest = max(len(run) for run in self.runs)
-            raise DatasetError(f"{self.root}: no clips of {self.clip_length} consecutive labelled frames in "
-                               f"'{split}' with max_frame_step={max_frame_step} (longest run: {longest} frames)")
+            raise DatasetError(
+                f"{self.root}: no clips of {self.clip_length} consecutive labelled frames in "
+                f"'{split}' with max_frame_step={max_frame_step} (longest run: {longest} frames)"
+            )
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -204,21 +231,43 @@ class CamVidSequence:
         check_shapes([image], label, [item.image], item.annotation)
         step = item.frame - self.frames[index - 1].frame if index else None
         new_run = step is None or (self.max_frame_step is not None and step > self.max_frame_step)
-        return {"image": resize_frame(image, self.size), "label": resize_label(label, self.size), "name": item.name,
-                "frame": item.frame, "index": index, "new_run": new_run}
+        return {
+            "image": resize_frame(image, self.size),
+            "label": resize_label(label, self.size),
+            "name": item.name,
+            "frame": item.frame,
+            "index": index,
+            "new_run": new_run,
+        }
 
     def __iter__(self) -> Iterator[Sample]:
         for index in range(len(self.frames)):
             yield self.read(index)
 
 
-def camvid_sequences(root: str | os.PathLike, split: str = "val", max_frame_step: int | None = DEFAULT_MAX_FRAME_STEP,
-                     size: Size | None = None) -> list[CamVidSequence]:
+def camvid_sequences(
+    root: str | os.PathLike,
+    split: str = "val",
+    max_frame_step: int | None = DEFAULT_MAX_FRAME_STEP,
+    size: Size | None = None,
+) -> list[CamVidSequence]:
     """Every sequence of ``split`` as a :class:`CamVidSequence` (sequences in list order, frames in time order)."""
     size = check_size(size)
-    return [CamVidSequence(name, frames, max_frame_step, size)
-            for name, frames in group_sequences(read_split(root, split)).items()]
+    return [
+        CamVidSequence(name, frames, max_frame_step, size)
+        for name, frames in group_sequences(read_split(root, split)).items()
+    ]
 
 
-__all__ = ["CamVidClips", "CamVidFrame", "CamVidSequence", "DEFAULT_MAX_FRAME_STEP", "camvid_sequences",
-           "consecutive_runs", "group_sequences", "parse_stem", "read_camvid_label", "read_split"]
+__all__ = [
+    "CamVidClips",
+    "CamVidFrame",
+    "CamVidSequence",
+    "DEFAULT_MAX_FRAME_STEP",
+    "camvid_sequences",
+    "consecutive_runs",
+    "group_sequences",
+    "parse_stem",
+    "read_camvid_label",
+    "read_split",
+]

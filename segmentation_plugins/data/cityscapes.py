@@ -8,9 +8,11 @@ Layout (as downloaded, ``leftImg8bit_sequence_trainvaltest`` + ``gtFine_trainval
 Samples are the label files found under ``gtFine/<split>``; a clip holds the frame numbers
 ``t0 - L + 1 .. t0`` with ``t0`` the labelled frame. One ``<city>_<seq>`` may hold several snippets
 (frankfurt in val, for instance): the snippet of a label is the window ``t0 - 19 .. t0 + 10``, and
-every frame on disk must lie in the snippet of some label (else its label is reported missing). ``label_kind="labelTrainIds"`` reads precomputed
-``*_gtFine_labelTrainIds.png`` instead (the official LMANet setup).
+every frame on disk must lie in the snippet of some label (else its label is reported missing).
+``label_kind="labelTrainIds"`` reads precomputed ``*_gtFine_labelTrainIds.png`` instead (the official
+LMANet setup).
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +25,17 @@ import torch
 
 from pytracking_ext.errors import DatasetError
 
-from .clips import (Sample, Size, Transform, check_shapes, check_size, read_frame, read_label_values, resize_frame,
-                    resize_label)
+from .clips import (
+    Sample,
+    Size,
+    Transform,
+    check_shapes,
+    check_size,
+    read_frame,
+    read_label_values,
+    resize_frame,
+    resize_label,
+)
 from .labels import CITYSCAPES, IGNORE_INDEX, cityscapes_to_train_ids
 
 FRAME_SUFFIX = "_leftImg8bit.png"
@@ -74,8 +85,9 @@ def _require_dir(path: Path, what: str) -> Path:
     return path
 
 
-def find_snippets(root: str | os.PathLike, split: str = "val", clip_length: int = 1,
-                  label_kind: str = "labelIds") -> list[CityscapesSnippet]:
+def find_snippets(
+    root: str | os.PathLike, split: str = "val", clip_length: int = 1, label_kind: str = "labelIds"
+) -> list[CityscapesSnippet]:
     """Annotated snippets of ``split``, checked so every clip of ``clip_length`` frames is on disk.
 
     Raises :class:`DatasetError` naming the first missing folder, the label file missing for a
@@ -111,12 +123,20 @@ def find_snippets(root: str | os.PathLike, split: str = "val", clip_length: int 
         labelled = labels.pop((city, seq), {})
         covered: set[int] = set()
         for t0, path in sorted(labelled.items()):
-            snippet = CityscapesSnippet(city, seq, t0, path, sequence_root / city,
-                                        tuple(n for n in sorted(present) if t0 - before <= n <= t0 + after))
+            snippet = CityscapesSnippet(
+                city,
+                seq,
+                t0,
+                path,
+                sequence_root / city,
+                tuple(n for n in sorted(present) if t0 - before <= n <= t0 + after),
+            )
             for number in snippet.clip_numbers(clip_length):
                 if number not in present:
-                    raise DatasetError(f"{snippet.frame_path(number)}: frame not found (clip of {clip_length} "
-                                       f"frames ending at the annotated frame {t0:06d} of {path.name})")
+                    raise DatasetError(
+                        f"{snippet.frame_path(number)}: frame not found (clip of {clip_length} "
+                        f"frames ending at the annotated frame {t0:06d} of {path.name})"
+                    )
             covered.update(snippet.frame_numbers)
             snippets.append(snippet)
         stray = sorted(present - covered)
@@ -124,13 +144,16 @@ def find_snippets(root: str | os.PathLike, split: str = "val", clip_length: int 
             # Frames outside every labelled snippet: name the label their snippet's 20th frame would have
             # (the usual cause is an incomplete gtFine download).
             missing = label_root / city / f"{city}_{seq}_{stray[0] + ANNOTATED_INDEX:06d}{label_suffix}"
-            raise DatasetError(f"{missing}: label not found for the snippet starting at "
-                               f"{city}_{seq}_{stray[0]:06d}{FRAME_SUFFIX}")
+            raise DatasetError(
+                f"{missing}: label not found for the snippet starting at {city}_{seq}_{stray[0]:06d}{FRAME_SUFFIX}"
+            )
     if labels:
         (city, seq), labelled = min(labels.items())
         t0, path = min(labelled.items())
-        raise DatasetError(f"{sequence_root / city / f'{city}_{seq}_{t0:06d}{FRAME_SUFFIX}'}: frame not found "
-                           f"(labelled in {path.name})")
+        raise DatasetError(
+            f"{sequence_root / city / f'{city}_{seq}_{t0:06d}{FRAME_SUFFIX}'}: frame not found "
+            f"(labelled in {path.name})"
+        )
     return snippets
 
 
@@ -144,8 +167,15 @@ class CityscapesClips(torch.utils.data.Dataset):
     label_set = CITYSCAPES
     ignore_index = IGNORE_INDEX
 
-    def __init__(self, root: str | os.PathLike, split: str = "val", clip_length: int = 4, size: Size | None = None,
-                 transform: Transform | None = None, label_kind: str = "labelIds") -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        split: str = "val",
+        clip_length: int = 4,
+        size: Size | None = None,
+        transform: Transform | None = None,
+        label_kind: str = "labelIds",
+    ) -> None:
         self.root = Path(root)
         self.split = split
         self.clip_length = int(clip_length)
@@ -185,5 +215,12 @@ class CityscapesClips(torch.utils.data.Dataset):
         return self.transform(sample) if self.transform is not None else sample
 
 
-__all__ = ["ANNOTATED_INDEX", "CityscapesClips", "CityscapesSnippet", "FRAME_SUFFIX", "LABEL_SUFFIXES",
-           "SNIPPET_LENGTH", "find_snippets"]
+__all__ = [
+    "ANNOTATED_INDEX",
+    "CityscapesClips",
+    "CityscapesSnippet",
+    "FRAME_SUFFIX",
+    "LABEL_SUFFIXES",
+    "SNIPPET_LENGTH",
+    "find_snippets",
+]

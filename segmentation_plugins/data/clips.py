@@ -17,6 +17,7 @@ A *clip sample* is a plain dict (so torch's default collate batches it):
 ``augment`` (after :class:`~segmentation_plugins.data.augment.ClipAugment` only)
     the random choices applied (flip, shift, scale, crop).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -74,17 +75,20 @@ def resize_label(label: np.ndarray, size: Size | None) -> np.ndarray:
     return cv2.resize(label.astype(np.uint8), tuple(size), interpolation=cv2.INTER_NEAREST).astype(label.dtype)
 
 
-def check_shapes(frames: Sequence[np.ndarray], label: np.ndarray, frame_paths: Sequence[Path],
-                 label_path: Path) -> None:
+def check_shapes(
+    frames: Sequence[np.ndarray], label: np.ndarray, frame_paths: Sequence[Path], label_path: Path
+) -> None:
     """All frames of a clip and its label must share one size (the message names the odd file)."""
     height, width = frames[-1].shape[:2]
     for frame, path in zip(frames, frame_paths):
         if frame.shape[:2] != (height, width):
-            raise DatasetError(f"{path}: size {frame.shape[1]}x{frame.shape[0]} differs from the clip's "
-                               f"{width}x{height}")
+            raise DatasetError(
+                f"{path}: size {frame.shape[1]}x{frame.shape[0]} differs from the clip's {width}x{height}"
+            )
     if label.shape != (height, width):
-        raise DatasetError(f"{label_path}: label size {label.shape[1]}x{label.shape[0]} differs from its frame's "
-                           f"{width}x{height}")
+        raise DatasetError(
+            f"{label_path}: label size {label.shape[1]}x{label.shape[0]} differs from its frame's {width}x{height}"
+        )
 
 
 def to_tensors(sample: Sample) -> Sample:
@@ -114,6 +118,15 @@ def clip_windows(run_length: int, clip_length: int, stride: int = 1) -> list[int
 
 
 __all__ = [
-    "Sample", "Size", "Transform", "check_shapes", "check_size", "clip_windows", "read_frame",
-    "read_label_values", "resize_frame", "resize_label", "to_tensors",
+    "Sample",
+    "Size",
+    "Transform",
+    "check_shapes",
+    "check_size",
+    "clip_windows",
+    "read_frame",
+    "read_label_values",
+    "resize_frame",
+    "resize_label",
+    "to_tensors",
 ]

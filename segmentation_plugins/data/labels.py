@@ -9,6 +9,7 @@ Every loader hands out *train ids*: ``0 .. num_classes - 1`` for real classes an
 * CamVid (SegNet copy): the annotation PNGs already hold class ids 0..10; value 11 is *void* and
   maps to 255.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -67,42 +68,45 @@ class CityscapesLabel(NamedTuple):
 
 # The official table (cityscapesscripts helpers/labels.py), license plate (id -1) left out: it never
 # appears in labelIds PNGs.
-CITYSCAPES_LABELS: tuple[CityscapesLabel, ...] = tuple(CityscapesLabel(*row) for row in (
-    ("unlabeled", 0, 255, (0, 0, 0)),
-    ("ego vehicle", 1, 255, (0, 0, 0)),
-    ("rectification border", 2, 255, (0, 0, 0)),
-    ("out of roi", 3, 255, (0, 0, 0)),
-    ("static", 4, 255, (0, 0, 0)),
-    ("dynamic", 5, 255, (111, 74, 0)),
-    ("ground", 6, 255, (81, 0, 81)),
-    ("road", 7, 0, (128, 64, 128)),
-    ("sidewalk", 8, 1, (244, 35, 232)),
-    ("parking", 9, 255, (250, 170, 160)),
-    ("rail track", 10, 255, (230, 150, 140)),
-    ("building", 11, 2, (70, 70, 70)),
-    ("wall", 12, 3, (102, 102, 156)),
-    ("fence", 13, 4, (190, 153, 153)),
-    ("guard rail", 14, 255, (180, 165, 180)),
-    ("bridge", 15, 255, (150, 100, 100)),
-    ("tunnel", 16, 255, (150, 120, 90)),
-    ("pole", 17, 5, (153, 153, 153)),
-    ("polegroup", 18, 255, (153, 153, 153)),
-    ("traffic light", 19, 6, (250, 170, 30)),
-    ("traffic sign", 20, 7, (220, 220, 0)),
-    ("vegetation", 21, 8, (107, 142, 35)),
-    ("terrain", 22, 9, (152, 251, 152)),
-    ("sky", 23, 10, (70, 130, 180)),
-    ("person", 24, 11, (220, 20, 60)),
-    ("rider", 25, 12, (255, 0, 0)),
-    ("car", 26, 13, (0, 0, 142)),
-    ("truck", 27, 14, (0, 0, 70)),
-    ("bus", 28, 15, (0, 60, 100)),
-    ("caravan", 29, 255, (0, 0, 90)),
-    ("trailer", 30, 255, (0, 0, 110)),
-    ("train", 31, 16, (0, 80, 100)),
-    ("motorcycle", 32, 17, (0, 0, 230)),
-    ("bicycle", 33, 18, (119, 11, 32)),
-))
+CITYSCAPES_LABELS: tuple[CityscapesLabel, ...] = tuple(
+    CityscapesLabel(*row)
+    for row in (
+        ("unlabeled", 0, 255, (0, 0, 0)),
+        ("ego vehicle", 1, 255, (0, 0, 0)),
+        ("rectification border", 2, 255, (0, 0, 0)),
+        ("out of roi", 3, 255, (0, 0, 0)),
+        ("static", 4, 255, (0, 0, 0)),
+        ("dynamic", 5, 255, (111, 74, 0)),
+        ("ground", 6, 255, (81, 0, 81)),
+        ("road", 7, 0, (128, 64, 128)),
+        ("sidewalk", 8, 1, (244, 35, 232)),
+        ("parking", 9, 255, (250, 170, 160)),
+        ("rail track", 10, 255, (230, 150, 140)),
+        ("building", 11, 2, (70, 70, 70)),
+        ("wall", 12, 3, (102, 102, 156)),
+        ("fence", 13, 4, (190, 153, 153)),
+        ("guard rail", 14, 255, (180, 165, 180)),
+        ("bridge", 15, 255, (150, 100, 100)),
+        ("tunnel", 16, 255, (150, 120, 90)),
+        ("pole", 17, 5, (153, 153, 153)),
+        ("polegroup", 18, 255, (153, 153, 153)),
+        ("traffic light", 19, 6, (250, 170, 30)),
+        ("traffic sign", 20, 7, (220, 220, 0)),
+        ("vegetation", 21, 8, (107, 142, 35)),
+        ("terrain", 22, 9, (152, 251, 152)),
+        ("sky", 23, 10, (70, 130, 180)),
+        ("person", 24, 11, (220, 20, 60)),
+        ("rider", 25, 12, (255, 0, 0)),
+        ("car", 26, 13, (0, 0, 142)),
+        ("truck", 27, 14, (0, 0, 70)),
+        ("bus", 28, 15, (0, 60, 100)),
+        ("caravan", 29, 255, (0, 0, 90)),
+        ("trailer", 30, 255, (0, 0, 110)),
+        ("train", 31, 16, (0, 80, 100)),
+        ("motorcycle", 32, 17, (0, 0, 230)),
+        ("bicycle", 33, 18, (119, 11, 32)),
+    )
+)
 CITYSCAPES_MAX_LABEL_ID = max(label.id for label in CITYSCAPES_LABELS)
 CITYSCAPES_NAME_TO_ID = {label.name: label.id for label in CITYSCAPES_LABELS}
 
@@ -119,12 +123,35 @@ CITYSCAPES_TRAINID_TO_ID = np.zeros(256, dtype=np.uint8)
 for _label in _train_rows:
     CITYSCAPES_TRAINID_TO_ID[_label.train_id] = _label.id
 
-CAMVID = LabelSet("camvid", (
-    "sky", "building", "pole", "road", "pavement", "tree", "signsymbol", "fence", "car", "pedestrian", "bicyclist",
-), (
-    (128, 128, 128), (128, 0, 0), (192, 192, 128), (128, 64, 128), (60, 40, 222), (128, 128, 0),
-    (192, 128, 128), (64, 64, 128), (64, 0, 128), (64, 64, 0), (0, 128, 192),
-))
+CAMVID = LabelSet(
+    "camvid",
+    (
+        "sky",
+        "building",
+        "pole",
+        "road",
+        "pavement",
+        "tree",
+        "signsymbol",
+        "fence",
+        "car",
+        "pedestrian",
+        "bicyclist",
+    ),
+    (
+        (128, 128, 128),
+        (128, 0, 0),
+        (192, 192, 128),
+        (128, 64, 128),
+        (60, 40, 222),
+        (128, 128, 0),
+        (192, 128, 128),
+        (64, 64, 128),
+        (64, 0, 128),
+        (64, 64, 0),
+        (0, 128, 192),
+    ),
+)
 CAMVID_VOID = 11  # annotation value of 'void / unlabelled' in the SegNet PNGs
 CAMVID_ID_TO_TRAINID = np.full(256, IGNORE_INDEX, dtype=np.uint8)
 CAMVID_ID_TO_TRAINID[: CAMVID.num_classes] = np.arange(CAMVID.num_classes)
@@ -169,7 +196,20 @@ def camvid_to_train_ids(annotation: np.ndarray, source: object = None) -> np.nda
 
 
 __all__ = [
-    "CAMVID", "CAMVID_ID_TO_TRAINID", "CAMVID_VOID", "CITYSCAPES", "CITYSCAPES_ID_TO_TRAINID", "CITYSCAPES_LABELS",
-    "CITYSCAPES_NAME_TO_ID", "CITYSCAPES_TRAINID_TO_ID", "IGNORE_INDEX", "LABEL_SETS", "CityscapesLabel", "LabelSet",
-    "camvid_to_train_ids", "cityscapes_to_train_ids", "cityscapes_train_to_label_ids", "get_label_set",
+    "CAMVID",
+    "CAMVID_ID_TO_TRAINID",
+    "CAMVID_VOID",
+    "CITYSCAPES",
+    "CITYSCAPES_ID_TO_TRAINID",
+    "CITYSCAPES_LABELS",
+    "CITYSCAPES_NAME_TO_ID",
+    "CITYSCAPES_TRAINID_TO_ID",
+    "IGNORE_INDEX",
+    "LABEL_SETS",
+    "CityscapesLabel",
+    "LabelSet",
+    "camvid_to_train_ids",
+    "cityscapes_to_train_ids",
+    "cityscapes_train_to_label_ids",
+    "get_label_set",
 ]

@@ -11,6 +11,7 @@ Conventions (they reproduce cityscapesscripts' ``evalPixelLevelSemanticLabeling`
   predicted but absent from the ground truth has IoU 0 and does count).
 * Pixel accuracy = correct pixels / non-ignored ground-truth pixels.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -57,14 +58,16 @@ class ConfusionMatrix:
         gt, pred = gt[keep], pred[keep]
         if gt.size and (gt.min() < 0 or gt.max() >= self.num_classes):
             bad = gt[(gt < 0) | (gt >= self.num_classes)][0]
-            raise ValueError(f"ground-truth value {bad} is neither a class id (0..{self.num_classes - 1}) "
-                             f"nor ignore_index {self.ignore_index}")
+            raise ValueError(
+                f"ground-truth value {bad} is neither a class id (0..{self.num_classes - 1}) "
+                f"nor ignore_index {self.ignore_index}"
+            )
         pred = np.where((pred >= 0) & (pred < self.num_classes), pred, self.num_classes)
         width = self.num_classes + 1
         counts = np.bincount(gt * width + pred, minlength=self.num_classes * width)
         self._counts += counts.reshape(self.num_classes, width)
 
-    def merge(self, other: "ConfusionMatrix") -> "ConfusionMatrix":
+    def merge(self, other: ConfusionMatrix) -> ConfusionMatrix:
         """Add the counts of ``other`` (e.g. from another worker) to this matrix; returns self."""
         if (other.num_classes, other.ignore_index) != (self.num_classes, self.ignore_index):
             raise ValueError("cannot merge confusion matrices of different classes or ignore index")
@@ -116,8 +119,11 @@ class ConfusionMatrix:
         names = names if names is not None else tuple(str(i) for i in range(self.num_classes))
         if len(names) != self.num_classes:
             raise ValueError(f"{len(names)} names for {self.num_classes} classes")
-        return {"miou": self.miou(), "pixel_accuracy": self.pixel_accuracy(),
-                "iou": {name: float(v) for name, v in zip(names, self.iou())}}
+        return {
+            "miou": self.miou(),
+            "pixel_accuracy": self.pixel_accuracy(),
+            "iou": {name: float(v) for name, v in zip(names, self.iou())},
+        }
 
 
 class TemporalConsistency:
@@ -186,8 +192,9 @@ def temporal_flip_rate(preds: Any, gts: Any, ignore_index: int = IGNORE_INDEX) -
     """
     preds, gts = _as_numpy(preds), _as_numpy(gts)
     if preds.ndim < 3 or preds.shape != gts.shape:
-        raise ValueError(f"expected (T, H, W) predictions and ground truths of one shape, "
-                         f"got {preds.shape} and {gts.shape}")
+        raise ValueError(
+            f"expected (T, H, W) predictions and ground truths of one shape, got {preds.shape} and {gts.shape}"
+        )
     meter = TemporalConsistency(ignore_index)
     for pred, gt in zip(preds, gts):
         meter.update(pred, gt)

@@ -13,11 +13,13 @@ Two protocols:
 
 Frames are read before the segmenter runs, so the timings are the segmenter's own.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -57,8 +59,12 @@ class EvaluationReport:
             "pixel_accuracy": _percent(self.confusion.pixel_accuracy()),
             "class_iou": {name: _percent(v) for name, v in zip(self.label_set.names, iou)},
             "temporal_flip_rate": _percent(self.consistency.flip_rate()),
-            "frames": self.frames, "scored_frames": self.scored, "seconds": self.seconds,
-            "fps": None if np.isnan(self.fps) else self.fps, "keyframes": self.keyframes, **self.extra,
+            "frames": self.frames,
+            "scored_frames": self.scored,
+            "seconds": self.seconds,
+            "fps": None if np.isnan(self.fps) else self.fps,
+            "keyframes": self.keyframes,
+            **self.extra,
         }
 
 
@@ -66,8 +72,13 @@ def _percent(value: float) -> float | None:
     return None if value is None or np.isnan(value) else 100 * float(value)
 
 
-def _score_video(segmenter: VideoSegmenter, video: Video, report: EvaluationReport, clip: bool,
-                 on_output: Callable[[int, np.ndarray], None] | None = None) -> None:
+def _score_video(
+    segmenter: VideoSegmenter,
+    video: Video,
+    report: EvaluationReport,
+    clip: bool,
+    on_output: Callable[[int, np.ndarray], None] | None = None,
+) -> None:
     frames, labels = video
     start = time.perf_counter()
     if clip:
@@ -136,22 +147,35 @@ def count_videos(dataset: str, root: str, split: str, mode: str, clip_length: in
     return sum(1 for _ in camvid_sequences(root, split)) if dataset == "camvid" else None
 
 
-def evaluate(segmenter: VideoSegmenter, label_set: LabelSet, dataset: str, root: str, split: str = "val",
-             mode: str = "stream", clip_length: int = 4, size: tuple[int, int] | None = None,
-             max_videos: int | None = None, progress: bool = True,
-             on_output: Callable[[int, int, np.ndarray], None] | None = None) -> EvaluationReport:
+def evaluate(
+    segmenter: VideoSegmenter,
+    label_set: LabelSet,
+    dataset: str,
+    root: str,
+    split: str = "val",
+    mode: str = "stream",
+    clip_length: int = 4,
+    size: tuple[int, int] | None = None,
+    max_videos: int | None = None,
+    progress: bool = True,
+    on_output: Callable[[int, int, np.ndarray], None] | None = None,
+) -> EvaluationReport:
     """Score ``segmenter`` on ``dataset`` (``camvid`` or ``cityscapes``) with protocol ``mode``."""
     if mode not in ("stream", "clip"):
         raise ValueError(f"mode must be 'stream' or 'clip', got '{mode}'")
     source = VIDEO_SOURCES.get(dataset)
-    report = EvaluationReport(label_set, ConfusionMatrix(label_set.num_classes, label_set.ignore_index),
-                              TemporalConsistency(label_set.ignore_index))
+    report = EvaluationReport(
+        label_set,
+        ConfusionMatrix(label_set.num_classes, label_set.ignore_index),
+        TemporalConsistency(label_set.ignore_index),
+    )
     total = count_videos(dataset, root, split, mode, clip_length, size)
     if max_videos is not None and total is not None:
         total = min(total, max_videos)
     videos = source(root, split, mode, clip_length, size)
-    for number, video in enumerate(tqdm(videos, total=total, desc=f"{dataset} {split} ({mode})", unit="video",
-                                        disable=not progress)):
+    for number, video in enumerate(
+        tqdm(videos, total=total, desc=f"{dataset} {split} ({mode})", unit="video", disable=not progress)
+    ):
         if max_videos is not None and number >= max_videos:
             break
         callback = (lambda index, labels, n=number: on_output(n, index, labels)) if on_output else None

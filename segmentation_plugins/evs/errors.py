@@ -1,4 +1,5 @@
 """One-line errors of the EVS plugin."""
+
 from pytracking_ext.errors import PytrackingError
 
 

@@ -16,6 +16,7 @@ Methods are looked up by name in :data:`FLOW_METHODS`:
 A :class:`FlowEstimator` is not thread-safe: give each worker thread its own. It never changes
 ``cv2.setNumThreads`` (process-wide; the pipeline decides).
 """
+
 from __future__ import annotations
 
 from typing import Protocol
@@ -41,15 +42,21 @@ _DIS_ACCESSORS = {
     "patch_size": ("getPatchSize", "setPatchSize"),
     "patch_stride": ("getPatchStride", "setPatchStride"),
     "gradient_descent_iterations": ("getGradientDescentIterations", "setGradientDescentIterations"),
-    "variational_refinement_iterations": ("getVariationalRefinementIterations",
-                                          "setVariationalRefinementIterations"),
+    "variational_refinement_iterations": ("getVariationalRefinementIterations", "setVariationalRefinementIterations"),
     "use_mean_normalization": ("getUseMeanNormalization", "setUseMeanNormalization"),
     "use_spatial_propagation": ("getUseSpatialPropagation", "setUseSpatialPropagation"),
 }
 # thesis §3.4.3.2: "2 layers pyramid, averaging window of 9 pixels and 15 iterations"; the
 # polynomial expansion (5, 1.1) is OpenCV's documented choice for that neighbourhood
-THESIS_FARNEBACK_SETTINGS = {"pyr_scale": 0.5, "levels": 2, "winsize": 9, "iterations": 15,
-                             "poly_n": 5, "poly_sigma": 1.1, "flags": 0}
+THESIS_FARNEBACK_SETTINGS = {
+    "pyr_scale": 0.5,
+    "levels": 2,
+    "winsize": 9,
+    "iterations": 15,
+    "poly_n": 5,
+    "poly_sigma": 1.1,
+    "flags": 0,
+}
 
 
 class FlowMethod(Protocol):
@@ -114,18 +121,30 @@ class FarnebackFlow:
 
     def calc(self, prev_gray: np.ndarray, cur_gray: np.ndarray) -> np.ndarray:
         s = self._settings
-        return cv2.calcOpticalFlowFarneback(prev_gray, cur_gray, None, s["pyr_scale"], s["levels"], s["winsize"],
-                                            s["iterations"], s["poly_n"], s["poly_sigma"], s["flags"])
+        return cv2.calcOpticalFlowFarneback(
+            prev_gray,
+            cur_gray,
+            None,
+            s["pyr_scale"],
+            s["levels"],
+            s["winsize"],
+            s["iterations"],
+            s["poly_n"],
+            s["poly_sigma"],
+            s["flags"],
+        )
 
 
 FLOW_METHODS = Registry("flow method")
-FLOW_METHODS.add_all({
-    "dis": lambda: DISFlow("dis", cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, THESIS_DIS_SETTINGS),
-    "dis_ultrafast": lambda: DISFlow("dis_ultrafast", cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST),
-    "dis_fast": lambda: DISFlow("dis_fast", cv2.DISOPTICAL_FLOW_PRESET_FAST),
-    "dis_medium": lambda: DISFlow("dis_medium", cv2.DISOPTICAL_FLOW_PRESET_MEDIUM),
-    "farneback": lambda: FarnebackFlow("farneback"),
-})
+FLOW_METHODS.add_all(
+    {
+        "dis": lambda: DISFlow("dis", cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, THESIS_DIS_SETTINGS),
+        "dis_ultrafast": lambda: DISFlow("dis_ultrafast", cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST),
+        "dis_fast": lambda: DISFlow("dis_fast", cv2.DISOPTICAL_FLOW_PRESET_FAST),
+        "dis_medium": lambda: DISFlow("dis_medium", cv2.DISOPTICAL_FLOW_PRESET_MEDIUM),
+        "farneback": lambda: FarnebackFlow("farneback"),
+    }
+)
 
 
 def create_flow_method(name: str) -> FlowMethod:
@@ -172,8 +191,10 @@ class FlowEstimator:
     def flow(self, prev_gray: np.ndarray, cur_gray: np.ndarray) -> np.ndarray:
         """Forward flow F^{prev→cur} (H×W×2 float32, on prev's grid) between two prepared images."""
         if prev_gray.shape != cur_gray.shape or prev_gray.ndim != 2 or prev_gray.dtype != np.uint8:
-            raise EVSInputError(f"flow needs two uint8 gray images of one size, got {prev_gray.shape} "
-                                f"{prev_gray.dtype} and {cur_gray.shape} {cur_gray.dtype}")
+            raise EVSInputError(
+                f"flow needs two uint8 gray images of one size, got {prev_gray.shape} "
+                f"{prev_gray.dtype} and {cur_gray.shape} {cur_gray.dtype}"
+            )
         return self.method.calc(prev_gray, cur_gray)
 
     def __call__(self, prev_frame: np.ndarray, cur_frame: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ Steps 1-2 run on the CPU with the label maps (numpy uint8); steps 3-4 on the dev
 inconsistent pixels (step 2, before dilation; thesis Fig. 3.7) is returned as well for an
 adaptive key-frame schedule.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,8 +31,9 @@ from .errors import EVSConfigError, EVSInputError
 from .warp import IGNORE_LABEL, Warper
 
 
-def forward_backward_labels(labels_prev: np.ndarray, warper: Warper,
-                            ignore_value: int = IGNORE_LABEL) -> tuple[np.ndarray, np.ndarray]:
+def forward_backward_labels(
+    labels_prev: np.ndarray, warper: Warper, ignore_value: int = IGNORE_LABEL
+) -> tuple[np.ndarray, np.ndarray]:
     """(L_F, L_BF) for eq. 3.3 from the previous labels and the frame pair's flow (constant border)."""
     l_f = warper.labels(labels_prev, ignore_value=ignore_value)
     l_b = warper.labels(l_f, backward=True, ignore_value=ignore_value)
@@ -84,7 +86,7 @@ class _Gaussian:
     @staticmethod
     def torch(x: torch.Tensor, size: int) -> torch.Tensor:
         sigma, r = _gaussian_sigma(size), size // 2
-        k = torch.exp(-(torch.arange(-r, r + 1, dtype=x.dtype, device=x.device) ** 2) / (2 * sigma ** 2))
+        k = torch.exp(-(torch.arange(-r, r + 1, dtype=x.dtype, device=x.device) ** 2) / (2 * sigma**2))
         k = k / k.sum()
         x = F.pad(x, (r, r, r, r), mode="replicate")
         return F.conv2d(F.conv2d(x, k.view(1, 1, 1, -1)), k.view(1, 1, -1, 1))
@@ -117,8 +119,13 @@ def _soften_torch(hard: torch.Tensor, dilation: int, smoothing: int, mode: str) 
     return torch.maximum(x[0, 0], hard).clamp_(0.0, 1.0)
 
 
-def soften_mask(mask: np.ndarray | torch.Tensor, dilation: int = 7, smoothing: int = 7, mode: str = "box",
-                device: torch.device | str | None = None) -> torch.Tensor:
+def soften_mask(
+    mask: np.ndarray | torch.Tensor,
+    dilation: int = 7,
+    smoothing: int = 7,
+    mode: str = "box",
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     """Dilate (``dilation``×``dilation`` max-pool) then smooth (``mode``) a binary H×W mask → float in [0, 1].
 
     Runs in torch on ``device`` (default: the mask's) and with OpenCV when that is the CPU
@@ -173,8 +180,9 @@ class IAMResult:
 class InconsistencyAttention:
     """The IAM with its settings; call it with (L_F, L_BF, P_refiner, P_warped)."""
 
-    def __init__(self, dilation: int = 7, smoothing: int = 7, smoothing_mode: str = "box",
-                 ignore_value: int = IGNORE_LABEL) -> None:
+    def __init__(
+        self, dilation: int = 7, smoothing: int = 7, smoothing_mode: str = "box", ignore_value: int = IGNORE_LABEL
+    ) -> None:
         SMOOTHING.get(smoothing_mode)  # fail at construction, not on the first frame
         self.dilation = _check_kernel("dilation", dilation)
         self.smoothing = _check_kernel("smoothing", smoothing)
@@ -185,8 +193,7 @@ class InconsistencyAttention:
         """(L_F, L_BF) of the previous labels (see :func:`forward_backward_labels`)."""
         return forward_backward_labels(labels_prev, warper, self.ignore_value)
 
-    def __call__(self, l_f: np.ndarray, l_bf: np.ndarray, p_refiner: torch.Tensor,
-                 p_warped: torch.Tensor) -> IAMResult:
+    def __call__(self, l_f: np.ndarray, l_bf: np.ndarray, p_refiner: torch.Tensor, p_warped: torch.Tensor) -> IAMResult:
         if p_warped.ndim == 4 and p_warped.shape[0] != 1:
             raise EVSInputError(f"the IAM handles one frame, got P_warped {tuple(p_warped.shape)}")
         hard = inconsistency_map(l_f, l_bf, self.ignore_value)

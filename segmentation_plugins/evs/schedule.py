@@ -14,6 +14,7 @@ becomes a key frame itself: ICNet runs on that frame and its output replaces the
 *maximum* interval: counted from the last key frame, forced or scheduled, so a forced key frame
 restarts the cycle.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,11 +25,13 @@ from .errors import EVSConfigError
 
 # name -> (frames since the key frame, key-frame interval) -> run the Refiner on this frame
 REFINE_POLICIES = Registry("refine policy")
-REFINE_POLICIES.add_all({
-    "last": lambda offset, interval: offset == interval - 1,
-    "first": lambda offset, interval: offset == 1,
-    "all": lambda offset, interval: True,
-})
+REFINE_POLICIES.add_all(
+    {
+        "last": lambda offset, interval: offset == interval - 1,
+        "first": lambda offset, interval: offset == 1,
+        "all": lambda offset, interval: True,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,9 @@ class KeyframeSchedule:
         REFINE_POLICIES.get(self.refine_every)
         threshold = self.adaptive_threshold
         if threshold is not None and not 0.0 <= threshold < 1.0:
-            raise EVSConfigError(f"adaptive_threshold must be in [0, 1) (a fraction of pixels) or None, "
-                                 f"got {threshold}")
+            raise EVSConfigError(
+                f"adaptive_threshold must be in [0, 1) (a fraction of pixels) or None, got {threshold}"
+            )
 
     @property
     def adaptive(self) -> bool:

@@ -16,6 +16,7 @@ Other keys: ``icnet_config`` ('standard', 'small'), ``use_gpu`` (CUDA when prese
 ``cv2_threads`` / ``torch_threads`` (process-wide thread pools, set when not None) and the
 pipeline settings of :class:`~segmentation_plugins.evs.pipeline.PipelineConfig`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
@@ -40,8 +41,9 @@ class EVSWeightsError(PytrackingError):
     """EVS network weights are not configured, not found or do not fit the network."""
 
 
-def load_weights(builder: Callable[[], nn.Module], path: str, parameter: str,
-                 network_dir: str | None = None) -> nn.Module:
+def load_weights(
+    builder: Callable[[], nn.Module], path: str, parameter: str, network_dir: str | None = None
+) -> nn.Module:
     """``builder()`` with the weights of checkpoint ``path`` (strict), on the CPU; errors name ``parameter``."""
     from ltr_ext.admin.checkpoint import CheckpointError
     from ltr_ext.admin.loading import StateDictMismatch
@@ -52,8 +54,10 @@ def load_weights(builder: Callable[[], nn.Module], path: str, parameter: str,
     try:
         return read_network(spec, "cpu", network_dir)
     except NetworkNotFoundError:
-        raise EVSWeightsError(f"{parameter}: {spec.resolve(network_dir)} not found (absolute, or relative to the "
-                              f"network_path setting / PYTRACKING_NETWORK_PATH)") from None
+        raise EVSWeightsError(
+            f"{parameter}: {spec.resolve(network_dir)} not found (absolute, or relative to the "
+            f"network_path setting / PYTRACKING_NETWORK_PATH)"
+        ) from None
     except (CheckpointError, StateDictMismatch) as error:
         raise EVSWeightsError(f"{parameter}: {error}") from None
 
@@ -79,16 +83,20 @@ def build_networks(params: TrackerParams) -> tuple[ICNet, Refiner | None]:
         return icnet.eval(), refiner.eval() if refiner is not None else None
     icnet_path = params.get("icnet_weights", None)
     if not icnet_path:
-        raise EVSWeightsError("EVS needs ICNet weights: set params.icnet_weights to a checkpoint (absolute or relative "
-                              "to network_path); params.random_weights=True is for tests and benchmarks only")
+        raise EVSWeightsError(
+            "EVS needs ICNet weights: set params.icnet_weights to a checkpoint (absolute or relative "
+            "to network_path); params.random_weights=True is for tests and benchmarks only"
+        )
     icnet = load_weights(make_icnet, icnet_path, "icnet_weights")
     refiner = None
     if refine:
         refiner_path = params.get("refiner_weights", None)
         if not refiner_path:
-            raise EVSWeightsError(f"operating point {params.get('name', '?')} uses the Refiner: set "
-                                  f"params.refiner_weights to a checkpoint, or to '{REFINER_FROM_ICNET}' for an "
-                                  f"untuned Refiner made of ICNet's layers")
+            raise EVSWeightsError(
+                f"operating point {params.get('name', '?')} uses the Refiner: set "
+                f"params.refiner_weights to a checkpoint, or to '{REFINER_FROM_ICNET}' for an "
+                f"untuned Refiner made of ICNet's layers"
+            )
         if refiner_path == REFINER_FROM_ICNET:
             refiner = Refiner.from_icnet(icnet, uses_pwarped=uses_pwarped)
         else:
@@ -99,8 +107,14 @@ def build_networks(params: TrackerParams) -> tuple[ICNet, Refiner | None]:
 class EVSSegmenter(VideoSegmenter):
     """EVS (thesis ch. 3) behind the video segmenter contract; frames are H×W×3 uint8 RGB."""
 
-    def __init__(self, icnet: ICNet, config: PipelineConfig, refiner: Refiner | None = None,
-                 device: torch.device | str = "cpu", params: TrackerParams | None = None) -> None:
+    def __init__(
+        self,
+        icnet: ICNet,
+        config: PipelineConfig,
+        refiner: Refiner | None = None,
+        device: torch.device | str = "cpu",
+        params: TrackerParams | None = None,
+    ) -> None:
         self.params = params
         self.num_classes = icnet.cfg.num_classes
         self.pipeline = EVSPipeline(icnet, config, refiner, device)

@@ -22,6 +22,7 @@ channels: one block for the 19 probabilities, two for 256 feature channels. A pi
 warps the same features repeatedly can keep them as blocks (:func:`to_blocks`,
 :meth:`Warper.blocks`, :func:`from_blocks`) and convert only when the Refiner needs them.
 """
+
 from __future__ import annotations
 
 import math
@@ -120,52 +121,80 @@ class Warper:
             self._offsets[key] = np.ascontiguousarray(flow if backward else -flow)
         return self._offsets[key]
 
-    def array(self, array: np.ndarray, *, backward: bool = False, interpolation: str = "nearest",
-              border: str = "constant", value: float = 0.0) -> np.ndarray:
+    def array(
+        self,
+        array: np.ndarray,
+        *,
+        backward: bool = False,
+        interpolation: str = "nearest",
+        border: str = "constant",
+        value: float = 0.0,
+    ) -> np.ndarray:
         """Warp an H×W or H×W×C numpy array at its own resolution (any C; >128 is split)."""
         if array.ndim not in (2, 3) or array.dtype not in _REMAP_DTYPES:
-            raise EVSInputError(f"warp needs an H×W or H×W×C array of {[np.dtype(d).name for d in _REMAP_DTYPES]}, "
-                                f"got shape {array.shape} {array.dtype}")
+            raise EVSInputError(
+                f"warp needs an H×W or H×W×C array of {[np.dtype(d).name for d in _REMAP_DTYPES]}, "
+                f"got shape {array.shape} {array.dtype}"
+            )
         if array.ndim == 3 and array.shape[2] > MAX_REMAP_CHANNELS:
             count = math.ceil(array.shape[2] / MAX_REMAP_CHANNELS)
             # slicing copies here; callers warping often should keep pre-split blocks
             parts = [np.ascontiguousarray(p) for p in np.array_split(array, count, axis=2)]
-            return np.concatenate(self.blocks(parts, backward=backward, interpolation=interpolation,
-                                              border=border, value=value), axis=2)
+            return np.concatenate(
+                self.blocks(parts, backward=backward, interpolation=interpolation, border=border, value=value), axis=2
+            )
         return self._remap(array, backward, interpolation, border, value)
 
-    def blocks(self, blocks: list[np.ndarray], *, backward: bool = False, interpolation: str = "nearest",
-               border: str = "constant", value: float = 0.0) -> list[np.ndarray]:
+    def blocks(
+        self,
+        blocks: list[np.ndarray],
+        *,
+        backward: bool = False,
+        interpolation: str = "nearest",
+        border: str = "constant",
+        value: float = 0.0,
+    ) -> list[np.ndarray]:
         """Warp H×W×c blocks of ≤ 128 channels (see :func:`to_blocks`), one cv2.remap each."""
         return [self._remap(b, backward, interpolation, border, value) for b in blocks]
 
-    def labels(self, labels: np.ndarray, *, backward: bool = False, border: str = "constant",
-               ignore_value: int = IGNORE_LABEL) -> np.ndarray:
+    def labels(
+        self, labels: np.ndarray, *, backward: bool = False, border: str = "constant", ignore_value: int = IGNORE_LABEL
+    ) -> np.ndarray:
         """Warp an H×W uint8 label map by nearest neighbour; outside the frame: ``ignore_value``."""
         if not isinstance(labels, np.ndarray) or labels.ndim != 2 or labels.dtype != np.uint8:
             got = f"{labels.shape} {labels.dtype}" if isinstance(labels, np.ndarray) else type(labels).__name__
             raise EVSInputError(f"labels must be an H×W uint8 numpy array, got {got}")
         return self._remap(labels, backward, "nearest", border, ignore_value)
 
-    def tensor(self, x: torch.Tensor, *, backward: bool = False, interpolation: str = "nearest",
-               border: str = "constant", value: float = 0.0) -> torch.Tensor:
+    def tensor(
+        self,
+        x: torch.Tensor,
+        *,
+        backward: bool = False,
+        interpolation: str = "nearest",
+        border: str = "constant",
+        value: float = 0.0,
+    ) -> torch.Tensor:
         """Warp probabilities or features (C×H×W or 1×C×H×W, any device) at their own resolution.
 
         The result has the input's rank, dtype and device; cv2 does the work on the CPU, so no
         gradient flows through a warp.
         """
-        blocks = self.blocks(to_blocks(x), backward=backward, interpolation=interpolation, border=border,
-                             value=value)
+        blocks = self.blocks(to_blocks(x), backward=backward, interpolation=interpolation, border=border, value=value)
         return from_blocks(blocks, like=x)
 
-    def _remap(self, array: np.ndarray, backward: bool, interpolation: str, border: str,
-               value: float) -> np.ndarray:
+    def _remap(self, array: np.ndarray, backward: bool, interpolation: str, border: str, value: float) -> np.ndarray:
         if array.ndim == 3 and array.shape[2] > MAX_REMAP_CHANNELS:
             raise EVSInputError(f"cv2.remap handles at most {MAX_REMAP_CHANNELS} channels, got {array.shape[2]}")
         offsets = self.offsets(array.shape[:2], backward)
-        out = cv2.remap(array, offsets, None, _lookup(INTERPOLATIONS, "interpolation", interpolation)
-                        | cv2.WARP_RELATIVE_MAP, borderMode=_lookup(BORDERS, "border mode", border),
-                        borderValue=(value,) * 4)  # a 4-tuple: a scalar would fill only channel 0
+        out = cv2.remap(
+            array,
+            offsets,
+            None,
+            _lookup(INTERPOLATIONS, "interpolation", interpolation) | cv2.WARP_RELATIVE_MAP,
+            borderMode=_lookup(BORDERS, "border mode", border),
+            borderValue=(value,) * 4,
+        )  # a 4-tuple: a scalar would fill only channel 0
         return out.reshape(array.shape)  # cv2 drops a trailing 1-channel axis
 
 

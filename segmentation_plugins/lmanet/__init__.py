@@ -1,4 +1,5 @@
 """LMANet segmentation plugin (thesis ch. 4): local memory attention over a single-frame network."""
+
 from .models.backbones import BACKBONES, UnknownBackboneError
 from .models.lmanet import LMANet, SingleFrameNet, build_lmanet, build_single_frame
 

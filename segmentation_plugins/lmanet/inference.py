@@ -6,6 +6,7 @@ frame of a video has an empty memory and is segmented by reading itself, as the 
 protocol never needs to (its memory is always full): the :class:`EmptyMemory` policy chooses.
 ``memory_size`` may differ from the one used in training (thesis Table 4.10).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -26,11 +27,11 @@ class LMANetSettingError(PytrackingError, ValueError):
 class EmptyMemory(str, Enum):
     """What the first frames of a video read while the memory holds fewer than S frames."""
 
-    SELF = "self"          # read the frame's own memory key/value (a memory of one)
+    SELF = "self"  # read the frame's own memory key/value (a memory of one)
     AVAILABLE = "available"  # read whatever is stored; the very first frame reads itself
 
     @classmethod
-    def _missing_(cls, value: object) -> "EmptyMemory":
+    def _missing_(cls, value: object) -> EmptyMemory:
         known = ", ".join(repr(member.value) for member in cls)
         raise LMANetSettingError(f"empty_memory must be one of {known}, got {value!r}")
 
@@ -38,8 +39,9 @@ class EmptyMemory(str, Enum):
 class LMANetStreamer:
     """Segments a video frame by frame with a rolling memory of ``memory_size`` frames."""
 
-    def __init__(self, model: LMANet, memory_size: int | None = None,
-                 empty_memory: EmptyMemory = EmptyMemory.AVAILABLE) -> None:
+    def __init__(
+        self, model: LMANet, memory_size: int | None = None, empty_memory: EmptyMemory = EmptyMemory.AVAILABLE
+    ) -> None:
         self.model = model
         size = memory_size or model.memory_size
         if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
@@ -64,8 +66,7 @@ class LMANetStreamer:
         else:
             memory_keys, memory_values = torch.stack(list(self.keys), 2), torch.stack(list(self.values), 2)
         query_key, query_value = self.model.query(features)
-        logits = self.model.decode(self.model.fuse(query_value,
-                                                   self.model.read(query_key, memory_keys, memory_values)))
+        logits = self.model.decode(self.model.fuse(query_value, self.model.read(query_key, memory_keys, memory_values)))
         self.keys.append(key)
         self.values.append(value)
         return logits

@@ -8,6 +8,7 @@ Table 4.10), the working resolution ``input_size`` (h, w) and the device. A sing
 A weights file that cannot be read, holds another network or does not fit is one
 :class:`LMANetWeightsError` line naming the file (as EVS's ``EVSWeightsError``).
 """
+
 from __future__ import annotations
 
 import time
@@ -41,8 +42,9 @@ class LMANetSegmenter(FrameSegmenter):
         self.streamer = None
         if hasattr(net, "forward_clip"):
             self._reconfigure_reading(params)
-            self.streamer = LMANetStreamer(self.net, params.get("memory_size", None),
-                                           EmptyMemory(params.get("empty_memory", "available")))
+            self.streamer = LMANetStreamer(
+                self.net, params.get("memory_size", None), EmptyMemory(params.get("empty_memory", "available"))
+            )
 
     def _reconfigure_reading(self, params: TrackerParams) -> None:
         """``window`` / ``attention`` set in the parameters replace the trained ones (an inference-time ablation)."""
@@ -53,6 +55,7 @@ class LMANetSegmenter(FrameSegmenter):
             self.net.window = int(window)
         if attention is not None:
             from .models.lmanet import MEMORY_READS
+
             if attention not in MEMORY_READS:
                 raise PytrackingError(f"attention must be one of {', '.join(MEMORY_READS)}, got '{attention}'")
             self.net.attention = attention
@@ -78,11 +81,18 @@ class LMANetSegmenter(FrameSegmenter):
 def network_spec(params: TrackerParams) -> NetworkSpec:
     """Where the weights are and how to build the network (frames are normalised by the segmenter)."""
     if not params.get("net_path", None):
-        raise LMANetWeightsError(f"lmanet parameters '{params.get('param_name', '?')}' name no weights: "
-                                 "set net_path (--set net_path=PATH)")
-    return NetworkSpec(str(params.net_path), image_format="rgb", mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0),
-                       constructor=params.get("constructor", None),
-                       constructor_kwargs=dict(params.get("constructor_kwargs", {})), channels_last=False)
+        raise LMANetWeightsError(
+            f"lmanet parameters '{params.get('param_name', '?')}' name no weights: set net_path (--set net_path=PATH)"
+        )
+    return NetworkSpec(
+        str(params.net_path),
+        image_format="rgb",
+        mean=(0.0, 0.0, 0.0),
+        std=(1.0, 1.0, 1.0),
+        constructor=params.get("constructor", None),
+        constructor_kwargs=dict(params.get("constructor_kwargs", {})),
+        channels_last=False,
+    )
 
 
 def _load_lmanet(spec: NetworkSpec, device: torch.device) -> torch.nn.Module:
@@ -97,8 +107,9 @@ def _load_lmanet(spec: NetworkSpec, device: torch.device) -> torch.nn.Module:
     except StateDictMismatch as error:
         raise LMANetWeightsError(f"net_path: {error.summary()}") from None
     if not isinstance(net, (LMANet, SingleFrameNet)):
-        raise LMANetWeightsError(f"net_path: {spec.resolve()} holds a {type(net).__name__}, not an LMANet "
-                                 "or its single-frame network")
+        raise LMANetWeightsError(
+            f"net_path: {spec.resolve()} holds a {type(net).__name__}, not an LMANet or its single-frame network"
+        )
     return net
 
 

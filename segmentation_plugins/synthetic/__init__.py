@@ -25,6 +25,7 @@ camvid      SegNet layout: ``<split>/<seq>_<frame:05d>.png``, ``<split>annot/`` 
 A non-empty output folder is refused unless ``overwrite=True``; overwriting removes only what
 this call writes (the requested splits' folders and lists, and ``frames.csv`` for CamVid).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -37,17 +38,33 @@ FORMATS = ("cityscapes", "camvid")
 DEFAULT_SIZES = {"cityscapes": (512, 256), "camvid": (480, 360)}
 
 
-def generate_cityscapes(out: str | Path, videos: int = 2, frames: int = 30, size: tuple[int, int] = (512, 256),
-                        seed: int = 0, split: str | Sequence[str] = "train", annotated_index: int = 19,
-                        overwrite: bool = False, progress: bool = False) -> Path:
+def generate_cityscapes(
+    out: str | Path,
+    videos: int = 2,
+    frames: int = 30,
+    size: tuple[int, int] = (512, 256),
+    seed: int = 0,
+    split: str | Sequence[str] = "train",
+    annotated_index: int = 19,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> Path:
     """Write ``videos`` snippets of ``frames`` frames per split in the Cityscapes video layout; returns ``out``."""
     spec = StreetSpec(videos, frames, tuple(size), seed, split_names(split), progress)
     return write_cityscapes(Path(out), spec, annotated_index, overwrite)
 
 
-def generate_camvid(out: str | Path, videos: int = 2, frames: int = 30, size: tuple[int, int] = (480, 360),
-                    seed: int = 0, split: str | Sequence[str] = "train", label_step: int = 2,
-                    overwrite: bool = False, progress: bool = False) -> Path:
+def generate_camvid(
+    out: str | Path,
+    videos: int = 2,
+    frames: int = 30,
+    size: tuple[int, int] = (480, 360),
+    seed: int = 0,
+    split: str | Sequence[str] = "train",
+    label_step: int = 2,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> Path:
     """Write ``videos`` sequences of ``frames`` labelled frames per split in the SegNet CamVid layout.
 
     Returns ``out``.
@@ -64,5 +81,13 @@ def generate(format: str, out: str | Path, **options) -> Path:
     return writer(out, **options)
 
 
-__all__ = ["CLASS_NAMES", "DEFAULT_SIZES", "FORMATS", "StreetScene", "generate", "generate_camvid",
-           "generate_cityscapes", "make_street_scene"]
+__all__ = [
+    "CLASS_NAMES",
+    "DEFAULT_SIZES",
+    "FORMATS",
+    "StreetScene",
+    "generate",
+    "generate_camvid",
+    "generate_cityscapes",
+    "make_street_scene",
+]

@@ -1,4 +1,5 @@
 """Command line: ``python -m segmentation_plugins.synthetic --format cityscapes --out DIR [--videos N ...]``."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,20 +22,34 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m segmentation_plugins.synthetic",
-                           description="Write synthetic street videos in the Cityscapes or CamVid (SegNet) layout.")
+    parser = OneLineParser(
+        prog="python -m segmentation_plugins.synthetic",
+        description="Write synthetic street videos in the Cityscapes or CamVid (SegNet) layout.",
+    )
     parser.add_argument("--format", required=True, choices=FORMATS, help="dataset layout to write")
     parser.add_argument("--out", required=True, type=Path, help="output folder (must be empty unless --overwrite)")
     parser.add_argument("--videos", type=int, default=2, help="videos per split (default 2)")
     parser.add_argument("--frames", type=int, default=30, help="frames per video (default 30)")
-    parser.add_argument("--size", type=parse_size, default=None,
-                        help="WIDTHxHEIGHT (default 512x256 for cityscapes, 480x360 for camvid)")
+    parser.add_argument(
+        "--size",
+        type=parse_size,
+        default=None,
+        help="WIDTHxHEIGHT (default 512x256 for cityscapes, 480x360 for camvid)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed; same seed -> identical files")
     parser.add_argument("--split", default="train", help="split name(s), comma-separated (default train)")
-    parser.add_argument("--annotated-index", type=int, default=19,
-                        help="cityscapes: 0-based index of the labelled frame in each snippet (default 19)")
-    parser.add_argument("--label-step", type=int, default=2,
-                        help="camvid: frame-number step between labelled frames (default 2, i.e. 15 Hz of 30 Hz)")
+    parser.add_argument(
+        "--annotated-index",
+        type=int,
+        default=19,
+        help="cityscapes: 0-based index of the labelled frame in each snippet (default 19)",
+    )
+    parser.add_argument(
+        "--label-step",
+        type=int,
+        default=2,
+        help="camvid: frame-number step between labelled frames (default 2, i.e. 15 Hz of 30 Hz)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace the generated splits in a non-empty --out")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
@@ -43,8 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    options = dict(videos=args.videos, frames=args.frames, size=args.size or DEFAULT_SIZES[args.format],
-                   seed=args.seed, split=args.split, overwrite=args.overwrite, progress=not args.no_progress)
+    options = dict(
+        videos=args.videos,
+        frames=args.frames,
+        size=args.size or DEFAULT_SIZES[args.format],
+        seed=args.seed,
+        split=args.split,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+    )
     if args.format == "cityscapes":
         options["annotated_index"] = args.annotated_index
     else:

@@ -1,4 +1,5 @@
 """Writers of the synthetic street videos in the Cityscapes and CamVid (SegNet) layouts."""
+
 from __future__ import annotations
 
 import shutil
@@ -18,8 +19,18 @@ from .street import make_street_scene
 
 # Internal class -> annotation id. Cityscapes uses real labelIds (the hood is 'ego vehicle', an
 # ignored id) so that loaders must apply the labelId -> trainId mapping; CamVid uses SegNet ids.
-_CITYSCAPES_NAMES = ("sky", "building", "road", "sidewalk", "pole", "traffic sign", "vegetation", "car", "person",
-                     "ego vehicle")
+_CITYSCAPES_NAMES = (
+    "sky",
+    "building",
+    "road",
+    "sidewalk",
+    "pole",
+    "traffic sign",
+    "vegetation",
+    "car",
+    "person",
+    "ego vehicle",
+)
 CITYSCAPES_IDS = np.array([CITYSCAPES_NAME_TO_ID[n] for n in _CITYSCAPES_NAMES], np.uint8)
 # sky, building, road, pavement, pole, sign, tree, car, pedestrian, void
 CAMVID_IDS = np.array([0, 1, 3, 4, 2, 6, 5, 8, 9, 11], np.uint8)
@@ -58,8 +69,13 @@ class StreetSpec:
         return np.random.default_rng([int(self.seed) & 0xFFFFFFFF, zlib.crc32(split.encode()), video])
 
     def bar(self, desc: str) -> tqdm:
-        return tqdm(total=self.videos * self.frames * len(self.splits), desc=desc, unit="frame",
-                    disable=not self.progress, leave=False)
+        return tqdm(
+            total=self.videos * self.frames * len(self.splits),
+            desc=desc,
+            unit="frame",
+            disable=not self.progress,
+            leave=False,
+        )
 
 
 def split_names(split: str | Sequence[str]) -> tuple[str, ...]:
@@ -74,8 +90,9 @@ def prepare_output(out: Path, owned: Iterable[Path], overwrite: bool) -> None:
         raise FileExistsError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
-            raise FileExistsError(f"{out}: output folder is not empty (pass overwrite=True / --overwrite to replace "
-                                  f"the generated splits)")
+            raise FileExistsError(
+                f"{out}: output folder is not empty (pass overwrite=True / --overwrite to replace the generated splits)"
+            )
         for path in owned:
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
@@ -95,12 +112,16 @@ def write_label_png(path: Path, label: np.ndarray) -> None:
 def write_cityscapes(out: Path, spec: StreetSpec, annotated_index: int = 19, overwrite: bool = False) -> Path:
     """``leftImg8bit_sequence/<split>/<city>/...`` frames and ``gtFine`` labelIds of frame ``annotated_index``."""
     if not 0 <= annotated_index < spec.frames:
-        raise ValueError(f"annotated_index {annotated_index} must lie in the snippet's frames 0..{spec.frames - 1} "
-                         f"(Cityscapes labels the 20th frame: use frames >= 20 or a smaller annotated_index)")
+        raise ValueError(
+            f"annotated_index {annotated_index} must lie in the snippet's frames 0..{spec.frames - 1} "
+            f"(Cityscapes labels the 20th frame: use frames >= 20 or a smaller annotated_index)"
+        )
     if annotated_index > 19 or spec.frames - annotated_index > 11:
         # Cityscapes snippets span the 20th frame's t0 - 19 .. t0 + 10; the loader checks that window.
-        raise ValueError(f"a Cityscapes snippet holds at most 19 frames before and 10 after the annotated one, got "
-                         f"{annotated_index} before and {spec.frames - annotated_index - 1} after")
+        raise ValueError(
+            f"a Cityscapes snippet holds at most 19 frames before and 10 after the annotated one, got "
+            f"{annotated_index} before and {spec.frames - annotated_index - 1} after"
+        )
     owned = [out / folder / split for split in spec.splits for folder in ("leftImg8bit_sequence", "gtFine")]
     prepare_output(out, owned, overwrite)
     width, height = spec.size
@@ -118,8 +139,9 @@ def write_cityscapes(out: Path, spec: StreetSpec, annotated_index: int = 19, ove
                     stem = f"{city}_{sequence}_{start + index:06d}"
                     imwrite_rgb(frame_dir / f"{stem}_leftImg8bit.png", image)
                     if index == annotated_index:
-                        write_label_png(out / "gtFine" / split / city / f"{stem}_gtFine_labelIds.png",
-                                        CITYSCAPES_IDS[classes])
+                        write_label_png(
+                            out / "gtFine" / split / city / f"{stem}_gtFine_labelIds.png", CITYSCAPES_IDS[classes]
+                        )
                     bar.update()
     return out
 
@@ -158,5 +180,14 @@ def write_camvid(out: Path, spec: StreetSpec, label_step: int = 2, overwrite: bo
     return out
 
 
-__all__ = ["CAMVID_IDS", "CITIES", "CITYSCAPES_IDS", "StreetSpec", "prepare_output", "split_names", "write_camvid",
-           "write_cityscapes", "write_label_png"]
+__all__ = [
+    "CAMVID_IDS",
+    "CITIES",
+    "CITYSCAPES_IDS",
+    "StreetSpec",
+    "prepare_output",
+    "split_names",
+    "write_camvid",
+    "write_cityscapes",
+    "write_label_png",
+]

@@ -10,6 +10,7 @@ Every pixel gets a colour and one of the internal classes below; the format writ
 classes to each dataset's annotation ids. Rendering is a pure function of the scene and the
 time, so the same seed gives the same frames.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,8 +18,21 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .textures import (FACADE_COLORS, TEXELS_PER_METRE, Sprite, SurfaceTiles, box_coverage, car_sprite, make_tiles,
-                       periodic_coverage, person_sprite, pole_sprite, sample_mip, sample_tile, sign_sprite)
+from .textures import (
+    FACADE_COLORS,
+    TEXELS_PER_METRE,
+    Sprite,
+    SurfaceTiles,
+    box_coverage,
+    car_sprite,
+    make_tiles,
+    periodic_coverage,
+    person_sprite,
+    pole_sprite,
+    sample_mip,
+    sample_tile,
+    sign_sprite,
+)
 
 SKY, BUILDING, ROAD, SIDEWALK, POLE, SIGN, VEGETATION, CAR, PERSON, EGO = range(10)
 CLASS_NAMES = ("sky", "building", "road", "sidewalk", "pole", "sign", "vegetation", "car", "person", "ego vehicle")
@@ -86,28 +100,32 @@ class StreetScene:
 
     def __post_init__(self) -> None:
         self._bounds = {side: np.array([s.z0 for s in segments]) for side, segments in self.sides.items()}
-        self._segment_table = {side: {
-            "height": np.array([s.height for s in segments]),
-            "vegetation": np.array([s.vegetation for s in segments]),
-            "color": np.array([s.color for s in segments], np.float32),
-            "period": np.array([s.window_period for s in segments]),
-        } for side, segments in self.sides.items()}
-        cols, rows = np.meshgrid(np.arange(self.width, dtype=np.float64) + 0.5,
-                                 np.arange(self.height, dtype=np.float64) + 0.5)
+        self._segment_table = {
+            side: {
+                "height": np.array([s.height for s in segments]),
+                "vegetation": np.array([s.vegetation for s in segments]),
+                "color": np.array([s.color for s in segments], np.float32),
+                "period": np.array([s.window_period for s in segments]),
+            }
+            for side, segments in self.sides.items()
+        }
+        cols, rows = np.meshgrid(
+            np.arange(self.width, dtype=np.float64) + 0.5, np.arange(self.height, dtype=np.float64) + 0.5
+        )
         # Surfaces are shaded on flat arrays of the pixels they cover: one ray per pixel centre.
         self._ray_x = ((cols - self.width / 2.0) / self.focal).ravel()
         self._ray_y = ((rows - self.horizon) / self.focal).ravel()
         self._ground = np.flatnonzero(self._ray_y > 1e-6)
         self._above = np.flatnonzero(self._ray_y <= 1e-6)
         shade = np.linspace(0.7, 1.0, self.height, dtype=np.float32)[:, None, None]
-        self._hood_rgb = (np.array([45.0, 48.0, 55.0], np.float32) * shade * np.ones((1, self.width, 1), np.float32)
-                          )[self.hood]
+        self._hood_rgb = (np.array([45.0, 48.0, 55.0], np.float32) * shade * np.ones((1, self.width, 1), np.float32))[
+            self.hood
+        ]
 
     def camera(self, t: float) -> tuple[float, float, float]:
         """``(x, z, yaw)`` of the camera at time ``t`` (frames)."""
         swing = np.sin(2 * np.pi * t / self.yaw_period + self.yaw_phase)
-        return (self.lane_x + 0.25 * swing, self.speed * t,
-                self.yaw0 + self.yaw_amplitude * swing)
+        return (self.lane_x + 0.25 * swing, self.speed * t, self.yaw0 + self.yaw_amplitude * swing)
 
     def render(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         """RGB ``(H, W, 3) uint8`` and internal classes ``(H, W) uint8`` of frame ``t``."""
@@ -125,8 +143,9 @@ class StreetScene:
         index = self._ground
         t_ground = self.camera_height / self._ray_y[index]
         depth[index] = t_ground
-        self._ground_color(index, t_ground, cam_x + t_ground * world_dx[index], cam_z + t_ground * world_dz[index],
-                           classes, color)
+        self._ground_color(
+            index, t_ground, cam_x + t_ground * world_dx[index], cam_z + t_ground * world_dz[index], classes, color
+        )
         for side in (-1, 1):
             self._facade(side, cam_x, cam_z, world_dx, world_dz, classes, depth, color)
 
@@ -166,8 +185,15 @@ class StreetScene:
         along = across * ray_norm / np.maximum(np.abs(facing), 1e-6)
         return across, np.minimum(along, 1e3)
 
-    def _ground_color(self, index: np.ndarray, t_ground: np.ndarray, gx: np.ndarray, gz: np.ndarray,
-                      classes: np.ndarray, color: np.ndarray) -> None:
+    def _ground_color(
+        self,
+        index: np.ndarray,
+        t_ground: np.ndarray,
+        gx: np.ndarray,
+        gz: np.ndarray,
+        classes: np.ndarray,
+        color: np.ndarray,
+    ) -> None:
         road = np.abs(gx) < self.road_half
         classes[index] = np.where(road, ROAD, SIDEWALK)
         across, along = self._footprints(index, t_ground, self._ray_y[index])
@@ -187,8 +213,17 @@ class StreetScene:
         on_road = box_coverage(side, -1.0, self.road_half, across)[:, None]
         color[index] = asphalt * on_road + walk * (1 - on_road)
 
-    def _facade(self, side: int, cam_x: float, cam_z: float, world_dx: np.ndarray, world_dz: np.ndarray,
-                classes: np.ndarray, depth: np.ndarray, color: np.ndarray) -> None:
+    def _facade(
+        self,
+        side: int,
+        cam_x: float,
+        cam_z: float,
+        world_dx: np.ndarray,
+        world_dz: np.ndarray,
+        classes: np.ndarray,
+        depth: np.ndarray,
+        color: np.ndarray,
+    ) -> None:
         index = np.flatnonzero(side * world_dx > 1e-6)
         t_hit = (side * self.facade_x - cam_x) / world_dx[index]
         hz = cam_z + t_hit * world_dz[index]
@@ -207,8 +242,11 @@ class StreetScene:
         u, v = hz * TEXELS_PER_METRE, -hy * TEXELS_PER_METRE
         grain = sample_mip(self.tiles.facade, u, v, texels)[:, None]
         period = table["period"][segment]
-        window = (periodic_coverage(hz - self._bounds[side][segment], period, 0.25, 0.75, along)
-                  * periodic_coverage(hy, 3.0, 0.3, 0.8, across) * box_coverage(hy, 2.0, 1e4, across))[:, None]
+        window = (
+            periodic_coverage(hz - self._bounds[side][segment], period, 0.25, 0.75, along)
+            * periodic_coverage(hy, 3.0, 0.3, 0.8, across)
+            * box_coverage(hy, 2.0, 1e4, across)
+        )[:, None]
         wall = (table["color"][segment] * (1 - window) + np.array([45.0, 55.0, 70.0], np.float32) * window) * grain
         surface = np.where(vegetation[:, None], sample_mip(self.tiles.foliage, u, v, texels), wall)
         classes[index] = np.where(vegetation, VEGETATION, BUILDING)
@@ -222,8 +260,19 @@ class StreetScene:
         x, z = obj.position(t)
         return (x - cam_x) * sin + (z - cam_z) * cos - obj.depth_bias
 
-    def _draw(self, obj: Billboard, t: float, cam_x: float, cam_z: float, cos: float, sin: float,
-              classes: np.ndarray, depth: np.ndarray, color: np.ndarray, haze: np.ndarray) -> None:
+    def _draw(
+        self,
+        obj: Billboard,
+        t: float,
+        cam_x: float,
+        cam_z: float,
+        cos: float,
+        sin: float,
+        classes: np.ndarray,
+        depth: np.ndarray,
+        color: np.ndarray,
+        haze: np.ndarray,
+    ) -> None:
         x, z = obj.position(t)
         x_cam = (x - cam_x) * cos - (z - cam_z) * sin
         z_cam = (x - cam_x) * sin + (z - cam_z) * cos
@@ -238,8 +287,11 @@ class StreetScene:
         y0, y1 = max(int(np.floor(top)), 0), min(int(np.ceil(bottom)), self.height)
         if x1 <= x0 or y1 <= y0 or right - left < 1.0:
             return
-        sprite = obj.sprite if obj.sprite is not None else person_sprite(
-            np.random.default_rng(obj.seed), phase=0.35 * np.hypot(x - obj.x, z - obj.z) / 0.05)
+        sprite = (
+            obj.sprite
+            if obj.sprite is not None
+            else person_sprite(np.random.default_rng(obj.seed), phase=0.35 * np.hypot(x - obj.x, z - obj.z) / 0.05)
+        )
         rgb_src, mask_src = sprite.rgb, sprite.mask
         sh, sw = mask_src.shape
         if right - left < sw or bottom - top < sh:
@@ -272,8 +324,11 @@ def _segments(rng: np.random.Generator, z_start: float, z_end: float) -> list[Se
         vegetation = bool(rng.random() < 0.25)
         height = float(rng.uniform(2.5, 6.0) if vegetation else rng.uniform(6.0, 24.0))
         color = FACADE_COLORS[rng.integers(len(FACADE_COLORS))] + rng.uniform(-20, 20, size=3)
-        segments.append(Segment(z, z + length, height, vegetation, tuple(np.clip(color, 0, 255).tolist()),
-                                float(rng.uniform(2.0, 3.5))))
+        segments.append(
+            Segment(
+                z, z + length, height, vegetation, tuple(np.clip(color, 0, 255).tolist()), float(rng.uniform(2.0, 3.5))
+            )
+        )
         z += length
     return segments
 
@@ -302,38 +357,121 @@ def make_street_scene(rng: np.random.Generator, width: int, height: int, num_fra
         z = float(rng.uniform(2.0, 15.0))
         while z < travel + 120.0:
             pole_x = side * (road_half + 0.45)
-            objects.append(Billboard(POLE, pole_x, z, 0.0, 0.0, 0.16, float(rng.uniform(5.0, 7.0)), 0.0,
-                                     pole_sprite(rng)))
+            objects.append(
+                Billboard(POLE, pole_x, z, 0.0, 0.0, 0.16, float(rng.uniform(5.0, 7.0)), 0.0, pole_sprite(rng))
+            )
             if rng.random() < 0.4:
-                objects.append(Billboard(SIGN, pole_x, z, 0.0, 0.0, 0.7, 0.7, float(rng.uniform(2.2, 3.0)),
-                                         sign_sprite(rng), depth_bias=0.05))
+                objects.append(
+                    Billboard(
+                        SIGN,
+                        pole_x,
+                        z,
+                        0.0,
+                        0.0,
+                        0.7,
+                        0.7,
+                        float(rng.uniform(2.2, 3.0)),
+                        sign_sprite(rng),
+                        depth_bias=0.05,
+                    )
+                )
             z += float(rng.uniform(12.0, 25.0))
     for _ in range(int(rng.integers(1, 3))):  # same direction, ahead, never slower than the camera
-        objects.append(Billboard(CAR, lane_x + float(rng.uniform(-0.3, 0.3)), float(rng.uniform(8.0, 40.0)), 0.0,
-                                 speed + float(rng.uniform(0.0, 0.3)), 1.8, 1.5, 0.0, car_sprite(rng, False)))
+        objects.append(
+            Billboard(
+                CAR,
+                lane_x + float(rng.uniform(-0.3, 0.3)),
+                float(rng.uniform(8.0, 40.0)),
+                0.0,
+                speed + float(rng.uniform(0.0, 0.3)),
+                1.8,
+                1.5,
+                0.0,
+                car_sprite(rng, False),
+            )
+        )
     for _ in range(int(rng.integers(1, 4))):  # oncoming
-        objects.append(Billboard(CAR, -lane_x + float(rng.uniform(-0.3, 0.3)), float(rng.uniform(15.0, 120.0)), 0.0,
-                                 -float(rng.uniform(0.3, 0.8)), 1.8, 1.5, 0.0, car_sprite(rng, True)))
+        objects.append(
+            Billboard(
+                CAR,
+                -lane_x + float(rng.uniform(-0.3, 0.3)),
+                float(rng.uniform(15.0, 120.0)),
+                0.0,
+                -float(rng.uniform(0.3, 0.8)),
+                1.8,
+                1.5,
+                0.0,
+                car_sprite(rng, True),
+            )
+        )
     for _ in range(int(rng.integers(1, 4))):  # parked
         side = 1 if rng.random() < 0.5 else -1
-        objects.append(Billboard(CAR, side * (road_half - 1.1), float(rng.uniform(6.0, 20.0 + travel)), 0.0, 0.0,
-                                 1.8, 1.5, 0.0, car_sprite(rng, side < 0)))
+        objects.append(
+            Billboard(
+                CAR,
+                side * (road_half - 1.1),
+                float(rng.uniform(6.0, 20.0 + travel)),
+                0.0,
+                0.0,
+                1.8,
+                1.5,
+                0.0,
+                car_sprite(rng, side < 0),
+            )
+        )
     for index in range(int(rng.integers(2, 7))):  # pedestrians on the sidewalks
         side = 1 if rng.random() < 0.5 else -1
-        objects.append(Billboard(PERSON, side * float(rng.uniform(road_half + 0.6, facade_x - 0.4)),
-                                 float(rng.uniform(4.0, 20.0 + travel)), 0.0,
-                                 float(rng.choice([-1, 1]) * rng.uniform(0.03, 0.1)), 0.55,
-                                 float(rng.uniform(1.55, 1.9)), 0.0, None, seed=int(rng.integers(2**31)) + index))
+        objects.append(
+            Billboard(
+                PERSON,
+                side * float(rng.uniform(road_half + 0.6, facade_x - 0.4)),
+                float(rng.uniform(4.0, 20.0 + travel)),
+                0.0,
+                float(rng.choice([-1, 1]) * rng.uniform(0.03, 0.1)),
+                0.55,
+                float(rng.uniform(1.55, 1.9)),
+                0.0,
+                None,
+                seed=int(rng.integers(2**31)) + index,
+            )
+        )
 
     tint = rng.uniform(70, 100)
     return StreetScene(
-        width=width, height=height, focal=focal, horizon=horizon, camera_height=float(rng.uniform(1.2, 1.6)),
-        road_half=road_half, facade_x=facade_x, speed=speed, lane_x=lane_x, yaw0=float(rng.uniform(-0.05, 0.05)),
-        yaw_amplitude=float(rng.uniform(0.02, 0.08)), yaw_period=float(rng.uniform(40.0, 90.0)),
-        yaw_phase=float(rng.uniform(0, 2 * np.pi)), sides=sides, objects=objects, tiles=make_tiles(rng),
-        road_tint=np.array([tint, tint, tint + 5.0]), paving_tint=rng.uniform(140, 200, size=3),
-        hood=_hood(width, height, rng))
+        width=width,
+        height=height,
+        focal=focal,
+        horizon=horizon,
+        camera_height=float(rng.uniform(1.2, 1.6)),
+        road_half=road_half,
+        facade_x=facade_x,
+        speed=speed,
+        lane_x=lane_x,
+        yaw0=float(rng.uniform(-0.05, 0.05)),
+        yaw_amplitude=float(rng.uniform(0.02, 0.08)),
+        yaw_period=float(rng.uniform(40.0, 90.0)),
+        yaw_phase=float(rng.uniform(0, 2 * np.pi)),
+        sides=sides,
+        objects=objects,
+        tiles=make_tiles(rng),
+        road_tint=np.array([tint, tint, tint + 5.0]),
+        paving_tint=rng.uniform(140, 200, size=3),
+        hood=_hood(width, height, rng),
+    )
 
 
-__all__ = ["CLASS_NAMES", "StreetScene", "make_street_scene", "SKY", "BUILDING", "ROAD", "SIDEWALK", "POLE", "SIGN",
-           "VEGETATION", "CAR", "PERSON", "EGO"]
+__all__ = [
+    "CLASS_NAMES",
+    "StreetScene",
+    "make_street_scene",
+    "SKY",
+    "BUILDING",
+    "ROAD",
+    "SIDEWALK",
+    "POLE",
+    "SIGN",
+    "VEGETATION",
+    "CAR",
+    "PERSON",
+    "EGO",
+]

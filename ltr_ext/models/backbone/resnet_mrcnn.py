@@ -5,10 +5,11 @@ Differences from torchvision's ResNet: the block stride sits in the first 1x1 co
 and there is no classifier head. Input: BGR in 0..255 minus the Detectron mean. ``forward``
 returns the requested layers by name.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn as nn
@@ -41,7 +42,7 @@ class ResNetLevels(nn.Module):
 
     output_layers: list[str]
 
-    def forward(self, x: torch.Tensor, output_layers: Sequence[str] | None = None) -> "OrderedDict[str, torch.Tensor]":
+    def forward(self, x: torch.Tensor, output_layers: Sequence[str] | None = None) -> OrderedDict[str, torch.Tensor]:
         """The requested layers (default: ``self.output_layers``) in network order; stops after the
         deepest requested one."""
         wanted = list(output_layers or self.output_layers)
@@ -76,8 +77,9 @@ class ResNetMRCNN(ResNetLevels):
         self.channels: dict[str, int] = {}
         for index, (count, planes, stride) in enumerate(zip(blocks, (64, 128, 256, 512), (1, 2, 2, 2)), 1):
             out_channels = planes * Bottleneck.expansion
-            downsample = nn.Sequential(nn.Conv2d(channels, out_channels, 1, stride=stride, bias=False),
-                                       nn.BatchNorm2d(out_channels))
+            downsample = nn.Sequential(
+                nn.Conv2d(channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
+            )
             layer = [Bottleneck(channels, planes, stride, downsample)]
             channels = out_channels
             layer += [Bottleneck(channels, planes) for _ in range(count - 1)]

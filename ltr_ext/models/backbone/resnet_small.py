@@ -1,7 +1,8 @@
 """ResNet-18 (torchvision's basic-block ResNet, random init) as a four-level feature extractor."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torchvision
 

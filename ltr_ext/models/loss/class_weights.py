@@ -1,7 +1,8 @@
 """Per-class loss weights from label frequencies (ENet's ``1 / ln(c + f)``, thesis 4.3.5)."""
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import torch

@@ -4,6 +4,7 @@ The Jaccard (IoU) loss is a submodular set function of the mispredicted pixels; 
 is a convex, piecewise-linear surrogate that can be optimised with gradients. Evaluating it only needs
 the pixel errors sorted in decreasing order, which is why every loss below sorts first.
 """
+
 from __future__ import annotations
 
 import torch
@@ -78,8 +79,9 @@ def lovasz_hinge(logits: Tensor, labels: Tensor, per_image: bool = True, ignore:
     return _over_batch(_hinge_flat, logits, labels, per_image, ignore)
 
 
-def lovasz_softmax_binary(probabilities: Tensor, labels: Tensor, per_image: bool = False,
-                          ignore: int | None = None) -> Tensor:
+def lovasz_softmax_binary(
+    probabilities: Tensor, labels: Tensor, per_image: bool = False, ignore: int | None = None
+) -> Tensor:
     """Lovász-Softmax with one foreground class on sigmoid ``probabilities`` of shape (B, H, W).
 
     The errors are ``|labels - probabilities|``. Unlike the multi-class version, a batch without any

@@ -1,4 +1,5 @@
 """DiMP's hinge loss on target-classification scores (docs/rts.md B.7)."""
+
 from __future__ import annotations
 
 import torch

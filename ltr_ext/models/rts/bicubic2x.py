@@ -13,6 +13,7 @@ versions, which give the same values up to float rounding:
   linear) and interleaved; the outermost output rows and columns, where the convolution's zero
   padding differs from the upsampled border, are recomputed on thin strips.
 """
+
 from __future__ import annotations
 
 import torch
@@ -24,6 +25,7 @@ _A = -0.75  # PyTorch's (and OpenCV's) cubic convolution coefficient
 
 def _cubic_weights(t: float) -> list[float]:
     """Weights of the 4 taps at offsets -1, 0, 1, 2 around ``floor(src)`` for fraction ``t``."""
+
     def near(x: float) -> float:  # |x| <= 1
         return ((_A + 2) * x - (_A + 3)) * x * x + 1
 
@@ -34,7 +36,7 @@ def _cubic_weights(t: float) -> list[float]:
 
 
 EVEN = _cubic_weights(0.75)  # output 2j: inputs j-2 .. j+1
-ODD = _cubic_weights(0.25)   # output 2j+1: inputs j-1 .. j+2
+ODD = _cubic_weights(0.25)  # output 2j+1: inputs j-1 .. j+2
 
 
 def _phase_taps() -> torch.Tensor:
@@ -67,6 +69,7 @@ CONV_OPERATOR = _conv_operator()
 
 def _upsample_dim(p: torch.Tensor, size: int, dim: int) -> torch.Tensor:
     """``p`` replicate-padded by 2 along ``dim`` (``size + 4``) -> ``2 * size`` along that dim."""
+
     def taps(start: int) -> torch.Tensor:
         return p.narrow(dim, start, size)
 
@@ -109,8 +112,14 @@ def _strip(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
 
 def conv_of_bicubic_upsample2x(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     """``conv(bicubic_x2(x))`` for a 3x3, stride-1, padding-1 ``conv``; ``x`` needs H, W >= 4."""
-    if conv.kernel_size != (3, 3) or conv.stride != (1, 1) or conv.padding != (1, 1) or conv.groups != 1 \
-            or conv.dilation != (1, 1) or min(x.shape[-2:]) < 4:
+    if (
+        conv.kernel_size != (3, 3)
+        or conv.stride != (1, 1)
+        or conv.padding != (1, 1)
+        or conv.groups != 1
+        or conv.dilation != (1, 1)
+        or min(x.shape[-2:]) < 4
+    ):
         return _reference(x, conv)
     out_ch = conv.out_channels
     operator = CONV_OPERATOR.to(dtype=conv.weight.dtype, device=conv.weight.device)

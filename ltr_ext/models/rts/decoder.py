@@ -1,4 +1,5 @@
 """The segmentation decoder D of RTS/LWL (docs/rts.md A.7), with the official module names."""
+
 from __future__ import annotations
 
 import torch
@@ -18,7 +19,9 @@ def _conv(cin: int, cout: int, k: int, bias: bool = True) -> nn.Conv2d:
 
 
 def _resize(x: torch.Tensor, size) -> torch.Tensor:
-    return x if tuple(x.shape[-2:]) == tuple(size) else F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+    return (
+        x if tuple(x.shape[-2:]) == tuple(size) else F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+    )
 
 
 class TSE(nn.Module):
@@ -28,8 +31,9 @@ class TSE(nn.Module):
         super().__init__()
         self.reduce = nn.Sequential(_conv(feature_channels, width, 1), nn.ReLU(), _conv(width, width, 1))
         both = width + score_channels
-        self.transform = nn.Sequential(_conv(both, both, 3), nn.ReLU(), _conv(both, both, 3), nn.ReLU(),
-                                       _conv(both, width, 3), nn.ReLU())
+        self.transform = nn.Sequential(
+            _conv(both, both, 3), nn.ReLU(), _conv(both, both, 3), nn.ReLU(), _conv(both, width, 3), nn.ReLU()
+        )
 
     def forward(self, features: torch.Tensor, scores: torch.Tensor, x: torch.Tensor | None):
         h = self.reduce(features)
@@ -46,8 +50,9 @@ class RRB(nn.Module):
     def __init__(self, width: int) -> None:
         super().__init__()
         self.conv1x1 = _conv(width, width, 1)
-        self.bblock = nn.Sequential(_conv(width, width, 3), nn.BatchNorm2d(width), nn.ReLU(),
-                                    _conv(width, width, 3, bias=False))
+        self.bblock = nn.Sequential(
+            _conv(width, width, 3), nn.BatchNorm2d(width), nn.ReLU(), _conv(width, width, 3, bias=False)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.conv1x1(x)
@@ -86,8 +91,9 @@ class CAB(nn.Module):
         shallow_pool = F.adaptive_avg_pool2d(shallower, 1)
         deep_pool = deeper if self.deepest else F.adaptive_avg_pool2d(deeper, 1)
         attention = torch.sigmoid(self.convreluconv(torch.cat([shallow_pool, deep_pool], dim=1)))
-        return shallower * attention + F.interpolate(deeper, size=shallower.shape[-2:], mode="bilinear",
-                                                     align_corners=False)
+        return shallower * attention + F.interpolate(
+            deeper, size=shallower.shape[-2:], mode="bilinear", align_corners=False
+        )
 
 
 class Upsampler(nn.Module):
@@ -117,16 +123,21 @@ class Upsampler(nn.Module):
 class RTSDecoder(nn.Module):
     """Mask encoding (16 ch at stride 16) + backbone layers 4..1 -> raw mask logits at image size."""
 
-    def __init__(self, score_channels: int = 16, feature_channels: dict[str, int] | None = None,
-                 widths: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        score_channels: int = 16,
+        feature_channels: dict[str, int] | None = None,
+        widths: dict[str, int] | None = None,
+    ) -> None:
         super().__init__()
         channels, width = feature_channels or FEATURE_CHANNELS, widths or WIDTH
         self.TSE = nn.ModuleDict({L: TSE(channels[L], width[L], score_channels) for L in LAYERS})
         self.RRB1 = nn.ModuleDict({L: RRB(width[L]) for L in LAYERS})
         self.CAB = nn.ModuleDict({L: CAB(width[L], L == LAYERS[0]) for L in LAYERS})
         self.RRB2 = nn.ModuleDict({L: RRB(width[L]) for L in LAYERS})
-        self.proj = nn.ModuleDict({L: nn.Sequential(_conv(width[prev], width[L], 1), nn.ReLU())
-                                   for prev, L in zip(LAYERS, LAYERS[1:])})
+        self.proj = nn.ModuleDict(
+            {L: nn.Sequential(_conv(width[prev], width[L], 1), nn.ReLU()) for prev, L in zip(LAYERS, LAYERS[1:])}
+        )
         self.project = Upsampler(width["layer1"])
 
     def forward(self, scores: torch.Tensor, features: dict[str, torch.Tensor], image_size) -> torch.Tensor:

@@ -1,4 +1,5 @@
 """Branch feature extractors of RTS (docs/rts.md A.3, A.4): a conv on layer3 and InstanceL2Norm."""
+
 from __future__ import annotations
 
 import math
@@ -25,7 +26,11 @@ def norm_scale(out_dim: int = 512, filter_size: int = 3) -> float:
     return math.sqrt(1.0 / (out_dim * filter_size * filter_size))
 
 
-def feature_extractor(in_dim: int = 1024, out_dim: int = 512, stride: int = 1, scale: float | None = None) -> nn.Sequential:
+def feature_extractor(
+    in_dim: int = 1024, out_dim: int = 512, stride: int = 1, scale: float | None = None
+) -> nn.Sequential:
     """conv 3x3 (no bias, ``stride``) then InstanceL2Norm: keys ``0.weight``."""
-    return nn.Sequential(nn.Conv2d(in_dim, out_dim, 3, stride=stride, padding=1, bias=False),
-                         InstanceL2Norm(scale if scale is not None else norm_scale(out_dim)))
+    return nn.Sequential(
+        nn.Conv2d(in_dim, out_dim, 3, stride=stride, padding=1, bias=False),
+        InstanceL2Norm(scale if scale is not None else norm_scale(out_dim)),
+    )

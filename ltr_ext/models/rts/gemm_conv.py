@@ -9,6 +9,7 @@ offsets, then one ``(C, N*H*W) x (N*H*W, K*k*k)`` product. Same sums as the conv
 another order (float rounding only); 5-7x faster than oneDNN for K = 1 on 512 x 30 x 52 maps,
 slower for K = 16 (the segmentation filter keeps oneDNN).
 """
+
 from __future__ import annotations
 
 import torch
@@ -34,7 +35,7 @@ def gemm_conv2d(x: torch.Tensor, weight: torch.Tensor, padding: int) -> torch.Te
     out = x.new_zeros((n, out_h, out_w, out_ch))
     for ty, oy0, oy1, iy0 in _tap_ranges(k, padding, h, out_h):
         for tx, ox0, ox1, ix0 in _tap_ranges(k, padding, w, out_w):
-            out[:, oy0:oy1, ox0:ox1] += taps[:, iy0:iy0 + oy1 - oy0, ix0:ix0 + ox1 - ox0, :, ty, tx]
+            out[:, oy0:oy1, ox0:ox1] += taps[:, iy0 : iy0 + oy1 - oy0, ix0 : ix0 + ox1 - ox0, :, ty, tx]
     return out.permute(0, 3, 1, 2)
 
 
@@ -47,6 +48,6 @@ def gemm_conv2d_weight(x: torch.Tensor, grad_out: torch.Tensor, kernel_size: int
     scattered = x.new_zeros((n, h, w, out_ch, k, k))
     for ty, oy0, oy1, iy0 in _tap_ranges(k, padding, h, out_h):
         for tx, ox0, ox1, ix0 in _tap_ranges(k, padding, w, out_w):
-            scattered[:, iy0:iy0 + oy1 - oy0, ix0:ix0 + ox1 - ox0, :, ty, tx] = g[:, oy0:oy1, ox0:ox1]
+            scattered[:, iy0 : iy0 + oy1 - oy0, ix0 : ix0 + ox1 - ox0, :, ty, tx] = g[:, oy0:oy1, ox0:ox1]
     grad = _as_matrix(x).t() @ scattered.view(-1, out_ch * k * k)
     return grad.view(c, out_ch, k, k).permute(1, 0, 2, 3)

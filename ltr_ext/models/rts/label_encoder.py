@@ -4,6 +4,7 @@ Both share one topology (keys ``conv_block.0``, ``res1``, ``res2``, ``label_pred
 ``samp_w_pred``); the label encoder downsamples by 16 and also predicts sample weights, the
 score encoder keeps the size and its sample-weight head is unused (kept so checkpoints load).
 """
+
 from __future__ import annotations
 
 import torch

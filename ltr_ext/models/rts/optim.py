@@ -7,9 +7,10 @@ known. Sums run over every dimension except the sequence one (dim 0 of the filte
 residuals), as in the reference. Without gradients (the tracker), :func:`linear_steepest_descent`
 and :func:`hinge_steepest_descent` take the same steps with ``g`` in closed form too (no autograd).
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -21,8 +22,9 @@ Residuals = Callable[[torch.Tensor], list[torch.Tensor]]
 
 def _gemm_path(features: torch.Tensor, weights: torch.Tensor) -> bool:
     """One single-output filter on one sequence, on the CPU, without autograd: see :mod:`.gemm_conv`."""
-    return weights.dim() == 4 and features.shape[1] == 1 and features.device.type == "cpu" \
-        and not torch.is_grad_enabled()
+    return (
+        weights.dim() == 4 and features.shape[1] == 1 and features.device.type == "cpu" and not torch.is_grad_enabled()
+    )
 
 
 def apply_filter(features: torch.Tensor, weights: torch.Tensor, padding: int) -> torch.Tensor:
@@ -32,26 +34,38 @@ def apply_filter(features: torch.Tensor, weights: torch.Tensor, padding: int) ->
         return gemm_conv2d(features[:, 0], weights, padding)
     single = weights.dim() == 4
     bank = weights.unsqueeze(1) if single else weights
-    out = F.conv2d(features.reshape(n, -1, *features.shape[-2:]), bank.reshape(-1, *bank.shape[-3:]),
-                   padding=padding, groups=seq)
+    out = F.conv2d(
+        features.reshape(n, -1, *features.shape[-2:]), bank.reshape(-1, *bank.shape[-3:]), padding=padding, groups=seq
+    )
     out = out.view(n, seq, bank.shape[1], *out.shape[-2:])
     return out[:, :, 0] if single else out
 
 
-def filter_gradient(features: torch.Tensor, grad_out: torch.Tensor, weights: torch.Tensor, padding: int) -> torch.Tensor:
+def filter_gradient(
+    features: torch.Tensor, grad_out: torch.Tensor, weights: torch.Tensor, padding: int
+) -> torch.Tensor:
     """Gradient w.r.t. ``weights`` of ``sum(grad_out * apply_filter(features, weights, padding))``."""
     if _gemm_path(features, weights):
         return gemm_conv2d_weight(features[:, 0], grad_out, weights.shape[-1], padding).view_as(weights)
     n, seq = features.shape[:2]
     out_channels = seq * (1 if weights.dim() == 4 else weights.shape[1])
-    grad = torch.nn.grad.conv2d_weight(features.reshape(n, -1, *features.shape[-2:]),
-                                       (out_channels, *weights.shape[-3:]),
-                                       grad_out.reshape(n, -1, *grad_out.shape[-2:]), padding=padding, groups=seq)
+    grad = torch.nn.grad.conv2d_weight(
+        features.reshape(n, -1, *features.shape[-2:]),
+        (out_channels, *weights.shape[-3:]),
+        grad_out.reshape(n, -1, *grad_out.shape[-2:]),
+        padding=padding,
+        groups=seq,
+    )
     return grad.view_as(weights)
 
 
-def steepest_descent(weights: torch.Tensor, residuals: Residuals, jvp: Callable[[torch.Tensor, torch.Tensor], list[torch.Tensor]],
-                     num_iter: int, create_graph: bool = False) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+def steepest_descent(
+    weights: torch.Tensor,
+    residuals: Residuals,
+    jvp: Callable[[torch.Tensor, torch.Tensor], list[torch.Tensor]],
+    num_iter: int,
+    create_graph: bool = False,
+) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
     """``num_iter`` steps from ``weights``; returns (final, all iterates incl. the start, losses).
 
     Losses (for logging) are the mean squared residual over all parts together, at every iterate
@@ -79,8 +93,9 @@ def _mean_square(parts: list[torch.Tensor]) -> torch.Tensor:
     return sum((r.detach() ** 2).sum() for r in parts) / sum(r.numel() for r in parts)
 
 
-def segmentation_problem(features: torch.Tensor, label_encoding: torch.Tensor, sample_weights: torch.Tensor | None,
-                         filter_reg: torch.Tensor):
+def segmentation_problem(
+    features: torch.Tensor, label_encoding: torch.Tensor, sample_weights: torch.Tensor | None, filter_reg: torch.Tensor
+):
     """Residuals and ``J g`` of the segmentation learner: ``sw * (T_tau(x) - E(y))`` and ``reg * tau``."""
     sw = sample_weights if sample_weights is not None else torch.tensor((1.0 / features.shape[0]) ** 0.5)
 
@@ -96,11 +111,12 @@ def segmentation_problem(features: torch.Tensor, label_encoding: torch.Tensor, s
 
 def _regularised_loss(data: torch.Tensor, weights: torch.Tensor, reg2: float | torch.Tensor) -> torch.Tensor:
     """The logged loss of a closed-form step: ``(||r||^2 + reg^2 ||w||^2) / (r.numel() + w.numel())``."""
-    return ((data ** 2).sum() + reg2 * (weights ** 2).sum()) / (data.numel() + weights.numel())
+    return ((data**2).sum() + reg2 * (weights**2).sum()) / (data.numel() + weights.numel())
 
 
-def _closed_form_step(weights: torch.Tensor, grad: torch.Tensor, jg: torch.Tensor, reg2: float | torch.Tensor
-                      ) -> tuple[torch.Tensor, torch.Tensor]:
+def _closed_form_step(
+    weights: torch.Tensor, grad: torch.Tensor, jg: torch.Tensor, reg2: float | torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Step length ``alpha = ||g||^2 / (||J_data g||^2 + reg^2 ||g||^2)`` per sequence and the next filter."""
     numerator = (grad * grad).flatten(1).sum(1)
     denominator = (jg * jg).transpose(0, 1).flatten(1).sum(1) + reg2 * numerator
@@ -108,9 +124,14 @@ def _closed_form_step(weights: torch.Tensor, grad: torch.Tensor, jg: torch.Tenso
     return alpha, weights - alpha.view(-1, *([1] * (weights.dim() - 1))) * grad
 
 
-def linear_steepest_descent(weights: torch.Tensor, features: torch.Tensor, label_encoding: torch.Tensor,
-                            sample_weights: torch.Tensor | None, filter_reg: torch.Tensor, num_iter: int
-                            ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+def linear_steepest_descent(
+    weights: torch.Tensor,
+    features: torch.Tensor,
+    label_encoding: torch.Tensor,
+    sample_weights: torch.Tensor | None,
+    filter_reg: torch.Tensor,
+    num_iter: int,
+) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
     """:func:`steepest_descent` on the segmentation problem without autograd (inference only).
 
     The data residual is affine in the filter, so the gradient is a weight-gradient convolution and
@@ -142,8 +163,14 @@ def hinge_mask(label: torch.Tensor, threshold: float = 0.05, leak: float = 0.1) 
     return ((label > threshold).to(label.dtype) + leak).clamp(max=1.0)
 
 
-def classification_problem(features: torch.Tensor, label: torch.Tensor, sample_weights: torch.Tensor | None,
-                           filter_reg: float = 0.01, threshold: float = 0.05, leak: float = 0.1):
+def classification_problem(
+    features: torch.Tensor,
+    label: torch.Tensor,
+    sample_weights: torch.Tensor | None,
+    filter_reg: float = 0.01,
+    threshold: float = 0.05,
+    leak: float = 0.1,
+):
     """DiMP's hinge residual: scores pass where the label is a target, are leaky-clipped elsewhere."""
     sw_sqrt = sample_weights.sqrt() if sample_weights is not None else torch.tensor((1.0 / features.shape[0]) ** 0.5)
     m = hinge_mask(label, threshold, leak)
@@ -158,15 +185,24 @@ def classification_problem(features: torch.Tensor, label: torch.Tensor, sample_w
 
     def jvp(kappa: torch.Tensor, g: torch.Tensor) -> list[torch.Tensor]:
         slope = (1 - m) / 2 * torch.sign(scores(kappa)) + (1 + m) / 2
-        return [sw_sqrt * slope * apply_filter(features, g, g.shape[-1] // 2), filter_reg * g.reshape(1, g.shape[0], -1)]
+        return [
+            sw_sqrt * slope * apply_filter(features, g, g.shape[-1] // 2),
+            filter_reg * g.reshape(1, g.shape[0], -1),
+        ]
 
     return residuals, jvp
 
 
-def hinge_steepest_descent(weights: torch.Tensor, features: torch.Tensor, label: torch.Tensor,
-                           sample_weights: torch.Tensor | None, filter_reg: float, num_iter: int,
-                           threshold: float = 0.05, leak: float = 0.1
-                           ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+def hinge_steepest_descent(
+    weights: torch.Tensor,
+    features: torch.Tensor,
+    label: torch.Tensor,
+    sample_weights: torch.Tensor | None,
+    filter_reg: float,
+    num_iter: int,
+    threshold: float = 0.05,
+    leak: float = 0.1,
+) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
     """:func:`steepest_descent` on :func:`classification_problem` without autograd (inference only).
 
     The hinge residual is piecewise linear in the scores, so ``J^T r`` is a weight-gradient

@@ -4,6 +4,7 @@ Pure network: the training-style ``forward`` (docs/rts.md A.8) and the per-frame
 calls (features, learners, classification, segmentation). Module order and names follow the
 official state dict, so an official ``rts50.pth`` loads with ``strict=True``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -15,8 +16,14 @@ from ..backbone.resnet_mrcnn import ResNetMRCNN
 from .decoder import FEATURE_CHANNELS, LAYERS, RTSDecoder
 from .features import feature_extractor, norm_scale
 from .label_encoder import MaskEncoder
-from .optim import (apply_filter, classification_problem, hinge_steepest_descent, linear_steepest_descent,
-                    segmentation_problem, steepest_descent)
+from .optim import (
+    apply_filter,
+    classification_problem,
+    hinge_steepest_descent,
+    linear_steepest_descent,
+    segmentation_problem,
+    steepest_descent,
+)
 from .prroi_pool import prroi_pool2d
 
 
@@ -59,21 +66,32 @@ class FilterInitializerLinear(nn.Module):
 class Classifier(nn.Module):
     """Instance branch: features G, filter initializer P (steepest descent runs without parameters)."""
 
-    def __init__(self, out_dim: int = 512, filter_size: int = 4, scale: float | None = None, in_dim: int = 1024,
-                 stride: int = 2) -> None:
+    def __init__(
+        self, out_dim: int = 512, filter_size: int = 4, scale: float | None = None, in_dim: int = 1024, stride: int = 2
+    ) -> None:
         super().__init__()
         self.filter_initializer = FilterInitializerLinear(out_dim, filter_size)
         # both branches normalise with the segmentation filter's scale (3x3), as the reference does
-        self.feature_extractor = feature_extractor(in_dim, out_dim, stride,
-                                                   norm_scale(out_dim, 3) if scale is None else scale)
+        self.feature_extractor = feature_extractor(
+            in_dim, out_dim, stride, norm_scale(out_dim, 3) if scale is None else scale
+        )
 
 
 class RTSNet(nn.Module):
     """Backbone, segmentation branch (F, E/W, A, T), instance branch (G, P, T_kappa), score encoder H, decoder D."""
 
-    def __init__(self, optim_iter: int = 5, clf_optim_iter: int = 5, hinge_threshold: float = 0.05,
-                 activation_leak: float = 0.1, clf_filter_reg: float = 0.01, backbone: nn.Module | None = None,
-                 feature_dim: int = 512, decoder_widths: dict[str, int] | None = None, clf_stride: int = 2) -> None:
+    def __init__(
+        self,
+        optim_iter: int = 5,
+        clf_optim_iter: int = 5,
+        hinge_threshold: float = 0.05,
+        activation_leak: float = 0.1,
+        clf_filter_reg: float = 0.01,
+        backbone: nn.Module | None = None,
+        feature_dim: int = 512,
+        decoder_widths: dict[str, int] | None = None,
+        clf_stride: int = 2,
+    ) -> None:
         """Defaults build rts50; ``backbone`` (with a ``channels`` dict for layer1..4 at strides 4..32),
         ``feature_dim`` (channels of both branches' features), ``decoder_widths`` and ``clf_stride``
         (the instance branch's stride on layer3: 2 gives stride-32 scores, 1 stride-16) build smaller variants."""
@@ -87,7 +105,11 @@ class RTSNet(nn.Module):
         self.feature_extractor = backbone
         self.decoder = RTSDecoder(feature_channels=channels, widths=decoder_widths)
         self.optim_iter, self.clf_optim_iter = optim_iter, clf_optim_iter
-        self.hinge_threshold, self.activation_leak, self.clf_filter_reg = hinge_threshold, activation_leak, clf_filter_reg
+        self.hinge_threshold, self.activation_leak, self.clf_filter_reg = (
+            hinge_threshold,
+            activation_leak,
+            clf_filter_reg,
+        )
 
     # ----- per-frame pieces ------------------------------------------------------------------
     def extract_backbone_features(self, images: torch.Tensor, layers=None) -> dict[str, torch.Tensor]:
@@ -100,8 +122,14 @@ class RTSNet(nn.Module):
     def extract_classification_feat(self, layer3: torch.Tensor) -> torch.Tensor:
         return self.classifier.feature_extractor(layer3)
 
-    def learn_segmentation_filter(self, features: torch.Tensor, masks: torch.Tensor, tau: torch.Tensor | None = None,
-                                  num_iter: int | None = None, temporal_weights: torch.Tensor | None = None):
+    def learn_segmentation_filter(
+        self,
+        features: torch.Tensor,
+        masks: torch.Tensor,
+        tau: torch.Tensor | None = None,
+        num_iter: int | None = None,
+        temporal_weights: torch.Tensor | None = None,
+    ):
         """Few-shot learner A: encode ``masks`` (n, seq, H, W) and optimise tau on ``features`` (n, seq, C, h, w)."""
         encoding, weights = self.label_encoder(masks)
         if temporal_weights is not None:
@@ -118,40 +146,75 @@ class RTSNet(nn.Module):
         residuals, jvp = segmentation_problem(features, encoding, weights, self.target_model.filter_reg)
         # The graph through the unrolled iterates is what trains F, E/W and the regulariser; it is
         # needed whenever gradients are on (training keeps the net in eval mode for its BatchNorms).
-        return steepest_descent(tau, residuals, jvp, self.optim_iter if num_iter is None else num_iter,
-                                create_graph=torch.is_grad_enabled())
+        return steepest_descent(
+            tau, residuals, jvp, self.optim_iter if num_iter is None else num_iter, create_graph=torch.is_grad_enabled()
+        )
 
-    def learn_classifier(self, features: torch.Tensor, boxes: torch.Tensor, labels: torch.Tensor,
-                         kappa: torch.Tensor | None = None, num_iter: int | None = None,
-                         sample_weights: torch.Tensor | None = None):
+    def learn_classifier(
+        self,
+        features: torch.Tensor,
+        boxes: torch.Tensor,
+        labels: torch.Tensor,
+        kappa: torch.Tensor | None = None,
+        num_iter: int | None = None,
+        sample_weights: torch.Tensor | None = None,
+    ):
         """Model predictor P: initialise kappa from the boxes (unless given) and refine it on the labels."""
         if kappa is None:
             kappa = self.classifier.filter_initializer(features, boxes)
         num_iter = self.clf_optim_iter if num_iter is None else num_iter
         if not torch.is_grad_enabled():
-            return hinge_steepest_descent(kappa, features, labels, sample_weights, self.clf_filter_reg, num_iter,
-                                          self.hinge_threshold, self.activation_leak)
-        residuals, jvp = classification_problem(features, labels, sample_weights, self.clf_filter_reg,
-                                                self.hinge_threshold, self.activation_leak)
+            return hinge_steepest_descent(
+                kappa,
+                features,
+                labels,
+                sample_weights,
+                self.clf_filter_reg,
+                num_iter,
+                self.hinge_threshold,
+                self.activation_leak,
+            )
+        residuals, jvp = classification_problem(
+            features, labels, sample_weights, self.clf_filter_reg, self.hinge_threshold, self.activation_leak
+        )
         return steepest_descent(kappa, residuals, jvp, num_iter, create_graph=True)
 
     @staticmethod
     def classify(kappa: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         return apply_filter(features, kappa, kappa.shape[-1] // 2)
 
-    def segment_target(self, tau: torch.Tensor, features: torch.Tensor, backbone: dict[str, torch.Tensor],
-                       encoded_scores: torch.Tensor, image_size) -> tuple[torch.Tensor, torch.Tensor]:
+    def segment_target(
+        self,
+        tau: torch.Tensor,
+        features: torch.Tensor,
+        backbone: dict[str, torch.Tensor],
+        encoded_scores: torch.Tensor,
+        image_size,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Mask logits ``(n*seq, 1, H, W)`` and the decoder input for one test frame (n = 1)."""
         mask_encoding = apply_filter(features, tau, tau.shape[-1] // 2)
         n, seq = mask_encoding.shape[:2]
-        encoded = F.interpolate(encoded_scores.reshape(n * seq, *encoded_scores.shape[-3:]),
-                                size=mask_encoding.shape[-2:], mode="bilinear", align_corners=False)
+        encoded = F.interpolate(
+            encoded_scores.reshape(n * seq, *encoded_scores.shape[-3:]),
+            size=mask_encoding.shape[-2:],
+            mode="bilinear",
+            align_corners=False,
+        )
         fused = mask_encoding + encoded.view_as(mask_encoding)
         return self.decoder(fused.reshape(n * seq, *fused.shape[-3:]), backbone, image_size), fused
 
     # ----- training-style forward ------------------------------------------------------------
-    def forward(self, train_imgs, test_imgs, train_masks, test_masks, train_bb, train_label, test_label=None,
-                num_refinement_iter: int = 2):
+    def forward(
+        self,
+        train_imgs,
+        test_imgs,
+        train_masks,
+        test_masks,
+        train_bb,
+        train_label,
+        test_label=None,
+        num_refinement_iter: int = 2,
+    ):
         n_train, seq = train_imgs.shape[:2]
         n_test = test_imgs.shape[0]
         image_size = train_imgs.shape[-2:]
@@ -176,17 +239,18 @@ class RTSNet(nn.Module):
         features, encodings, sample_weights, predictions = [train_xs], [encoding], [weights], []
         for i in range(n_test):
             frame_feat = {k: v.view(n_test, seq, *v.shape[-3:])[i] for k, v in test_feat.items()}
-            mask, _ = self.segment_target(tau, test_xs[i:i + 1], frame_feat, encoded_scores[i:i + 1], image_size)
+            mask, _ = self.segment_target(tau, test_xs[i : i + 1], frame_feat, encoded_scores[i : i + 1], image_size)
             mask = mask.view(1, seq, *image_size)
             predictions.append(mask)
             if i == n_test - 1:
                 break
             new_encoding, new_weights = self.label_encoder(torch.sigmoid(mask).detach())
-            features.append(test_xs[i:i + 1])
+            features.append(test_xs[i : i + 1])
             encodings.append(new_encoding)
             sample_weights.append(new_weights)
-            tau, _, _ = self.optimize_segmentation_filter(torch.cat(features), torch.cat(encodings),
-                                                          torch.cat(sample_weights), tau, num_refinement_iter)
+            tau, _, _ = self.optimize_segmentation_filter(
+                torch.cat(features), torch.cat(encodings), torch.cat(sample_weights), tau, num_refinement_iter
+            )
         return torch.cat(predictions), clf_scores
 
 
@@ -203,25 +267,53 @@ SMALL_DECODER_WIDTHS = {"layer4": 64, "layer3": 32, "layer2": 32, "layer1": 16}
 
 
 @model_constructor
-def build_rts_small(backbone: str = "efficientnet_lite0", feature_dim: int = 64,
-                    decoder_widths: dict[str, int] | None = None, clf_stride: int = 2, **kwargs) -> RTSNet:
+def build_rts_small(
+    backbone: str = "efficientnet_lite0",
+    feature_dim: int = 64,
+    decoder_widths: dict[str, int] | None = None,
+    clf_stride: int = 2,
+    **kwargs,
+) -> RTSNet:
     """A CPU-trainable RTS: a small backbone from :data:`~ltr_ext.models.backbone.BACKBONES`, thin
     branches and decoder. Random weights; training settings load ImageNet weights where they exist."""
     from ..backbone import build_backbone
 
-    return RTSNet(backbone=build_backbone(backbone), feature_dim=feature_dim,
-                  decoder_widths=decoder_widths or SMALL_DECODER_WIDTHS, clf_stride=clf_stride, **kwargs)
+    return RTSNet(
+        backbone=build_backbone(backbone),
+        feature_dim=feature_dim,
+        decoder_widths=decoder_widths or SMALL_DECODER_WIDTHS,
+        clf_stride=clf_stride,
+        **kwargs,
+    )
 
 
 #: the official constructor's arguments of the released rts50 (docs/rts.md A); the only configuration it builds here
 OFFICIAL_RTS50_KWARGS = {
-    "filter_size": 3, "num_filters": 16, "optim_iter": 5, "optim_init_reg": 0.01, "out_feature_dim": 512,
-    "target_model_input_layer": "layer3", "classification_layer": "layer3",
-    "decoder_input_layers": ["layer4", "layer3", "layer2", "layer1"], "decoder_mdim": 64, "filter_groups": 1,
-    "label_encoder_dims": [16, 32, 64], "use_bn_in_label_enc": False, "clf_feat_blocks": 0, "clf_feat_norm": True,
-    "final_conv": True, "backbone_type": "mrcnn", "dilation_factors": None, "clf_with_extractor": True,
-    "clf_filter_size": 4, "clf_score_act": "relu", "clf_hinge_threshold": 0.05, "clf_activation_leak": 0.1,
-    "clf_feat_stride": 16, "clf_enc_input": "sc", "fusion_type": "add",
+    "filter_size": 3,
+    "num_filters": 16,
+    "optim_iter": 5,
+    "optim_init_reg": 0.01,
+    "out_feature_dim": 512,
+    "target_model_input_layer": "layer3",
+    "classification_layer": "layer3",
+    "decoder_input_layers": ["layer4", "layer3", "layer2", "layer1"],
+    "decoder_mdim": 64,
+    "filter_groups": 1,
+    "label_encoder_dims": [16, 32, 64],
+    "use_bn_in_label_enc": False,
+    "clf_feat_blocks": 0,
+    "clf_feat_norm": True,
+    "final_conv": True,
+    "backbone_type": "mrcnn",
+    "dilation_factors": None,
+    "clf_with_extractor": True,
+    "clf_filter_size": 4,
+    "clf_score_act": "relu",
+    "clf_hinge_threshold": 0.05,
+    "clf_activation_leak": 0.1,
+    "clf_feat_stride": 16,
+    "clf_enc_input": "sc",
+    "fusion_type": "add",
 }
 
 
@@ -236,9 +328,14 @@ def build_official_rts50(*args: object, **kwargs: object) -> RTSNet:
     Arguments that only affect training (frozen layers, detach length, ...) are ignored; an
     architecture argument other than the release's is an error naming it, never a silently other net.
     """
-    differing = [f"{name}={value!r}" for name, value in kwargs.items()
-                 if name in OFFICIAL_RTS50_KWARGS and _as_lists(value) != OFFICIAL_RTS50_KWARGS[name]]
+    differing = [
+        f"{name}={value!r}"
+        for name, value in kwargs.items()
+        if name in OFFICIAL_RTS50_KWARGS and _as_lists(value) != OFFICIAL_RTS50_KWARGS[name]
+    ]
     if args or differing:
-        raise ValueError("only the released rts50 configuration (docs/rts.md A) can be built; this record has "
-                         + (", ".join(differing) if differing else f"{len(args)} positional arguments"))
+        raise ValueError(
+            "only the released rts50 configuration (docs/rts.md A) can be built; this record has "
+            + (", ".join(differing) if differing else f"{len(args)} positional arguments")
+        )
     return build_rts50()

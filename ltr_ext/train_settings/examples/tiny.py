@@ -5,6 +5,7 @@ use: LTRLoader with ``stack_dim=1`` (frames-first batches), an actor, Adam with 
 checkpoints, TensorBoard and resume. Values can be overridden from the command line:
 ``python -m ltr_ext.run_training examples tiny --set max_epochs=3 --set samples_per_epoch=64``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,8 +41,8 @@ class MovingSquares(Dataset):
         colour = rng.uniform(0.6, 1.0, size=3).astype(np.float32)
         for t in range(self.frames):
             xt, yt = int(np.clip(x + t * dx, 0, self.size - side)), int(np.clip(y + t * dy, 0, self.size - side))
-            images[t, :, yt:yt + side, xt:xt + side] = colour[:, None, None]
-            masks[t, yt:yt + side, xt:xt + side] = 1
+            images[t, :, yt : yt + side, xt : xt + side] = colour[:, None, None]
+            masks[t, yt : yt + side, xt : xt + side] = 1
         return TensorDict(images=torch.from_numpy(images), masks=torch.from_numpy(masks))
 
 
@@ -50,8 +51,9 @@ class TinySegNet(nn.Module):
 
     def __init__(self, channels: int = 16) -> None:
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(3, channels, 3, padding=1), nn.ReLU(),
-                                  nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU())
+        self.body = nn.Sequential(
+            nn.Conv2d(3, channels, 3, padding=1), nn.ReLU(), nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU()
+        )
         self.head = nn.Conv2d(channels, 1, 1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -76,20 +78,45 @@ class TinyActor(BaseActor):
 
 def build(settings):
     """Actor, loaders, optimiser and scheduler of this settings module (benchmarks reuse it)."""
-    settings.defaults(description="Tiny example: segment a moving square", batch_size=8, num_workers=0,
-                      samples_per_epoch=256, val_samples=64, max_epochs=2, learning_rate=2e-3,
-                      print_interval=8, loss_weight=1.0)
+    settings.defaults(
+        description="Tiny example: segment a moving square",
+        batch_size=8,
+        num_workers=0,
+        samples_per_epoch=256,
+        val_samples=64,
+        max_epochs=2,
+        learning_rate=2e-3,
+        print_interval=8,
+        loss_weight=1.0,
+    )
     train_set = MovingSquares(settings.samples_per_epoch, seed=settings.seed)
     val_set = MovingSquares(settings.val_samples, seed=settings.seed + 1)
     distributed = dist.is_available() and dist.is_initialized()
     sampler = DistributedSampler(train_set, shuffle=True, seed=settings.seed) if distributed else None
     generator = torch.Generator().manual_seed(settings.seed)
-    train_loader = LTRLoader("train", train_set, training=True, batch_size=settings.batch_size,
-                             shuffle=sampler is None, sampler=sampler, num_workers=settings.num_workers,
-                             stack_dim=1, drop_last=True, worker_init_fn=worker_init_fn, generator=generator,
-                             pin_memory=settings.device.type == "cuda")
-    val_loader = LTRLoader("val", val_set, training=False, batch_size=settings.batch_size,
-                           num_workers=settings.num_workers, stack_dim=1, epoch_interval=2)
+    train_loader = LTRLoader(
+        "train",
+        train_set,
+        training=True,
+        batch_size=settings.batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        num_workers=settings.num_workers,
+        stack_dim=1,
+        drop_last=True,
+        worker_init_fn=worker_init_fn,
+        generator=generator,
+        pin_memory=settings.device.type == "cuda",
+    )
+    val_loader = LTRLoader(
+        "val",
+        val_set,
+        training=False,
+        batch_size=settings.batch_size,
+        num_workers=settings.num_workers,
+        stack_dim=1,
+        epoch_interval=2,
+    )
     net = tiny_segnet()
     actor = TinyActor(net, settings.loss_weight)
     optimizer = torch.optim.Adam(net.parameters(), lr=settings.learning_rate)

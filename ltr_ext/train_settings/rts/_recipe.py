@@ -4,11 +4,13 @@ The processing of docs/rts.md B.2 (crops, jitter, labels of B.4), the sampler of
 groups of B.6 and the epoch loop; each settings module picks the network, the datasets and the
 sizes. The leading underscore keeps this module out of the settings names ``run_training`` lists.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -46,45 +48,94 @@ def processing(settings: Any, fmt: InputFormat, training: bool) -> SegmentationP
     clf_stride = settings.clf_feature_stride  # pixels per classifier cell
     frame = Compose(RandomAffine(max_rotation=15.0, max_scale=0.2), BrightnessJitter(0.2)) if training else None
     return SegmentationProcessing(
-        output_sz=(w, h), search_area_factor=settings.search_area_factor,
-        center_jitter_factor=CENTER_JITTER, scale_jitter_factor=SCALE_JITTER, crop_type="inside_major",
-        mean=fmt.mean, std=fmt.std, bgr255=fmt.bgr255,
+        output_sz=(w, h),
+        search_area_factor=settings.search_area_factor,
+        center_jitter_factor=CENTER_JITTER,
+        scale_jitter_factor=SCALE_JITTER,
+        crop_type="inside_major",
+        mean=fmt.mean,
+        std=fmt.std,
+        bgr255=fmt.bgr255,
         joint_transform=Compose(ToGrayscale(0.05), RandomHorizontalFlip(0.5)) if training else None,
-        frame_transform=frame, label_sigma_factor=settings.label_sigma_factor, label_kernel_sz=4,
-        label_feature_sz=(w // clf_stride, h // clf_stride))
+        frame_transform=frame,
+        label_sigma_factor=settings.label_sigma_factor,
+        label_kernel_sz=4,
+        label_feature_sz=(w // clf_stride, h // clf_stride),
+    )
 
 
-def loaders(settings: Any, fmt: InputFormat, train_sets: Sequence, train_weights: Sequence[float] | None,
-            val_sets: Sequence = ()) -> list[LTRLoader]:
+def loaders(
+    settings: Any,
+    fmt: InputFormat,
+    train_sets: Sequence,
+    train_weights: Sequence[float] | None,
+    val_sets: Sequence = (),
+) -> list[LTRLoader]:
     """Training loader (and a validation loader every ``val_epoch_interval`` epochs when ``val_sets``)."""
-    train = SequenceSampler(train_sets, train_weights, settings.samples_per_epoch, max_gap=settings.max_gap,
-                            num_test_frames=settings.num_test_frames, num_train_frames=1,
-                            processing=processing(settings, fmt, training=True))
+    train = SequenceSampler(
+        train_sets,
+        train_weights,
+        settings.samples_per_epoch,
+        max_gap=settings.max_gap,
+        num_test_frames=settings.num_test_frames,
+        num_train_frames=1,
+        processing=processing(settings, fmt, training=True),
+    )
     distributed = dist.is_available() and dist.is_initialized()
     sampler = DistributedSampler(train, shuffle=False, seed=settings.seed) if distributed else None
-    out = [LTRLoader("train", train, training=True, batch_size=settings.batch_size, shuffle=False, sampler=sampler,
-                     num_workers=settings.num_workers, stack_dim=1, drop_last=True, worker_init_fn=worker_init_fn,
-                     pin_memory=settings.device.type == "cuda")]
+    out = [
+        LTRLoader(
+            "train",
+            train,
+            training=True,
+            batch_size=settings.batch_size,
+            shuffle=False,
+            sampler=sampler,
+            num_workers=settings.num_workers,
+            stack_dim=1,
+            drop_last=True,
+            worker_init_fn=worker_init_fn,
+            pin_memory=settings.device.type == "cuda",
+        )
+    ]
     if val_sets:
-        val = SequenceSampler(val_sets, None, settings.val_samples_per_epoch, max_gap=settings.max_gap,
-                              num_test_frames=settings.num_test_frames, num_train_frames=1,
-                              processing=processing(settings, fmt, training=False))
-        out.append(LTRLoader("val", val, training=False, batch_size=settings.batch_size,
-                             num_workers=settings.num_workers, stack_dim=1, epoch_interval=settings.val_epoch_interval,
-                             worker_init_fn=worker_init_fn))
+        val = SequenceSampler(
+            val_sets,
+            None,
+            settings.val_samples_per_epoch,
+            max_gap=settings.max_gap,
+            num_test_frames=settings.num_test_frames,
+            num_train_frames=1,
+            processing=processing(settings, fmt, training=False),
+        )
+        out.append(
+            LTRLoader(
+                "val",
+                val,
+                training=False,
+                batch_size=settings.batch_size,
+                num_workers=settings.num_workers,
+                stack_dim=1,
+                epoch_interval=settings.val_epoch_interval,
+                worker_init_fn=worker_init_fn,
+            )
+        )
     return out
 
 
-def parameter_groups(net: torch.nn.Module, lr_backbone: float, lr_segmentation: float,
-                     lr_instance: float) -> list[dict[str, Any]]:
+def parameter_groups(
+    net: torch.nn.Module, lr_backbone: float, lr_segmentation: float, lr_instance: float
+) -> list[dict[str, Any]]:
     """B.6: backbone layer2-4, segmentation branch + decoder, instance branch + score encoder.
 
     The stem and layer1 are left out (frozen), as in the release.
     """
     groups = [
         {"params": list(net.feature_extractor.trainable_parameters()), "lr": lr_backbone},
-        {"params": [*net.target_model.parameters(), *net.label_encoder.parameters(), *net.decoder.parameters()],
-         "lr": lr_segmentation},
+        {
+            "params": [*net.target_model.parameters(), *net.label_encoder.parameters(), *net.decoder.parameters()],
+            "lr": lr_segmentation,
+        },
         {"params": [*net.clf_encoder.parameters(), *net.classifier.parameters()], "lr": lr_instance},
     ]
     return [g for g in groups if g["params"]]

@@ -10,6 +10,7 @@ train on exactly those videos (without them the full train split is used). Initi
 with ``--set lwl_checkpoint=/path/lwl_stage2.pth`` (B.5). 200 epochs of 15000 samples, Adam,
 learning rates 4e-5 / 8e-5 / 2e-4 decayed by 0.2 at epochs 25, 115 and 160 (B.6).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,24 +34,43 @@ def datasets(settings):
     train_sets = [
         ytvos,
         davis(env.require("davis_dir"), "2017", "train"),
-        with_pregenerated_masks(_maybe_subset(got10k(env.require("got10k_dir"), "train"), settings.got10k_train_list),
-                                Path(masks) / "got10k_masks"),
+        with_pregenerated_masks(
+            _maybe_subset(got10k(env.require("got10k_dir"), "train"), settings.got10k_train_list),
+            Path(masks) / "got10k_masks",
+        ),
         with_pregenerated_masks(lasot(env.require("lasot_dir")), Path(masks) / "lasot_masks"),
     ]
     val_source = settings.youtubevos_val_list
-    val_sets = [_maybe_subset(youtubevos(env.require("youtubevos_dir"), "2019", "train"), val_source)] \
-        if val_source else []
+    val_sets = (
+        [_maybe_subset(youtubevos(env.require("youtubevos_dir"), "2019", "train"), val_source)] if val_source else []
+    )
     return train_sets, [6, 1, 6, 6], val_sets
 
 
 def run(settings) -> None:
-    settings.defaults(description="RTS with ResNet-50 (rts50), as in the release", batch_size=15,
-                      num_workers=8, samples_per_epoch=15000, val_samples_per_epoch=1500, val_epoch_interval=5,
-                      max_gap=100, num_test_frames=3, num_refinement_iter=2, output_sz=(832, 480),
-                      search_area_factor=5.0, label_sigma_factor=1 / 4 / 5.0, max_epochs=200,
-                      lr_milestones=(25, 115, 160), lwl_checkpoint=None, youtubevos_train_list=None,
-                      youtubevos_val_list=None, got10k_train_list=None, print_interval=1,
-                      segm_bce_weight=0.0, clf_feature_stride=BACKBONE_STRIDE_CLF)
+    settings.defaults(
+        description="RTS with ResNet-50 (rts50), as in the release",
+        batch_size=15,
+        num_workers=8,
+        samples_per_epoch=15000,
+        val_samples_per_epoch=1500,
+        val_epoch_interval=5,
+        max_gap=100,
+        num_test_frames=3,
+        num_refinement_iter=2,
+        output_sz=(832, 480),
+        search_area_factor=5.0,
+        label_sigma_factor=1 / 4 / 5.0,
+        max_epochs=200,
+        lr_milestones=(25, 115, 160),
+        lwl_checkpoint=None,
+        youtubevos_train_list=None,
+        youtubevos_val_list=None,
+        got10k_train_list=None,
+        print_interval=1,
+        segm_bce_weight=0.0,
+        clf_feature_stride=BACKBONE_STRIDE_CLF,
+    )
     train_sets, weights, val_sets = datasets(settings)
     net = build_rts50()
     if settings.lwl_checkpoint:

@@ -13,6 +13,7 @@ instance branch score at stride 16 instead of 32: at stride 32 a 288x160 crop gi
 map on which a target spans about one cell, and the shipped network's classifier peaks at about
 0.02, below the tracker's 0.3 "found" threshold (its tracking rests on the segmentation branch).
 """
+
 from __future__ import annotations
 
 import os
@@ -40,8 +41,16 @@ def generated_videos(settings) -> Path:
     if not (root / "ImageSets" / "2017" / "val.txt").is_file():
         partial = root.with_name(root.name + f".partial{os.getpid()}")
         shutil.rmtree(partial, ignore_errors=True)
-        generate("davis", partial, n, frames, seed, width=settings.generated_size[0],
-                 height=settings.generated_size[1], num_objects=2)
+        generate(
+            "davis",
+            partial,
+            n,
+            frames,
+            seed,
+            width=settings.generated_size[0],
+            height=settings.generated_size[1],
+            num_objects=2,
+        )
         shutil.rmtree(root, ignore_errors=True)
         partial.rename(root)
     return root
@@ -64,21 +73,45 @@ def real_clips(paths, names) -> list[SequenceVideoDataset]:
 
 
 def run(settings) -> None:
-    settings.defaults(description="RTS, small CPU variant", backbone="efficientnet_lite0", pretrained_backbone=True,
-                      feature_dim=64, batch_size=4, num_workers=1, samples_per_epoch=240,
-                      val_samples_per_epoch=24, val_epoch_interval=5, max_gap=25, num_test_frames=3,
-                      num_refinement_iter=2, output_sz=(288, 160), search_area_factor=5.0,
-                      label_sigma_factor=1 / 4 / 5.0, max_epochs=10, lr_milestones=(7, 9),
-                      lr_backbone=2e-4, lr_segmentation=1e-3, lr_instance=1e-3, generated_sequences=100,
-                      generated_frames=40, generated_seed=0, generated_size=(320, 240), real_clips=None,
-                      real_clip_sequences=None, real_clip_weight=1.0, print_interval=5,
-                      segm_bce_weight=10.0, clf_feature_stride=32)
+    settings.defaults(
+        description="RTS, small CPU variant",
+        backbone="efficientnet_lite0",
+        pretrained_backbone=True,
+        feature_dim=64,
+        batch_size=4,
+        num_workers=1,
+        samples_per_epoch=240,
+        val_samples_per_epoch=24,
+        val_epoch_interval=5,
+        max_gap=25,
+        num_test_frames=3,
+        num_refinement_iter=2,
+        output_sz=(288, 160),
+        search_area_factor=5.0,
+        label_sigma_factor=1 / 4 / 5.0,
+        max_epochs=10,
+        lr_milestones=(7, 9),
+        lr_backbone=2e-4,
+        lr_segmentation=1e-3,
+        lr_instance=1e-3,
+        generated_sequences=100,
+        generated_frames=40,
+        generated_seed=0,
+        generated_size=(320, 240),
+        real_clips=None,
+        real_clip_sequences=None,
+        real_clip_weight=1.0,
+        print_interval=5,
+        segm_bce_weight=10.0,
+        clf_feature_stride=32,
+    )
     root = generated_videos(settings)
     train_sets = [davis(root, "2017", "train")] + real_clips(settings.real_clips, settings.real_clip_sequences)
     weights = [1.0] + [settings.real_clip_weight] * (len(train_sets) - 1)
     val_sets = [davis(root, "2017", "val")]
-    net = build_rts_small(backbone=settings.backbone, feature_dim=settings.feature_dim,
-                          clf_stride=settings.clf_feature_stride // 16)
+    net = build_rts_small(
+        backbone=settings.backbone, feature_dim=settings.feature_dim, clf_stride=settings.clf_feature_stride // 16
+    )
     if settings.pretrained_backbone:
         load_pretrained(settings.backbone, net.feature_extractor)
     groups = parameter_groups(net, settings.lr_backbone, settings.lr_segmentation, settings.lr_instance)

@@ -5,11 +5,13 @@ to ``output_size`` around its centre displaced by ``shift`` (rows, cols). With `
 None and a zero shift the patch keeps its size. Builders are found by the key used in the
 parameter dict ``clf_augmentation`` (``{'fliplr': True, 'blur': [(3, 1), ...]}``).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -24,8 +26,12 @@ def crop_to_output(patch: Patch, output_size: Sequence[int] | None, shift: Seque
     h, w = patch.shape[-2:]
     pad_h = 0.0 if output_size is None else (output_size[0] - h) / 2
     pad_w = 0.0 if output_size is None else (output_size[1] - w) / 2
-    pad = (math.floor(pad_w) + int(shift[1]), math.ceil(pad_w) - int(shift[1]),
-           math.floor(pad_h) + int(shift[0]), math.ceil(pad_h) - int(shift[0]))
+    pad = (
+        math.floor(pad_w) + int(shift[1]),
+        math.ceil(pad_w) - int(shift[1]),
+        math.floor(pad_h) + int(shift[0]),
+        math.ceil(pad_h) - int(shift[0]),
+    )
     if not any(pad):
         return patch
     return pad_or_crop(patch, pad, "replicate")
@@ -36,7 +42,7 @@ def gaussian_blur(patch: Patch, sigma: Sequence[float]) -> Patch:
     out = patch
     for dim, s in zip((-2, -1), sigma):
         radius = math.ceil(2 * s)
-        taps = torch.exp(-torch.arange(-radius, radius + 1, dtype=torch.float64) ** 2 / (2 * s ** 2))
+        taps = torch.exp(-(torch.arange(-radius, radius + 1, dtype=torch.float64) ** 2) / (2 * s**2))
         taps = (taps / taps.sum()).tolist()
         size = out.shape[dim]
         pad = (0, 0, radius, radius) if dim == -2 else (radius, radius)
@@ -85,8 +91,9 @@ AUGMENTATIONS: dict[str, Callable[[Any, Any], list[Augmentation]]] = {
 }
 
 
-def build_augmentations(spec: dict[str, Any] | None, output_size: tuple[int, int] | None = None,
-                        identity_shift: tuple[int, int] = (0, 0)) -> list[Augmentation]:
+def build_augmentations(
+    spec: dict[str, Any] | None, output_size: tuple[int, int] | None = None, identity_shift: tuple[int, int] = (0, 0)
+) -> list[Augmentation]:
     """Identity first (the unaugmented sample is always used), then the augmentations of ``spec``."""
     augs = [Augmentation("identity", output_size=output_size, shift=identity_shift)]
     spec = spec or {}

@@ -3,10 +3,11 @@
 RTS is initialised with a mask; when a benchmark only gives a box, ``box_to_mask`` derives one.
 Methods are registered in ``BOX_INIT_METHODS`` so they can be compared against the filled box.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -85,7 +86,7 @@ def grabcut_mask(image: np.ndarray, box: Sequence[float]) -> np.ndarray:
     cx0, cy0 = max(x0 - margin, 0), max(y0 - margin, 0)
     cx1, cy1 = min(x1 + margin, width - 1), min(y1 + margin, height - 1)
     crop_w, crop_h = cx1 - cx0 + 1, cy1 - cy0 + 1
-    crop = np.ascontiguousarray(image[cy0:cy1 + 1, cx0:cx1 + 1, ::-1])  # OpenCV expects BGR
+    crop = np.ascontiguousarray(image[cy0 : cy1 + 1, cx0 : cx1 + 1, ::-1])  # OpenCV expects BGR
 
     # A bounded crop keeps the cost independent of the object size, at the price of a blockier
     # boundary on large objects.
@@ -120,7 +121,7 @@ def grabcut_mask(image: np.ndarray, box: Sequence[float]) -> np.ndarray:
         foreground = cv2.resize(foreground, (crop_w, crop_h), interpolation=cv2.INTER_NEAREST)
 
     mask = np.zeros((height, width), dtype=np.uint8)
-    mask[cy0:cy1 + 1, cx0:cx1 + 1] = foreground
+    mask[cy0 : cy1 + 1, cx0 : cx1 + 1] = foreground
     # The box is the user's statement of the object's extent; upscaling can leak a pixel past it.
     mask &= fallback
     if int(mask.sum()) < GRABCUT_MIN_FILL * box_w * box_h:

@@ -4,10 +4,11 @@ Conventions (docs/rts.md C.2): ``pos`` is the target centre ``(y, x)`` and ``siz
 a box ``(x, y, w, h)`` has its centre at ``(y + (h - 1) / 2, x + (w - 1) / 2)``. Crops are
 described by their corner coordinates ``(r0, c0, r1, c1)`` in image pixels (end exclusive).
 """
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -29,7 +30,9 @@ def state_to_box(pos: torch.Tensor, size: torch.Tensor) -> list[float]:
     return [float(pos[1] - (size[1] - 1) / 2), float(pos[0] - (size[0] - 1) / 2), float(size[1]), float(size[0])]
 
 
-def target_state_from_probabilities(prob: torch.Tensor, size_factor: float = 4.0) -> tuple[torch.Tensor, torch.Tensor] | None:
+def target_state_from_probabilities(
+    prob: torch.Tensor, size_factor: float = 4.0
+) -> tuple[torch.Tensor, torch.Tensor] | None:
     """Centre of mass and ``size_factor`` x standard deviation of a probability map (C.7).
 
     Negative values are clamped to 0 first, so ``+-100`` init logits work as well as probabilities.
@@ -76,8 +79,9 @@ def rescaled_search_scale(scales: Sequence[float], not_found_count: int, history
     return float(torch.mean(kept))
 
 
-def fitted_sample_size(sample_size: torch.Tensor, image_size: Sequence[int], mode: str = "replicate",
-                       max_scale_change: float | None = None) -> torch.Tensor:
+def fitted_sample_size(
+    sample_size: torch.Tensor, image_size: Sequence[int], mode: str = "replicate", max_scale_change: float | None = None
+) -> torch.Tensor:
     """The crop size (h, w) that :func:`sample_patch` cuts in ``mode`` from an image of ``image_size``.
 
     ``'inside'`` / ``'inside_major'`` shrink an oversized crop (see :func:`sample_patch`); other modes
@@ -93,10 +97,16 @@ def fitted_sample_size(sample_size: torch.Tensor, image_size: Sequence[int], mod
     return sample_size
 
 
-def sample_patch(image: torch.Tensor, pos: torch.Tensor, sample_size: torch.Tensor,
-                 output_size: Sequence[int] | None = None, mode: str = "replicate",
-                 max_scale_change: float | None = None, is_mask: bool = False,
-                 half_pixel_corners: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_patch(
+    image: torch.Tensor,
+    pos: torch.Tensor,
+    sample_size: torch.Tensor,
+    output_size: Sequence[int] | None = None,
+    mode: str = "replicate",
+    max_scale_change: float | None = None,
+    is_mask: bool = False,
+    half_pixel_corners: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Crop ``sample_size`` (h, w) pixels centred at ``pos`` and resize to ``output_size``.
 
     ``image`` is ``(N, C, H, W)``. ``mode``: ``'replicate'`` pads outside pixels by border
@@ -125,7 +135,7 @@ def sample_patch(image: torch.Tensor, pos: torch.Tensor, sample_size: torch.Tens
     if stride > 1:
         offset = pos % stride
         pos = torch.div(pos - offset, stride, rounding_mode="floor")
-        source = image[..., int(offset[0])::stride, int(offset[1])::stride]
+        source = image[..., int(offset[0]) :: stride, int(offset[1]) :: stride]
 
     crop = torch.clamp(size.round(), min=2).long()
     if half_pixel_corners:
@@ -137,8 +147,9 @@ def sample_patch(image: torch.Tensor, pos: torch.Tensor, sample_size: torch.Tens
         source_size = torch.tensor(source.shape[-2:])
         shift = (-top_left).clamp(min=0) - (bottom_right - source_size).clamp(min=0)
         top_left, bottom_right = top_left + shift, bottom_right + shift
-        outside = torch.div((-top_left).clamp(min=0) + (bottom_right - source_size).clamp(min=0), 2,
-                            rounding_mode="floor")
+        outside = torch.div(
+            (-top_left).clamp(min=0) + (bottom_right - source_size).clamp(min=0), 2, rounding_mode="floor"
+        )
         shift = (-top_left - outside) * (outside > 0).to(top_left.dtype)
         top_left, bottom_right = top_left + shift, bottom_right + shift
 
@@ -157,7 +168,7 @@ def pad_or_crop(image: torch.Tensor, pad: tuple[int, int, int, int], mode: str) 
     """``F.pad`` semantics (negative amounts crop), with replicate padding that also works on int maps."""
     left, right, top, bottom = pad
     h, w = image.shape[-2:]
-    image = image[..., max(-top, 0): h - max(-bottom, 0), max(-left, 0): w - max(-right, 0)]
+    image = image[..., max(-top, 0) : h - max(-bottom, 0), max(-left, 0) : w - max(-right, 0)]
     grow = (max(left, 0), max(right, 0), max(top, 0), max(bottom, 0))
     if not any(grow):
         return image
@@ -180,15 +191,25 @@ def sample_geometry(coords: torch.Tensor, output_size: Sequence[int]) -> tuple[t
     return centre, float(scale)
 
 
-def paste_scores(scores: torch.Tensor, sample_pos: torch.Tensor, sample_scale: float, image_shape: Sequence[int],
-                 fill: float = -100.0) -> torch.Tensor:
+def paste_scores(
+    scores: torch.Tensor,
+    sample_pos: torch.Tensor,
+    sample_scale: float,
+    image_shape: Sequence[int],
+    fill: float = -100.0,
+) -> torch.Tensor:
     """Resize crop scores ``(h, w)`` by ``sample_scale`` and place them in an image-sized map (C.4.7).
 
     The resize uses ``scale_factor`` (output ``floor(h * s)``) and the top-left corner is
     ``int(centre - size / 2)`` (truncation), as the reference does (docs/rts.md F.14); pixels outside get ``fill``.
     """
-    resized = F.interpolate(scores[None, None], scale_factor=sample_scale, mode="bilinear",
-                            align_corners=False, recompute_scale_factor=False)[0, 0]
+    resized = F.interpolate(
+        scores[None, None],
+        scale_factor=sample_scale,
+        mode="bilinear",
+        align_corners=False,
+        recompute_scale_factor=False,
+    )[0, 0]
     rows, cols = resized.shape
     top, left = int(float(sample_pos[0]) - rows / 2), int(float(sample_pos[1]) - cols / 2)
     height, width = image_shape
@@ -196,5 +217,5 @@ def paste_scores(scores: torch.Tensor, sample_pos: torch.Tensor, sample_scale: f
     r0, c0 = max(top, 0), max(left, 0)
     r1, c1 = min(top + rows, height), min(left + cols, width)
     if r1 > r0 and c1 > c0:
-        out[r0:r1, c0:c1] = resized[r0 - top: r1 - top, c0 - left: c1 - left]
+        out[r0:r1, c0:c1] = resized[r0 - top : r1 - top, c0 - left : c1 - left]
     return out

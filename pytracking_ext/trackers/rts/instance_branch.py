@@ -5,6 +5,7 @@ Every frame it scores the search area, decides whether the target was found (max
 ``clf_target_not_found_threshold``), follows the segmentation's box when that is valid (else its
 own peak), and stores the frame in its memory when the target was found.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,18 +18,24 @@ from .geometry import sample_geometry, sample_patch, search_scale
 from .memory import SampleMemory
 
 
-def gaussian_label(feature_size: torch.Tensor, sigma: float, centre: torch.Tensor, end_pad: torch.Tensor) -> torch.Tensor:
+def gaussian_label(
+    feature_size: torch.Tensor, sigma: float, centre: torch.Tensor, end_pad: torch.Tensor
+) -> torch.Tensor:
     """Separable Gaussian on a grid centred in the map (origin in the middle), ``end_pad`` extra cells."""
+
     def axis(n: float, c: torch.Tensor, pad: float) -> torch.Tensor:
         k = torch.arange(-(n - 1) / 2, (n + 1) / 2 + pad)
-        return torch.exp(-1.0 / (2 * sigma ** 2) * (k - c) ** 2)
+        return torch.exp(-1.0 / (2 * sigma**2) * (k - c) ** 2)
 
-    return axis(float(feature_size[0]), centre[0], float(end_pad[0]))[:, None] * \
-        axis(float(feature_size[1]), centre[1], float(end_pad[1]))[None, :]
+    return (
+        axis(float(feature_size[0]), centre[0], float(end_pad[0]))[:, None]
+        * axis(float(feature_size[1]), centre[1], float(end_pad[1]))[None, :]
+    )
 
 
-def peak_translation(scores: torch.Tensor, img_sample_sz: torch.Tensor, ksz_even: torch.Tensor,
-                     sample_scale) -> tuple[torch.Tensor, float]:
+def peak_translation(
+    scores: torch.Tensor, img_sample_sz: torch.Tensor, ksz_even: torch.Tensor, sample_scale
+) -> tuple[torch.Tensor, float]:
     """Offset (image pixels, y x) of the score peak from the crop centre, and the peak score."""
     s = scores.reshape(scores.shape[-2:])
     score_sz = torch.tensor(s.shape, dtype=torch.float32)
@@ -65,34 +72,41 @@ class InstanceBranch:
         # The reference's classifier init handles only the 'inside' border mode; with 'inside_major'
         # it crops unshrunk with replicate padding (docs/rts.md F.4).
         if p.get("clf_border_mode", "replicate") == "inside":
-            raise NotImplementedError("clf_border_mode 'inside' at init is not supported; use 'inside_major' or 'replicate'")
+            raise NotImplementedError(
+                "clf_border_mode 'inside' at init is not supported; use 'inside_major' or 'replicate'"
+            )
         self.init_sample_scale = self.target_scale
         self.init_sample_pos = self.pos.round()
         # This crop has integer corners even where the tracking crops use half-pixel ones: that is
         # what reproduces the release's published scores (see geometry.sample_patch).
         augs = build_augmentations(p.clf_augmentation if p.get("clf_use_augmentation", False) else {})
-        patch, _ = sample_patch(image, self.init_sample_pos, self.init_sample_scale * self.img_sample_sz,
-                                self.img_sample_sz.long().tolist())
+        patch, _ = sample_patch(
+            image, self.init_sample_pos, self.init_sample_scale * self.img_sample_sz, self.img_sample_sz.long().tolist()
+        )
         with torch.no_grad():
             # One sample at a time: a batch of five 480x832 crops makes every backbone activation a
             # fresh 100+ MB allocation (page faults on each); per sample they stay small enough to be
             # reused (median init 8 % lower over 8 alternating runs on 2 CPU cores), same values.
-            x = torch.cat([self.net.extract_classification_feat(self.extract_backbone(aug(patch))["layer3"])
-                           for aug in augs])
+            x = torch.cat(
+                [self.net.extract_classification_feat(self.extract_backbone(aug(patch))["layer3"]) for aug in augs]
+            )
 
         self.feature_sz = torch.tensor(x.shape[-2:], dtype=torch.float32)
         ksz = self.net.classifier.filter_initializer.filter_size
         self.kernel_size = torch.tensor([ksz, ksz], dtype=torch.float32)
         self.ksz_even = (self.kernel_size + 1) % 2
-        self.sigma = float((self.feature_sz / self.img_sample_sz * self.base_target_sz).prod().sqrt()) * \
-            p.get("clf_output_sigma_factor", 0.25)
+        self.sigma = float((self.feature_sz / self.img_sample_sz * self.base_target_sz).prod().sqrt()) * p.get(
+            "clf_output_sigma_factor", 0.25
+        )
 
         boxes, labels = self._init_boxes_and_labels(augs)
         with torch.no_grad():
             self.kappa, _, self.losses = self.net.learn_classifier(
-                x[:, None], boxes[:, None].to(x.device), labels[:, None].to(x.device), num_iter=p.clf_net_opt_iter)
-        self.memory = SampleMemory(p.clf_sample_memory_size, p.clf_learning_rate,
-                                   p.get("clf_init_samples_minimum_weight", None))
+                x[:, None], boxes[:, None].to(x.device), labels[:, None].to(x.device), num_iter=p.clf_net_opt_iter
+            )
+        self.memory = SampleMemory(
+            p.clf_sample_memory_size, p.clf_learning_rate, p.get("clf_init_samples_minimum_weight", None)
+        )
         self.memory.initialize(features=x, labels=labels.to(x.device), boxes=boxes.to(x.device))
 
     def _init_boxes_and_labels(self, augs: list[Augmentation]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -102,12 +116,17 @@ class InstanceBranch:
         for aug in augs:  # only the transform's shift moves the box and label (docs/rts.md F.5)
             shift = torch.tensor(aug.shift, dtype=torch.float32)
             boxes.append(box + torch.tensor([shift[1], shift[0], 0.0, 0.0]))
-            labels.append(gaussian_label(self.feature_sz, self.sigma, centre + shift / self.img_sample_sz * self.feature_sz,
-                                         self.ksz_even))
+            labels.append(
+                gaussian_label(
+                    self.feature_sz, self.sigma, centre + shift / self.img_sample_sz * self.feature_sz, self.ksz_even
+                )
+            )
         return torch.stack(boxes), torch.stack(labels)
 
     # ----- geometry helpers ------------------------------------------------------------------
-    def box_in_crop(self, pos: torch.Tensor, size: torch.Tensor, sample_pos: torch.Tensor, sample_scale) -> torch.Tensor:
+    def box_in_crop(
+        self, pos: torch.Tensor, size: torch.Tensor, sample_pos: torch.Tensor, sample_scale
+    ) -> torch.Tensor:
         """Target box ``(x, y, w, h)`` in crop pixels."""
         centre = (pos - sample_pos) / sample_scale + (self.img_sample_sz - 1) / 2
         box_sz = size / sample_scale
@@ -136,8 +155,9 @@ class InstanceBranch:
         flag = "not_found" if self.max_score < self.params.clf_target_not_found_threshold else "normal"
         return translation, flag
 
-    def update(self, x: torch.Tensor, scores: torch.Tensor, coords: torch.Tensor, seg_state: dict[str, Any] | None
-               ) -> tuple[list[float], torch.Tensor, torch.Tensor]:
+    def update(
+        self, x: torch.Tensor, scores: torch.Tensor, coords: torch.Tensor, seg_state: dict[str, Any] | None
+    ) -> tuple[list[float], torch.Tensor, torch.Tensor]:
         """Localise, update the state (seg box when valid) and the memory; returns box, pos, size."""
         p = self.params
         sample_pos, sample_scale = sample_geometry(coords, self.img_sample_sz.long().tolist())
@@ -154,8 +174,12 @@ class InstanceBranch:
         self.flag = flag
         c = coords.to(torch.float32)
         self.search_area_box = [float(c[1]), float(c[0]), float(c[3] - c[1] - 1), float(c[2] - c[0] - 1)]
-        self.output_box = [float(self.pos[1] - (self.target_sz[1] - 1) / 2), float(self.pos[0] - (self.target_sz[0] - 1) / 2),
-                           float(self.target_sz[1]), float(self.target_sz[0])]
+        self.output_box = [
+            float(self.pos[1] - (self.target_sz[1] - 1) / 2),
+            float(self.pos[0] - (self.target_sz[0] - 1) / 2),
+            float(self.target_sz[1]),
+            float(self.target_sz[0]),
+        ]
         if flag == "not_found" and p.get("clf_output_not_found_box", False):
             self.output_box = [-1.0, -1.0, -1.0, -1.0]
         self.updated = False
@@ -166,8 +190,9 @@ class InstanceBranch:
     def _update_model(self, x: torch.Tensor, sample_pos: torch.Tensor, sample_scale: torch.Tensor) -> None:
         p = self.params
         box = self.box_in_crop(self.pos, self.target_sz, sample_pos, sample_scale)
-        label = gaussian_label(self.feature_sz, self.sigma, self.label_centre(self.pos, sample_pos, sample_scale),
-                               self.ksz_even)
+        label = gaussian_label(
+            self.feature_sz, self.sigma, self.label_centre(self.pos, sample_pos, sample_scale), self.ksz_even
+        )
         if self.frame_num % p.get("clf_train_sample_interval", 1) == 0:
             self.memory.add(features=x[0], labels=label.to(x.device), boxes=box.to(x.device))
         init_buffer = p.get("clf_alr_init_buff", 100)
@@ -180,8 +205,12 @@ class InstanceBranch:
         weights = self.memory.stored_weights().to(x.dtype).view(-1, 1, 1, 1)
         with torch.no_grad():
             self.kappa, _, losses = self.net.learn_classifier(
-                self.memory.stored("features")[:, None], self.memory.stored("boxes")[:, None],
-                self.memory.stored("labels")[:, None], kappa=self.kappa, num_iter=num_iter,
-                sample_weights=weights.to(x.device))
+                self.memory.stored("features")[:, None],
+                self.memory.stored("boxes")[:, None],
+                self.memory.stored("labels")[:, None],
+                kappa=self.kappa,
+                num_iter=num_iter,
+                sample_weights=weights.to(x.device),
+            )
         self.losses = losses
         self.updated = True

@@ -7,6 +7,7 @@ weight is set). Weights decay geometrically with ``learning_rate`` (newest large
 to one, except that with ``init_min_weight`` the init slots are pinned to that share and the
 others divided by ``init_min_weight + their sum`` (the reference arithmetic, kept for parity).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,8 +15,14 @@ from dataclasses import dataclass, field
 import torch
 
 
-def update_sample_weights(weights: torch.Tensor, previous_index: int | None, num_stored: int, num_init: int,
-                          learning_rate: float, init_min_weight: float | None) -> int:
+def update_sample_weights(
+    weights: torch.Tensor,
+    previous_index: int | None,
+    num_stored: int,
+    num_init: int,
+    learning_rate: float,
+    init_min_weight: float | None,
+) -> int:
     """Update ``weights`` (in place) for a new sample and return the slot it goes to."""
     start = num_init if init_min_weight is not None and init_min_weight > 0 else 0
     if num_stored == 0:
@@ -60,8 +67,12 @@ class SampleMemory:
             # Feature maps stay NHWC: the learner's convolutions over the memory are ~2.5x faster. Free
             # slots are never read (stored() slices the filled ones), so the buffer is left uninitialised:
             # zeroing 50 feature maps costs ~0.1 s at init.
-            buffer = torch.empty((self.size,) + tuple(value.shape[1:]), dtype=value.dtype, device=value.device,
-                                 memory_format=torch.channels_last if nhwc else torch.contiguous_format)
+            buffer = torch.empty(
+                (self.size,) + tuple(value.shape[1:]),
+                dtype=value.dtype,
+                device=value.device,
+                memory_format=torch.channels_last if nhwc else torch.contiguous_format,
+            )
             buffer[:count] = value
             self.fields[name] = buffer
         self.weights = torch.zeros(self.size, dtype=torch.float64)
@@ -71,8 +82,9 @@ class SampleMemory:
 
     def add(self, **sample: torch.Tensor) -> int:
         """Store one sample (no sample dim) and return its slot."""
-        index = update_sample_weights(self.weights, self.previous_index, self.num_stored, self.num_init,
-                                      self.learning_rate, self.init_min_weight)
+        index = update_sample_weights(
+            self.weights, self.previous_index, self.num_stored, self.num_init, self.learning_rate, self.init_min_weight
+        )
         for name, value in sample.items():
             self.fields[name][index] = value
         self.previous_index = index

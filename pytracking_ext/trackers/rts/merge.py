@@ -1,4 +1,5 @@
 """Soft-aggregation merge of per-object segmentation scores (RGMP-style; docs/rts.md D.2.4, C.11)."""
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -29,7 +30,7 @@ def soft_aggregate(logits: np.ndarray, eps: float = 1e-7) -> np.ndarray:
     return (shifted / shifted.sum(axis=0, keepdims=True)).astype(np.float32)
 
 
-def merge_segmentations(outputs: "OrderedDict[str, dict[str, Any]]") -> dict[str, Any]:
+def merge_segmentations(outputs: OrderedDict[str, dict[str, Any]]) -> dict[str, Any]:
     """Merged output: label image, per-object aggregated probabilities and boxes from the labels."""
     ids = list(outputs)
     probs = soft_aggregate(np.stack([object_logits(outputs[oid]) for oid in ids]))

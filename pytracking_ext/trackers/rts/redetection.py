@@ -6,12 +6,13 @@ crops at the scale the instance model was learned at (the last valid target scal
 classified with the current filter kappa, and the best peak over all tiles is the candidate. The
 tracker accepts it above a threshold and moves its search area there.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Callable, Iterator, Sequence
 
 import torch
 
@@ -31,8 +32,11 @@ class CropSettings:
     @classmethod
     def from_params(cls, params: TrackerParams) -> CropSettings:
         """The settings the tracker's per-frame search crop uses."""
-        return cls(params.get("border_mode", "replicate"), params.get("patch_max_scale_change", None),
-                   params.get("crop_half_pixel_corners", False))
+        return cls(
+            params.get("border_mode", "replicate"),
+            params.get("patch_max_scale_change", None),
+            params.get("crop_half_pixel_corners", False),
+        )
 
 
 @dataclass
@@ -80,8 +84,13 @@ def tile_centres(image_size: Sequence[int], crop_size: Sequence[float], max_tile
     return torch.stack(torch.meshgrid(ys, xs, indexing="ij"), dim=-1).reshape(-1, 2)
 
 
-def frame_tiles(image: torch.Tensor, scale: float, img_sample_sz: torch.Tensor, max_tiles: int = 16,
-                crop: CropSettings = CropSettings()) -> tuple[int, Iterator[tuple[torch.Tensor, torch.Tensor]]]:
+def frame_tiles(
+    image: torch.Tensor,
+    scale: float,
+    img_sample_sz: torch.Tensor,
+    max_tiles: int = 16,
+    crop: CropSettings = CropSettings(),
+) -> tuple[int, Iterator[tuple[torch.Tensor, torch.Tensor]]]:
     """Number of tiles and a lazy stream of ``(patch, corners)`` search crops covering ``image``.
 
     Each crop is ``scale * img_sample_sz`` image pixels resized to ``img_sample_sz``, cut as the
@@ -91,14 +100,33 @@ def frame_tiles(image: torch.Tensor, scale: float, img_sample_sz: torch.Tensor, 
     fitted = fitted_sample_size(sample_sz, image.shape[-2:], crop.mode, crop.max_scale_change)
     centres = tile_centres(tuple(image.shape[-2:]), fitted.tolist(), max_tiles)
     out_size = img_sample_sz.long().tolist()
-    stream = (sample_patch(image, c, sample_sz, out_size, mode=crop.mode, max_scale_change=crop.max_scale_change,
-                           half_pixel_corners=crop.half_pixel_corners) for c in centres)
+    stream = (
+        sample_patch(
+            image,
+            c,
+            sample_sz,
+            out_size,
+            mode=crop.mode,
+            max_scale_change=crop.max_scale_change,
+            half_pixel_corners=crop.half_pixel_corners,
+        )
+        for c in centres
+    )
     return len(centres), stream
 
 
-def search_frame(net, kappa: torch.Tensor, backbone: Callable[[torch.Tensor], dict], image: torch.Tensor,
-                 scale: float, img_sample_sz: torch.Tensor, ksz_even: torch.Tensor, max_tiles: int = 16,
-                 crop: CropSettings = CropSettings(), batch: int = 4) -> Detection:
+def search_frame(
+    net,
+    kappa: torch.Tensor,
+    backbone: Callable[[torch.Tensor], dict],
+    image: torch.Tensor,
+    scale: float,
+    img_sample_sz: torch.Tensor,
+    ksz_even: torch.Tensor,
+    max_tiles: int = 16,
+    crop: CropSettings = CropSettings(),
+    batch: int = 4,
+) -> Detection:
     """Best instance-model peak over tiles covering ``image`` ``(1, 3, H, W)`` at search ``scale``.
 
     ``backbone`` normalises and runs the backbone (the tracker's ``_backbone``); tiles go through
@@ -113,8 +141,9 @@ def search_frame(net, kappa: torch.Tensor, backbone: Callable[[torch.Tensor], di
             scores = net.classify(kappa, net.extract_classification_feat(layer3)[:, None])
         for tile_scores, (_, coords) in zip(scores, chunk):
             sample_pos, sample_scale = sample_geometry(coords, out_size)
-            offset, score = peak_translation(tile_scores.cpu(), img_sample_sz, ksz_even,
-                                             torch.tensor(sample_scale, dtype=torch.float32))
+            offset, score = peak_translation(
+                tile_scores.cpu(), img_sample_sz, ksz_even, torch.tensor(sample_scale, dtype=torch.float32)
+            )
             if best is None or score > best.score:
                 best = Detection(sample_pos + offset, score, count)
     if best is None:

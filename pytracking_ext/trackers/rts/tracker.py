@@ -7,6 +7,7 @@ conditioned on the encoded scores, paste the scores into the image, and derive t
 mask. The network is a pure module (``ltr_ext.models.rts.RTSNet``); all online state (filters,
 memories, positions, flags) lives here and in :class:`InstanceBranch`.
 """
+
 from __future__ import annotations
 
 import time
@@ -21,8 +22,16 @@ from ..base import BaseTracker
 from ..params import TrackerParams
 from .augmentation import Augmentation
 from .box_init import box_to_mask
-from .geometry import (box_to_state, clamp_scale_change, paste_scores, rescaled_search_scale, sample_geometry,
-                       sample_patch, search_scale, target_state_from_probabilities)
+from .geometry import (
+    box_to_state,
+    clamp_scale_change,
+    paste_scores,
+    rescaled_search_scale,
+    sample_geometry,
+    sample_patch,
+    search_scale,
+    target_state_from_probabilities,
+)
 from .instance_branch import InstanceBranch
 from .memory import SampleMemory
 from .merge import INIT_LOGIT_SCALE, merge_segmentations
@@ -51,15 +60,19 @@ class RTS(BaseTracker):
 
     def initialize_features(self) -> None:
         if self.net is None:
-            self.device = torch.device(self.params.device) if self.params.has("device") else \
-                select_device(self.params.get("use_gpu", True))
+            self.device = (
+                torch.device(self.params.device)
+                if self.params.has("device")
+                else select_device(self.params.get("use_gpu", True))
+            )
             self.net = load_network(self.params.net, self.device)
 
     # ----- helpers ---------------------------------------------------------------------------
     def _backbone(self, patches: torch.Tensor, layers=None) -> dict[str, torch.Tensor]:
         with torch.no_grad():
-            return self.net.extract_backbone_features(normalize_patches(patches.to(self.device), self.params.net),
-                                                      layers)
+            return self.net.extract_backbone_features(
+                normalize_patches(patches.to(self.device), self.params.net), layers
+            )
 
     def _layer3(self, patches: torch.Tensor) -> dict[str, torch.Tensor]:
         """Backbone up to layer3 only: all that the branches' features and the init samples need."""
@@ -72,8 +85,9 @@ class RTS(BaseTracker):
 
     def _centered_sample_pos(self) -> torch.Tensor:
         # Half a feature cell of offset for odd (feature + kernel) sizes (docs/rts.md F.11).
-        return self.pos + ((self.feature_sz + self.kernel_size) % 2) * self.target_scale * \
-            self.img_sample_sz / (2 * self.feature_sz)
+        return self.pos + ((self.feature_sz + self.kernel_size) % 2) * self.target_scale * self.img_sample_sz / (
+            2 * self.feature_sz
+        )
 
     def _encode_masks(self, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Label encoding and sample-weight maps of ``(n, H, W)`` masks (cached per memory slot)."""
@@ -109,8 +123,11 @@ class RTS(BaseTracker):
         encoding, weight_map = self._encode_masks(masks[:, 0])
         with torch.no_grad():
             self.tau, _, self.seg_losses = self.net.optimize_segmentation_filter(
-                x[:, None], encoding[:, None], weight_map[:, None], num_iter=p.net_opt_iter)
-        self.seg_memory = SampleMemory(p.sample_memory_size, p.learning_rate, p.get("init_samples_minimum_weight", None))
+                x[:, None], encoding[:, None], weight_map[:, None], num_iter=p.net_opt_iter
+            )
+        self.seg_memory = SampleMemory(
+            p.sample_memory_size, p.learning_rate, p.get("init_samples_minimum_weight", None)
+        )
         self.seg_memory.initialize(features=x, encodings=encoding, weight_maps=weight_map)
 
         self.clf = InstanceBranch(p, self.net, self.img_sample_sz, self._layer3)
@@ -152,8 +169,9 @@ class RTS(BaseTracker):
         identity = Augmentation("identity", output_size=out_size, shift=tuple(int(v) for v in shift.long()))
         crop_size = scale * expanded.float()
         patch, _ = sample_patch(im, sample_pos, crop_size, expanded.tolist(), half_pixel_corners=half)
-        mask_patch, _ = sample_patch(mask, sample_pos, crop_size, expanded.tolist(), is_mask=True,
-                                     half_pixel_corners=half)
+        mask_patch, _ = sample_patch(
+            mask, sample_pos, crop_size, expanded.tolist(), is_mask=True, half_pixel_corners=half
+        )
         x = self.net.extract_target_model_features(self._layer3(identity(patch))["layer3"])
         return x, identity(mask_patch).to(self.device)
 
@@ -176,9 +194,15 @@ class RTS(BaseTracker):
             self._redetect(im, diag)
         half = p.get("crop_half_pixel_corners", False)
         sample_pos = self._centered_sample_pos()
-        patch, coords = sample_patch(im, sample_pos, self.target_scale * self.img_sample_sz,
-                                     self.img_sample_sz.long().tolist(), mode=p.get("border_mode", "replicate"),
-                                     max_scale_change=p.get("patch_max_scale_change", None), half_pixel_corners=half)
+        patch, coords = sample_patch(
+            im,
+            sample_pos,
+            self.target_scale * self.img_sample_sz,
+            self.img_sample_sz.long().tolist(),
+            mode=p.get("border_mode", "replicate"),
+            max_scale_change=p.get("patch_max_scale_change", None),
+            half_pixel_corners=half,
+        )
         feat = self._backbone(patch)
         with torch.no_grad():
             x_s = self.net.extract_target_model_features(feat["layer3"])
@@ -209,15 +233,24 @@ class RTS(BaseTracker):
             "clf_target_bbox": clf_box,
             "clf_search_area": self.clf.search_area_box,
         }
-        fallback = p.get("trust_clf_always", False) or \
-            ((self.is_lost_seg or self.seg_too_small) and p.get("use_clf_box_when_no_seg", True))
+        fallback = p.get("trust_clf_always", False) or (
+            (self.is_lost_seg or self.seg_too_small) and p.get("use_clf_box_when_no_seg", True)
+        )
         if fallback:
             out["target_bbox"] = clf_box
-        diag.update(clf_max_score=self.clf.max_score, clf_flag=self.clf.flag, clf_updated=self.clf.updated,
-                    clf_num_stored=self.clf.memory.num_stored, is_lost_seg=self.is_lost_seg,
-                    seg_too_small=self.seg_too_small, is_lost_clf=self.is_lost_clf, fallback_clf_box=fallback,
-                    img_pixels_pos=int(mask.sum()), sigmoid_sum_img=probability_sum,
-                    max_seg_score_crop=float(scores.max()))
+        diag.update(
+            clf_max_score=self.clf.max_score,
+            clf_flag=self.clf.flag,
+            clf_updated=self.clf.updated,
+            clf_num_stored=self.clf.memory.num_stored,
+            is_lost_seg=self.is_lost_seg,
+            seg_too_small=self.seg_too_small,
+            is_lost_clf=self.is_lost_clf,
+            fallback_clf_box=fallback,
+            img_pixels_pos=int(mask.sum()),
+            sigmoid_sum_img=probability_sum,
+            max_seg_score_crop=float(scores.max()),
+        )
         self._show_debug(clf_scores, mask, diag)
         return out
 
@@ -227,16 +260,23 @@ class RTS(BaseTracker):
         init_buffer = p.get("alr_init_buff", 100)
         force = init_buffer > 0 and self.frame_num < init_buffer
         safe = p.get("seg_mem_safe", True)
-        allowed = (not safe) or (p.get("strict_force_seg", True) and force) or \
-            (not self.is_lost_seg and not self.is_lost_clf)
+        allowed = (
+            (not safe) or (p.get("strict_force_seg", True) and force) or (not self.is_lost_seg and not self.is_lost_clf)
+        )
         diag["seg_update_iters"] = 0
         if not (self.frame_num > 2 and p.get("update_target_model", True) and allowed):
             return
         half = p.get("crop_half_pixel_corners", False)
-        crop, _ = sample_patch(prev_prob[None, None], self.prev_sample_pos, self.prev_target_scale * self.img_sample_sz,
-                               self.img_sample_sz.long().tolist(), mode=p.get("border_mode", "replicate"),
-                               max_scale_change=p.get("patch_max_scale_change", None), is_mask=True,
-                               half_pixel_corners=half)
+        crop, _ = sample_patch(
+            prev_prob[None, None],
+            self.prev_sample_pos,
+            self.prev_target_scale * self.img_sample_sz,
+            self.img_sample_sz.long().tolist(),
+            mode=p.get("border_mode", "replicate"),
+            max_scale_change=p.get("patch_max_scale_change", None),
+            is_mask=True,
+            half_pixel_corners=half,
+        )
         diag["seg_memory_size_before_update"] = self.seg_memory.num_stored
         if self.frame_num % p.get("train_sample_interval", 1) == 0 or force:
             encoding, weight_map = self._encode_masks(crop[:, 0])
@@ -247,8 +287,12 @@ class RTS(BaseTracker):
             temporal = memory.stored_weights().to(torch.float32).to(self.device).view(-1, 1, 1, 1, 1)
             with torch.no_grad():
                 self.tau, _, _ = self.net.optimize_segmentation_filter(
-                    memory.stored("features")[:, None], memory.stored("encodings")[:, None],
-                    memory.stored("weight_maps")[:, None] * temporal, tau=self.tau, num_iter=num_iter)
+                    memory.stored("features")[:, None],
+                    memory.stored("encodings")[:, None],
+                    memory.stored("weight_maps")[:, None] * temporal,
+                    tau=self.tau,
+                    num_iter=num_iter,
+                )
         diag["seg_update_iters"] = num_iter
         diag["seg_sample_weights_first4"] = [float(w) for w in self.seg_memory.weights[:4]]
 
@@ -279,22 +323,36 @@ class RTS(BaseTracker):
         else:
             case = "clf_lost_seg_ok_no_update"  # case (iii): treated as lost (docs/rts.md F.3)
             self._search_area_rescaling()
-        diag.update(update_case=case, target_scale_after=float(self.target_scale),
-                    pos_yx=[float(v) for v in self.pos], target_sz_hw=[float(v) for v in self.target_sz])
+        diag.update(
+            update_case=case,
+            target_scale_after=float(self.target_scale),
+            pos_yx=[float(v) for v in self.pos],
+            target_sz_hw=[float(v) for v in self.target_sz],
+        )
 
     def _redetect(self, im: torch.Tensor, diag: dict[str, Any]) -> None:
         """While both branches are lost (every ``redetect_interval`` frames once ``redetect_after``
         frames have passed), search the whole frame with the instance model; a peak of at least
         ``redetect_threshold`` moves the search area there at the last valid scale."""
         p = self.params
-        due = diag.get("update_case") == "both_lost_rescale_search_area" and \
-            search_due(self.not_found_count, p.get("redetect_after", 3), p.get("redetect_interval", 2))
+        due = diag.get("update_case") == "both_lost_rescale_search_area" and search_due(
+            self.not_found_count, p.get("redetect_after", 3), p.get("redetect_interval", 2)
+        )
         diag.update(redetect_ran=due, redetect_score=None, redetect_accepted=False, redetect_tiles=0)
         if not due:
             return
         scale = self.target_scales[-1].to(torch.float32)
-        found = search_frame(self.net, self.clf.kappa, self._layer3, im, float(scale), self.img_sample_sz,
-                             self.clf.ksz_even, p.get("redetect_max_tiles", 16), CropSettings.from_params(p))
+        found = search_frame(
+            self.net,
+            self.clf.kappa,
+            self._layer3,
+            im,
+            float(scale),
+            self.img_sample_sz,
+            self.clf.ksz_even,
+            p.get("redetect_max_tiles", 16),
+            CropSettings.from_params(p),
+        )
         diag.update(redetect_score=found.score, redetect_tiles=found.tiles)
         if found.score >= p.get("redetect_threshold", 0.5):
             self.pos, self.target_scale = found.pos, scale
@@ -326,8 +384,9 @@ class RTS(BaseTracker):
         if not self.params.get("rescale_when_lost", True) or not self.target_scales:
             return
         self.not_found_count += 1
-        self.target_scale = torch.tensor(rescaled_search_scale([float(s) for s in self.target_scales],
-                                                               self.not_found_count), dtype=torch.float32)
+        self.target_scale = torch.tensor(
+            rescaled_search_scale([float(s) for s in self.target_scales], self.not_found_count), dtype=torch.float32
+        )
 
     def _show_debug(self, clf_scores: torch.Tensor, mask: np.ndarray, diag: dict[str, Any]) -> None:
         if self.debug_views is None:

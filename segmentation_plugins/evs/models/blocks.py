@@ -4,6 +4,7 @@ Everything is written from the ICNet description: convolution + batch norm + ReL
 ResNet bottlenecks, the summing pyramid pooling of the low-resolution branch and the cascade
 feature fusion (CFF) unit with its auxiliary classifier.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,12 +70,20 @@ class ICNetConfig:
 class ConvBNReLU(nn.Sequential):
     """Bias-free convolution, batch norm and (optionally) ReLU."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,
-                 dilation: int = 1, relu: bool = True) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        dilation: int = 1,
+        relu: bool = True,
+    ) -> None:
         padding = dilation * (kernel_size - 1) // 2
         layers: list[nn.Module] = [
-            nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
-                      dilation=dilation, bias=False),
+            nn.Conv2d(
+                in_channels, out_channels, kernel_size, stride=stride, padding=padding, dilation=dilation, bias=False
+            ),
             nn.BatchNorm2d(out_channels),
         ]
         if relu:
@@ -89,21 +98,26 @@ class Bottleneck(nn.Module):
     are shared with it, and the 3×3 placement loses no input pixels).
     """
 
-    def __init__(self, in_channels: int, mid_channels: int, out_channels: int, stride: int = 1,
-                 dilation: int = 1) -> None:
+    def __init__(
+        self, in_channels: int, mid_channels: int, out_channels: int, stride: int = 1, dilation: int = 1
+    ) -> None:
         super().__init__()
         self.reduce = ConvBNReLU(in_channels, mid_channels, 1)
         self.conv = ConvBNReLU(mid_channels, mid_channels, 3, stride=stride, dilation=dilation)
         self.increase = ConvBNReLU(mid_channels, out_channels, 1, relu=False)
-        self.shortcut = (ConvBNReLU(in_channels, out_channels, 1, stride=stride, relu=False)
-                         if stride != 1 or in_channels != out_channels else nn.Identity())
+        self.shortcut = (
+            ConvBNReLU(in_channels, out_channels, 1, stride=stride, relu=False)
+            if stride != 1 or in_channels != out_channels
+            else nn.Identity()
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.increase(self.conv(self.reduce(x))) + self.shortcut(x))
 
 
-def bottleneck_stage(in_channels: int, mid_channels: int, out_channels: int, blocks: int,
-                     stride: int = 1, dilation: int = 1) -> nn.Sequential:
+def bottleneck_stage(
+    in_channels: int, mid_channels: int, out_channels: int, blocks: int, stride: int = 1, dilation: int = 1
+) -> nn.Sequential:
     """``blocks`` bottlenecks; only the first one changes channels or stride."""
     layers = [Bottleneck(in_channels, mid_channels, out_channels, stride, dilation)]
     layers += [Bottleneck(out_channels, mid_channels, out_channels, 1, dilation) for _ in range(blocks - 1)]
@@ -143,8 +157,9 @@ class CascadeFeatureFusion(nn.Module):
         self.high = ConvBNReLU(high_channels, out_channels, 1, relu=False)
         self.aux = nn.Conv2d(low_channels, num_classes, 1)
 
-    def forward(self, low: torch.Tensor, high: torch.Tensor,
-                with_aux: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, low: torch.Tensor, high: torch.Tensor, with_aux: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         up = resize(low, tuple(high.shape[-2:]))
         fused = F.relu(self.low(up) + self.high(high))
         return fused, (self.aux(up) if with_aux else None)
@@ -181,7 +196,7 @@ class LowResolutionBranch(nn.Module):
         c = cfg.ch
         _, n3, n4, n5 = cfg.blocks
         # conv3 has n3 - 1 blocks left after the trunk's conv3_1; with n3 == 1 none remain
-        self.conv3 = (bottleneck_stage(c(256), c(64), c(256), n3 - 1) if n3 > 1 else nn.Identity())
+        self.conv3 = bottleneck_stage(c(256), c(64), c(256), n3 - 1) if n3 > 1 else nn.Identity()
         self.conv4 = bottleneck_stage(c(256), c(128), c(512), n4, dilation=2)
         self.conv5 = bottleneck_stage(c(512), c(256), c(1024), n5, dilation=4)
         self.ppm = PyramidPooling(cfg.ppm_bins)

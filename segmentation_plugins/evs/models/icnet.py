@@ -18,6 +18,7 @@ The module is pure (no state between calls): ``low_level(image)`` gives the feat
 ``high_level(image, features)`` the rest, and the Refiner (refiner.py) is ``high_level`` fed with
 warped features.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,8 +32,14 @@ import torch.nn.functional as F
 from pytracking_ext.registry import Registry
 
 from ..errors import EVSConfigError, EVSInputError
-from .blocks import (CascadeFeatureFusion, FullResolutionBranch, HalfResolutionTrunk, ICNetConfig,
-                     LowResolutionBranch, resize)
+from .blocks import (
+    CascadeFeatureFusion,
+    FullResolutionBranch,
+    HalfResolutionTrunk,
+    ICNetConfig,
+    LowResolutionBranch,
+    resize,
+)
 
 IMAGE_MEAN_BGR = (103.939, 116.779, 123.68)
 IGNORE_INDEX = 255
@@ -50,8 +57,9 @@ def resolve_config(config: str | ICNetConfig = "standard", **overrides) -> ICNet
     cfg = ICNET_CONFIGS.get(config) if isinstance(config, str) else config
     unknown = set(overrides) - {f.name for f in dataclasses.fields(ICNetConfig)}
     if unknown:
-        raise EVSConfigError(f"unknown ICNet setting(s) {sorted(unknown)}; known: "
-                             f"{[f.name for f in dataclasses.fields(ICNetConfig)]}")
+        raise EVSConfigError(
+            f"unknown ICNet setting(s) {sorted(unknown)}; known: {[f.name for f in dataclasses.fields(ICNetConfig)]}"
+        )
     return dataclasses.replace(cfg, **overrides) if overrides else cfg
 
 
@@ -99,15 +107,24 @@ class ICNetHead(nn.Module):
 
     def _check_features(self, image: torch.Tensor, features: torch.Tensor) -> None:
         if features.ndim != 4 or features.shape[1] != self.feature_channels:
-            raise EVSInputError(f"low-level features must be N×{self.feature_channels}×h×w, "
-                                f"got {tuple(features.shape)}")
+            raise EVSInputError(
+                f"low-level features must be N×{self.feature_channels}×h×w, got {tuple(features.shape)}"
+            )
         expected = (-(-image.shape[-2] // 16), -(-image.shape[-1] // 16))
         if tuple(features.shape[-2:]) != expected:
-            raise EVSInputError(f"low-level features must be at 1/16 of the image {tuple(image.shape[-2:])}, "
-                                f"i.e. {expected}, got {tuple(features.shape[-2:])}")
+            raise EVSInputError(
+                f"low-level features must be at 1/16 of the image {tuple(image.shape[-2:])}, "
+                f"i.e. {expected}, got {tuple(features.shape[-2:])}"
+            )
 
-    def _decode(self, image: torch.Tensor, features: torch.Tensor, with_aux: bool,
-                full_size: bool, extra: torch.Tensor | None = None) -> ICNetOutput:
+    def _decode(
+        self,
+        image: torch.Tensor,
+        features: torch.Tensor,
+        with_aux: bool,
+        full_size: bool,
+        extra: torch.Tensor | None = None,
+    ) -> ICNetOutput:
         self._check_features(image, features)
         low = self.low_branch(features)
         fused16, aux16 = self.cff_low(low, features, with_aux)
@@ -133,8 +150,9 @@ class ICNet(ICNetHead):
         """The conv3_1 features: N×feature_channels at 1/16 of ``image`` (what EVS warps)."""
         return self.trunk(image)
 
-    def high_level(self, image: torch.Tensor, features: torch.Tensor, with_aux: bool | None = None,
-                   full_size: bool = False) -> ICNetOutput:
+    def high_level(
+        self, image: torch.Tensor, features: torch.Tensor, with_aux: bool | None = None, full_size: bool = False
+    ) -> ICNetOutput:
         """Logits from the image and given low-level features (the Refiner's computation)."""
         return self._decode(image, features, self.training if with_aux is None else with_aux, full_size)
 
@@ -148,9 +166,12 @@ def build_icnet(config: str | ICNetConfig = "standard", **overrides) -> ICNet:
     return ICNet(resolve_config(config, **overrides))
 
 
-def cascade_loss(output: ICNetOutput, target: torch.Tensor,
-                 weights: tuple[float, float, float] = CASCADE_WEIGHTS,
-                 ignore_index: int = IGNORE_INDEX) -> torch.Tensor:
+def cascade_loss(
+    output: ICNetOutput,
+    target: torch.Tensor,
+    weights: tuple[float, float, float] = CASCADE_WEIGHTS,
+    ignore_index: int = IGNORE_INDEX,
+) -> torch.Tensor:
     """Cascade label guidance: weighted cross-entropy of the 1/16, 1/8 and 1/4 outputs.
 
     ``target``: N×H×W class ids at the input resolution, downscaled by nearest neighbour to each
@@ -159,7 +180,7 @@ def cascade_loss(output: ICNetOutput, target: torch.Tensor,
     if target.ndim != 3:
         raise EVSInputError(f"cascade_loss target must be N×H×W, got {tuple(target.shape)}")
     logits = (*output.aux, output.logits)
-    used = weights[len(weights) - len(logits):]
+    used = weights[len(weights) - len(logits) :]
     total = output.logits.new_zeros(())
     for weight, pred in zip(used, logits):
         t = F.interpolate(target[:, None].float(), size=tuple(pred.shape[-2:]), mode="nearest")[:, 0].long()

@@ -12,6 +12,7 @@ Optional (off by default, ``uses_pwarped``): the warped probabilities P_warped a
 to the 1/4-resolution fused map before the classifier. The thesis figure that might show such
 an input is not available as text, so this stays an experiment.
 """
+
 from __future__ import annotations
 
 import torch
@@ -29,8 +30,14 @@ class Refiner(ICNetHead):
         super().__init__(cfg, classifier_extra_channels=cfg.num_classes if uses_pwarped else 0)
         self.uses_pwarped = uses_pwarped
 
-    def forward(self, image: torch.Tensor, features: torch.Tensor, p_warped: torch.Tensor | None = None,
-                with_aux: bool | None = None, full_size: bool = False) -> ICNetOutput:
+    def forward(
+        self,
+        image: torch.Tensor,
+        features: torch.Tensor,
+        p_warped: torch.Tensor | None = None,
+        with_aux: bool | None = None,
+        full_size: bool = False,
+    ) -> ICNetOutput:
         """Refiner logits at 1/4 of ``image``.
 
         ``image``: current frame, N×3×H×W normalised like ICNet's input; ``features``: warped
@@ -44,7 +51,7 @@ class Refiner(ICNetHead):
         return self._decode(image, features, self.training if with_aux is None else with_aux, full_size, extra)
 
     @classmethod
-    def from_icnet(cls, icnet: ICNet, uses_pwarped: bool = False) -> "Refiner":
+    def from_icnet(cls, icnet: ICNet, uses_pwarped: bool = False) -> Refiner:
         """A Refiner initialised from a trained ICNet (every layer of the same name).
 
         With ``uses_pwarped`` the classifier's extra input columns start at zero, so the new

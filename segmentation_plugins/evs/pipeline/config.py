@@ -43,7 +43,8 @@ class PipelineConfig:
     refine_every: str = setting(
         "last",
         "schedule",
-        "propagated frames of a cycle the Refiner runs on: 'last' (the scored frame, docs/evs.md §2.3 [D]), 'first' or 'all'",
+        "propagated frames of a cycle the Refiner runs on: 'last' (the scored frame, docs/evs.md §2.3 [D]), "
+        "'first' or 'all'",
     )
     adaptive_threshold: float | None = setting(
         None,
@@ -54,7 +55,8 @@ class PipelineConfig:
     keyframe_blend: bool = setting(
         False,
         "schedule",
-        "at key frames the IAM blends ICNet's P with P warped from t-1 (EVS 01: S = 1 with W and R, docs/evs.md §9 #13)",
+        "at key frames the IAM blends ICNet's P with P warped from t-1 "
+        "(EVS 01: S = 1 with W and R, docs/evs.md §9 #13)",
     )
     flow_method: str = setting("dis", "flow", "optical flow method (DIS with the thesis setting = ULTRAFAST)")
     flow_scale: float = setting(1.0, "flow", "flow resolution as a fraction of the full-resolution gray frame")

@@ -7,6 +7,7 @@ full resolution for input sides that are multiples of 16. No skip connections, s
 network is exactly ``decoder(encoder(frame))`` and LMANet's fusion output replaces the encoder
 output one-for-one.
 """
+
 from __future__ import annotations
 
 import torch
@@ -21,8 +22,11 @@ STRIDE = 16
 
 
 def _conv_bn_relu(in_channels: int, out_channels: int, kernel: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2, bias=False),
-                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
 
 
 class EfficientNetLite0Encoder(nn.Module):
@@ -34,7 +38,7 @@ class EfficientNetLite0Encoder(nn.Module):
         if pretrained:
             load_pretrained(BACKBONE, self.backbone)
         # the blocks past layer3 are never run: drop them (no dead parameters in the optimiser)
-        self.backbone._blocks = self.backbone._blocks[:self.backbone.level_end[LEVEL]]
+        self.backbone._blocks = self.backbone._blocks[: self.backbone.level_end[LEVEL]]
         self.project = _conv_bn_relu(EfficientNetLite0.channels[LEVEL], out_channels, 1)
         self.out_channels = out_channels
         # the weights expect (x - 127) / 128 on 0..255 RGB, i.e. (x - mean) / std on [0, 1]
@@ -51,8 +55,9 @@ class LightDecoder(nn.Module):
 
     def __init__(self, num_classes: int, in_channels: int = 128, channels: tuple[int, int] = (64, 32)) -> None:
         super().__init__()
-        self.stages = nn.ModuleList([_conv_bn_relu(in_channels, channels[0], 3),
-                                     _conv_bn_relu(channels[0], channels[1], 3)])
+        self.stages = nn.ModuleList(
+            [_conv_bn_relu(in_channels, channels[0], 3), _conv_bn_relu(channels[0], channels[1], 3)]
+        )
         self.classifier = nn.Conv2d(channels[1], num_classes, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,5 @@
 """ERFNet (Romera et al.) with the official parameter names (``initial_block``, ``layers.N``, ...)."""
+
 from __future__ import annotations
 
 import torch
@@ -80,9 +81,16 @@ class ERFNetDecoder(nn.Module):
 
     def __init__(self, num_classes: int, in_channels: int = 128) -> None:
         super().__init__()
-        self.layers = nn.ModuleList([
-            UpsamplerBlock(in_channels, 64), NonBottleneck1d(64, 0, 1), NonBottleneck1d(64, 0, 1),
-            UpsamplerBlock(64, 16), NonBottleneck1d(16, 0, 1), NonBottleneck1d(16, 0, 1)])
+        self.layers = nn.ModuleList(
+            [
+                UpsamplerBlock(in_channels, 64),
+                NonBottleneck1d(64, 0, 1),
+                NonBottleneck1d(64, 0, 1),
+                UpsamplerBlock(64, 16),
+                NonBottleneck1d(16, 0, 1),
+                NonBottleneck1d(16, 0, 1),
+            ]
+        )
         self.output_conv = nn.ConvTranspose2d(16, num_classes, 2, stride=2, padding=0, output_padding=0, bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

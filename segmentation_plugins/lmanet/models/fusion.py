@@ -1,4 +1,5 @@
 """Fusion of the query value with the memory read (eq. 4.6), official parameter names."""
+
 from __future__ import annotations
 
 import torch
@@ -26,8 +27,9 @@ class GatedFusion(nn.Module):
         q = torch.relu(self.dropout(self.bn1(query_value)))
         m = torch.relu(self.dropout(self.bn2(memory_read)))
         both = torch.cat([q, m], 1)
-        out = self.conv_layer_1(q) * torch.sigmoid(self.conv_layer_3(both)) \
-            + self.conv_layer_2(m) * torch.sigmoid(self.conv_layer_4(both))
+        out = self.conv_layer_1(q) * torch.sigmoid(self.conv_layer_3(both)) + self.conv_layer_2(m) * torch.sigmoid(
+            self.conv_layer_4(both)
+        )
         return torch.relu(self.bn(out))
 
 
@@ -56,6 +58,7 @@ class DownGatedFusion(nn.Module):
     def forward(self, query_value: torch.Tensor, memory_read: torch.Tensor) -> torch.Tensor:
         memory_down = self.conv_layer_1 if self.official else self.conv_layer_2
         reduced = F.relu(self.bn0(self.conv_layer_1(query_value) + memory_down(memory_read)))
-        out = query_value * torch.sigmoid(self.conv_layer_3(reduced)) \
-            + memory_read * torch.sigmoid(self.conv_layer_4(reduced))
+        out = query_value * torch.sigmoid(self.conv_layer_3(reduced)) + memory_read * torch.sigmoid(
+            self.conv_layer_4(reduced)
+        )
         return F.relu(self.bn(out))

@@ -10,9 +10,10 @@ encoder and decoder without the memory; its state dict is LMANet's minus the mem
 (``kv_M_r4``, ``kv_Q_r4``, ``memory_fusion``), so a trained baseline initialises LMANet strictly
 (:meth:`LMANet.load_single_frame`).
 """
+
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 import torch.nn as nn
@@ -28,8 +29,7 @@ MEMORY_PARTS = ("kv_M_r4", "kv_Q_r4", "memory_fusion")
 # attention name -> memory read (query key, memory keys, memory values, window)
 MEMORY_READS: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tensor]] = {
     "local": local_memory_read,
-    "global": lambda query_key, memory_keys, memory_values, window: global_read(query_key, memory_keys,
-                                                                               memory_values),
+    "global": lambda query_key, memory_keys, memory_values, window: global_read(query_key, memory_keys, memory_values),
 }
 
 
@@ -85,9 +85,17 @@ class LMANet(nn.Module):
     gated fusion of ``value_channels`` back to the encoder's channels.
     """
 
-    def __init__(self, encoder: nn.Module, decoder: nn.Module | Mapping[str, nn.Module], memory_size: int = 3,
-                 window: int = 21, attention: str = "local", key_channels: int = 16,
-                 value_channels: int | None = 64, fusion: nn.Module | None = None) -> None:
+    def __init__(
+        self,
+        encoder: nn.Module,
+        decoder: nn.Module | Mapping[str, nn.Module],
+        memory_size: int = 3,
+        window: int = 21,
+        attention: str = "local",
+        key_channels: int = 16,
+        value_channels: int | None = 64,
+        fusion: nn.Module | None = None,
+    ) -> None:
         super().__init__()
         if window < 1 or window % 2 == 0:
             raise ValueError(f"window must be an odd positive side length, got {window}")
@@ -139,7 +147,7 @@ class LMANet(nn.Module):
         if frames.dim() != 5 or frames.shape[1] < 2:
             raise ValueError(f"forward_clip expects B x L x 3 x H x W with L >= 2, got {tuple(frames.shape)}")
         keys, values = zip(*(self.memorize(self.encode(frames[:, t])) for t in range(frames.shape[1] - 1)))
-        keys, values = keys[-self.memory_size:], values[-self.memory_size:]
+        keys, values = keys[-self.memory_size :], values[-self.memory_size :]
         return self.step(frames[:, -1], torch.stack(keys, 2), torch.stack(values, 2))
 
     forward = forward_clip
@@ -154,24 +162,39 @@ class LMANet(nn.Module):
         load_state_dict_strict(self.single_frame(), dict(state_dict), source=source)
 
 
-def build_lmanet(backbone: str = "erfnet", memory_size: int = 3, window: int = 21, num_classes: int = 20,
-                 attention: str = "local", pretrained: bool = False, **options) -> LMANet:
+def build_lmanet(
+    backbone: str = "erfnet",
+    memory_size: int = 3,
+    window: int = 21,
+    num_classes: int = 20,
+    attention: str = "local",
+    pretrained: bool = False,
+    **options,
+) -> LMANet:
     """LMANet on a registered backbone (:data:`BACKBONES`) with the official parameter names.
 
     ``pretrained`` loads packaged ImageNet encoder weights (``efficientnet_lite0`` only);
     ``options`` go to the backbone builder (e.g. ``official_fusion`` for ``pspnet``).
     """
     parts = backbone_parts(backbone, num_classes, pretrained, **options)
-    return LMANet(parts.encoder, parts.decoder, memory_size, window, attention, parts.key_channels,
-                  parts.value_channels, parts.fusion())
+    return LMANet(
+        parts.encoder,
+        parts.decoder,
+        memory_size,
+        window,
+        attention,
+        parts.key_channels,
+        parts.value_channels,
+        parts.fusion(),
+    )
 
 
-def build_single_frame(backbone: str = "erfnet", num_classes: int = 20, pretrained: bool = False,
-                       **options) -> SingleFrameNet:
+def build_single_frame(
+    backbone: str = "erfnet", num_classes: int = 20, pretrained: bool = False, **options
+) -> SingleFrameNet:
     """The single-frame baseline of ``build_lmanet(backbone, ...)``: same encoder/decoder keys."""
     parts = backbone_parts(backbone, num_classes, pretrained, **options)
     return SingleFrameNet(parts.encoder, parts.decoder)
 
 
-__all__ = ["BACKBONES", "KeyValue", "LMANet", "MEMORY_READS", "SingleFrameNet", "build_lmanet",
-           "build_single_frame"]
+__all__ = ["BACKBONES", "KeyValue", "LMANet", "MEMORY_READS", "SingleFrameNet", "build_lmanet", "build_single_frame"]

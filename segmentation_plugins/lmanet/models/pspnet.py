@@ -6,6 +6,7 @@ module (``ppm.features.N``) and the classifier (``decoder.cls``) form the decode
 memory between the encoder and the PPM. BatchNorm eps is PyTorch's default (1e-5) here, unlike
 ERFNet's 1e-3.
 """
+
 from __future__ import annotations
 
 import torch
@@ -26,8 +27,9 @@ class Bottleneck(nn.Module):
 
     expansion = 4
 
-    def __init__(self, in_channels: int, planes: int, stride: int = 1, dilation: int = 1,
-                 downsample: nn.Module | None = None) -> None:
+    def __init__(
+        self, in_channels: int, planes: int, stride: int = 1, dilation: int = 1, downsample: nn.Module | None = None
+    ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, planes, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -49,16 +51,20 @@ def _layer(in_channels: int, planes: int, blocks: int, stride: int, dilation: in
     out_channels = planes * Bottleneck.expansion
     downsample = None
     if stride != 1 or in_channels != out_channels:
-        downsample = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
-                                   nn.BatchNorm2d(out_channels))
+        downsample = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
+        )
     layers = [Bottleneck(in_channels, planes, stride, dilation, downsample)]
     layers += [Bottleneck(out_channels, planes, 1, dilation) for _ in range(blocks - 1)]
     return nn.Sequential(*layers)
 
 
 def _conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> list[nn.Module]:
-    return [nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False),
-            nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
+    return [
+        nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    ]
 
 
 class PSPEncoder(nn.Module):
@@ -72,8 +78,12 @@ class PSPEncoder(nn.Module):
     def __init__(self, blocks: tuple[int, int, int, int] = RESNET101_BLOCKS) -> None:
         super().__init__()
         # layer0 indices follow the official Sequential(conv1, bn1, relu, conv2, bn2, relu, conv3, bn3, relu, maxpool)
-        self.layer0 = nn.Sequential(*_conv_bn_relu(3, 64, stride=2), *_conv_bn_relu(64, 64),
-                                    *_conv_bn_relu(64, 128), nn.MaxPool2d(3, stride=2, padding=1))
+        self.layer0 = nn.Sequential(
+            *_conv_bn_relu(3, 64, stride=2),
+            *_conv_bn_relu(64, 64),
+            *_conv_bn_relu(64, 128),
+            nn.MaxPool2d(3, stride=2, padding=1),
+        )
         self.layer1 = _layer(128, 64, blocks[0], stride=1, dilation=1)
         self.layer2 = _layer(256, 128, blocks[1], stride=2, dilation=1)
         self.layer3 = _layer(512, 256, blocks[2], stride=1, dilation=2)
@@ -95,14 +105,21 @@ class PPM(nn.Module):
         super().__init__()
         reduced = in_channels // len(bins)
         self.features = nn.ModuleList(
-            nn.Sequential(nn.AdaptiveAvgPool2d(b), nn.Conv2d(in_channels, reduced, 1, bias=False),
-                          nn.BatchNorm2d(reduced), nn.ReLU(inplace=True)) for b in bins)
+            nn.Sequential(
+                nn.AdaptiveAvgPool2d(b),
+                nn.Conv2d(in_channels, reduced, 1, bias=False),
+                nn.BatchNorm2d(reduced),
+                nn.ReLU(inplace=True),
+            )
+            for b in bins
+        )
         self.out_channels = in_channels + reduced * len(bins)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size = x.shape[-2:]
-        return torch.cat([x] + [F.interpolate(f(x), size, mode="bilinear", align_corners=True)
-                                for f in self.features], 1)
+        return torch.cat(
+            [x] + [F.interpolate(f(x), size, mode="bilinear", align_corners=True) for f in self.features], 1
+        )
 
 
 class PSPDecoder(nn.Module):
@@ -114,15 +131,26 @@ class PSPDecoder(nn.Module):
     ignore class 19 appended as zeros).
     """
 
-    def __init__(self, num_classes: int, in_channels: int = 2 * FEATURE_CHANNELS, predicted: int | None = None,
-                 dropout: float = 0.1, zoom: int = 8) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int = 2 * FEATURE_CHANNELS,
+        predicted: int | None = None,
+        dropout: float = 0.1,
+        zoom: int = 8,
+    ) -> None:
         super().__init__()
         predicted = num_classes if predicted is None else predicted
         if not 1 <= predicted <= num_classes:
             raise ValueError(f"predicted classes must be in 1..{num_classes}, got {predicted}")
         self.num_classes, self.zoom = num_classes, zoom
-        self.cls = nn.Sequential(nn.Conv2d(in_channels, 512, 3, padding=1, bias=False), nn.BatchNorm2d(512),
-                                 nn.ReLU(inplace=True), nn.Dropout2d(dropout), nn.Conv2d(512, predicted, 1))
+        self.cls = nn.Sequential(
+            nn.Conv2d(in_channels, 512, 3, padding=1, bias=False),
+            nn.BatchNorm2d(512),
+            nn.ReLU(inplace=True),
+            nn.Dropout2d(dropout),
+            nn.Conv2d(512, predicted, 1),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
