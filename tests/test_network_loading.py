@@ -122,3 +122,18 @@ def test_lmanet_loads_its_weights_through_the_core(network_dir, reads):
     first, second = build_segmenter(params), build_segmenter(params)
     assert reads == [(network_dir / "lmanet.pth.tar", "cpu")]  # the second segmenter shares the cached network
     assert first.net is second.net
+
+
+def test_lmanet_reading_overrides_never_change_the_shared_network(network_dir):
+    from segmentation_plugins.lmanet import build_lmanet
+    from segmentation_plugins.lmanet.segmenter import build_segmenter
+
+    torch.manual_seed(0)
+    net = model_constructor(build_lmanet)(backbone="erfnet", memory_size=2, window=3, num_classes=11)
+    torch.save({"net": net.state_dict(), "constructor": net.constructor.to_dict()}, network_dir / "lmanet.pth.tar")
+    trained = TrackerParams(net_path="lmanet.pth.tar", num_classes=11, use_gpu=False)
+    ablation = TrackerParams(net_path="lmanet.pth.tar", num_classes=11, use_gpu=False, window=5, attention="global")
+    first, changed, again = build_segmenter(trained), build_segmenter(ablation), build_segmenter(trained)
+    assert (changed.net.window, changed.net.attention) == (5, "global")
+    assert (first.net.window, again.net.window, first.net.attention) == (3, 3, net.attention)
+    assert first.net is again.net and changed.net is not first.net

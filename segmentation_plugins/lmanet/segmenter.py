@@ -11,6 +11,7 @@ A weights file that cannot be read, holds another network or does not fit is one
 
 from __future__ import annotations
 
+import copy
 import time
 
 import numpy as np
@@ -47,18 +48,28 @@ class LMANetSegmenter(FrameSegmenter):
             )
 
     def _reconfigure_reading(self, params: TrackerParams) -> None:
-        """``window`` / ``attention`` set in the parameters replace the trained ones (an inference-time ablation)."""
+        """``window`` / ``attention`` set in the parameters replace the trained ones (an inference-time ablation).
+
+        The loaded network is shared by every segmenter of the same weights file (the loader's cache),
+        so a changed reading goes into this segmenter's own copy.
+        """
         window, attention = params.get("window", None), params.get("attention", None)
-        if window is not None:
-            if int(window) < 1 or int(window) % 2 == 0:
-                raise PytrackingError(f"window must be an odd positive side length, got {window}")
-            self.net.window = int(window)
+        if window is not None and (int(window) < 1 or int(window) % 2 == 0):
+            raise PytrackingError(f"window must be an odd positive side length, got {window}")
         if attention is not None:
             from .models.lmanet import MEMORY_READS
 
             if attention not in MEMORY_READS:
                 raise PytrackingError(f"attention must be one of {', '.join(MEMORY_READS)}, got '{attention}'")
-            self.net.attention = attention
+        changes = {
+            name: value
+            for name, value in (("window", None if window is None else int(window)), ("attention", attention))
+            if value is not None and getattr(self.net, name) != value
+        }
+        if changes:
+            self.net = copy.deepcopy(self.net)
+            for name, value in changes.items():
+                setattr(self.net, name, value)
 
     def reset(self) -> None:
         if self.streamer is not None:
