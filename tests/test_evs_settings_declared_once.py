@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-import parameter.evs as evs_parameters
+import parameter.evs._operating_points as evs_parameters
 from parameter.evs import OPERATING_POINTS, SEGMENTER_SETTINGS, operating_point
 from segmentation_plugins.evs.pipeline import GROUPS, PipelineConfig, settings_class
 from segmentation_plugins.evs.pipeline.config import setting

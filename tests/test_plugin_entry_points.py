@@ -17,13 +17,17 @@ import pytest
 from pytracking_ext.synthetic import generate
 
 ROOT = Path(__file__).resolve().parents[1]
-# entry-point group -> (module holding the registry, registry attribute)
+# entry-point group -> (module holding the registry, registry attribute); the cores' first, as the
+# plugin's registry modules import torch themselves
 REGISTRIES = {
     "pytracking_ext.trackers": ("pytracking_ext.trackers", "TRACKERS"),
     "pytracking_ext.parameter_packages": ("pytracking_ext.trackers", "PARAMETER_PACKAGES"),
     "pytracking_ext.datasets": ("pytracking_ext.datasets", "DATASETS"),
+    "pytracking_ext.synthetic_formats": ("pytracking_ext.synthetic.formats", "FORMATS"),
+    "pytracking_ext.analysis_rules": ("pytracking_ext.analysis.dataset_rules", "DATASET_RULES"),
     "ltr_ext.train_settings": ("ltr_ext.train_settings", "TRAIN_SETTINGS"),
     "segmentation_plugins.segmenters": ("segmentation_plugins.registry", "SEGMENTERS"),
+    "segmentation_plugins.label_sets": ("segmentation_plugins.data.labels", "LABEL_SETS"),
 }
 
 
@@ -65,6 +69,56 @@ def test_registries_hold_only_what_the_entry_points_declare():
         assert set(declared[group]) <= set(found[group]), group
     assert {"opencv_mil", "rts"} <= set(found["pytracking_ext.trackers"])
     assert {"evs", "examples", "lmanet", "rts"} <= set(found["ltr_ext.train_settings"])
+    assert {"cityscapes", "camvid"} <= set(found["segmentation_plugins.label_sets"])
+    synthetic = {"lasot", "got10k", "trackingnet", "uav", "nfs", "otb", "vot", "davis", "youtubevos"}
+    assert synthetic <= set(found["pytracking_ext.synthetic_formats"])
+    rules = {"uav", "lasot", "lasot_extension_subset", "got10k", "DAVIS", "YouTubeVOS"}
+    assert rules <= set(found["pytracking_ext.analysis_rules"])
+
+
+def test_declared_builtins_are_the_objects_the_code_uses():
+    from pytracking_ext.analysis.dataset_rules import DEFAULT_RULES, rules_for
+    from pytracking_ext.synthetic import FORMATS
+    from pytracking_ext.synthetic.formats_sot import write_lasot
+    from segmentation_plugins.data.labels import CAMVID, CITYSCAPES, get_label_set
+
+    assert get_label_set("cityscapes") is CITYSCAPES and get_label_set("camvid") is CAMVID
+    assert FORMATS.get("lasot") is write_lasot
+    assert rules_for("lasot").short_prediction_is_error and rules_for("lasot_extension_subset") is rules_for("lasot")
+    assert rules_for("uav").invalid_center_error == -1.0
+    assert rules_for("got10k").families == ("box", "got10k") and rules_for("DAVIS").families == ("vos",)
+    assert rules_for("otb") is DEFAULT_RULES  # a tag without exceptions
+
+
+def test_underscore_modules_of_a_parameter_package_are_helpers_not_parameter_sets(tmp_path, monkeypatch):
+    from pytracking_ext.errors import UnknownNameError
+    from pytracking_ext.registry import Registry
+    from pytracking_ext.trackers import PARAMETER_PACKAGES, get_parameters, parameter_names
+
+    package = tmp_path / "helper_params_pkg" / "still"
+    package.mkdir(parents=True)
+    (package.parent / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "_helper.py").write_text("def shared():\n    return 1\n")
+    (package / "default.py").write_text(
+        "from pytracking_ext.trackers import TrackerParams\n\n\ndef parameters():\n    return TrackerParams()\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    PARAMETER_PACKAGES.names()  # entry points first, so the one added below is only this test's
+    monkeypatch.setitem(PARAMETER_PACKAGES._items, "helper_params_pkg", "helper_params_pkg")
+    monkeypatch.delitem(sys.modules, "helper_params_pkg", raising=False)
+
+    assert parameter_names("still") == ["default"]
+    trackers = Registry("tracker")
+    trackers.register("still", object)
+    assert get_parameters("still", "default", registry=trackers).param_name == "default"
+    with pytest.raises(
+        UnknownNameError, match="unknown parameter '_helper' for tracker 'still'; known parameters: default"
+    ):
+        get_parameters("still", "_helper", registry=trackers)
+    # the built-in parameter packages keep their helpers the same way
+    assert "_operating_points" not in parameter_names("evs") and "evs01" in parameter_names("evs")
+    assert parameter_names("lmanet") == ["erfnet_cityscapes", "lite0_camvid", "lite0_camvid_single"]
 
 
 def test_every_declared_builtin_resolves():

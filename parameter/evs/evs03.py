@@ -1,4 +1,4 @@
-"""EVS 03 of thesis Table 3.2 (values in parameter/evs/__init__.py)."""
+"""EVS 03 of thesis Table 3.2 (values in parameter/evs/_operating_points.py)."""
 
 from parameter.evs import operating_point
 from pytracking_ext.trackers.params import TrackerParams

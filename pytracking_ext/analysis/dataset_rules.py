@@ -1,6 +1,6 @@
 """Per-dataset scoring rules of PyTracking's box analysis, keyed by ``Sequence.dataset``.
 
-The defaults cover OTB/NFS/TPL/TrackingNet/VOT-style sequences; the entries below hold the
+The defaults cover OTB/NFS/TPL/TrackingNet/VOT-style sequences; the rule sets below hold the
 exceptions PyTracking makes (NaN absence rows in UAV123, LaSOT's visibility flags and length
 rule) and name the extra metric families a dataset reports (GOT-10k AO/SR, VOS J/F).
 """
@@ -34,19 +34,14 @@ class DatasetRules:
 
 DEFAULT_RULES = DatasetRules()
 
-DATASET_RULES = Registry("analysis dataset tag", entry_point_group="pytracking_ext.analysis_rules")
+# PyTracking's exceptions to the defaults, one object per rule set; pyproject.toml declares which
+# dataset tags use them (entry-point group below), as a plugin declares the rules of its own datasets.
+UAV_RULES = DatasetRules(allow_nan_annotation=True, invalid_center_error=-1.0)
+LASOT_RULES = DatasetRules(short_prediction_is_error=True, invisible_errors_are_inf=True)
+GOT10K_RULES = DatasetRules(visibility_in_validity=False, families=("box", "got10k"))
+VOS_RULES = DatasetRules(families=("vos",))
 
-_LASOT = DatasetRules(short_prediction_is_error=True, invisible_errors_are_inf=True)
-DATASET_RULES.add_all(
-    {
-        "uav": DatasetRules(allow_nan_annotation=True, invalid_center_error=-1.0),
-        "lasot": _LASOT,
-        "lasot_extension_subset": _LASOT,
-        "got10k": DatasetRules(visibility_in_validity=False, families=("box", "got10k")),
-        "DAVIS": DatasetRules(families=("vos",)),
-        "YouTubeVOS": DatasetRules(families=("vos",)),
-    }
-)
+DATASET_RULES = Registry("analysis dataset tag", entry_point_group="pytracking_ext.analysis_rules")
 
 
 def rules_for(dataset: str) -> DatasetRules:

@@ -8,8 +8,9 @@ for the VOS formats, several objects (some starting late in YouTube-VOS). Every 
 the tight inclusive box of the object's visible mask (``mask_to_bbox``); absence is marked the way
 each benchmark marks it. The same arguments give byte-identical files.
 
-Formats (registry :data:`FORMATS`, entry-point group ``pytracking_ext.synthetic_formats``; a writer
-is ``writer(out: Path, spec: GenerationSpec) -> GeneratedDataset``):
+Formats (registry :data:`FORMATS` in :mod:`.formats`, filled from the entry-point group
+``pytracking_ext.synthetic_formats``, where ``pyproject.toml`` declares the built-ins below; a writer
+is ``writer(out: Path, spec: GenerationSpec) -> GeneratedDataset``; :mod:`.generation` runs one):
 
 ==============  ===========================================================================
 lasot           ``<class>/<class>-<k>/img/%08d.jpg``, ``groundtruth.txt`` (absent: ``0,0,0,0``),
@@ -55,57 +56,8 @@ Additions that the official datasets do not have (documented here, read by our l
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
-
-from ..registry import Registry
 from .common import GeneratedDataset, GenerationSpec
-
-FORMATS = Registry("synthetic format", "pytracking_ext.synthetic_formats")
-FORMATS.add_all(
-    {
-        "lasot": "pytracking_ext.synthetic.formats_sot:write_lasot",
-        "got10k": "pytracking_ext.synthetic.formats_sot:write_got10k",
-        "trackingnet": "pytracking_ext.synthetic.formats_sot:write_trackingnet",
-        "uav": "pytracking_ext.synthetic.formats_sot:write_uav",
-        "nfs": "pytracking_ext.synthetic.formats_sot:write_nfs",
-        "otb": "pytracking_ext.synthetic.formats_sot:write_otb",
-        "vot": "pytracking_ext.synthetic.formats_vot:write_vot",
-        "davis": "pytracking_ext.synthetic.formats_vos:write_davis",
-        "youtubevos": "pytracking_ext.synthetic.formats_vos:write_youtubevos",
-    }
-)
-
-_OPTIONS = {f.name for f in dataclasses.fields(GenerationSpec)} - {"num_sequences", "num_frames", "seed"}
-
-
-def make_spec(num_sequences: int, num_frames: int, seed: int, **options) -> GenerationSpec:
-    """Validated :class:`GenerationSpec`; unknown option names raise ``ValueError`` listing the known ones."""
-    unknown = sorted(set(options) - _OPTIONS)
-    if unknown:
-        raise ValueError(f"unknown option(s) {', '.join(unknown)}; known options: {', '.join(sorted(_OPTIONS))}")
-    return GenerationSpec(num_sequences, num_frames, seed, **options)
-
-
-def generate_dataset(
-    format: str, out: Path, num_sequences: int, num_frames: int, seed: int, **options
-) -> GeneratedDataset:
-    """Write dataset ``format`` under ``out``; returns its root and the setting to point at it."""
-    writer = FORMATS.get(format)
-    spec = make_spec(num_sequences, num_frames, seed, **options)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    return writer(out, spec)
-
-
-def generate(format: str, out: Path, num_sequences: int, num_frames: int, seed: int, **options) -> Path:
-    """Write dataset ``format`` under ``out`` and return the dataset root.
-
-    Options: ``width``, ``height`` (default 320x240), ``num_objects`` (DAVIS 2017, YouTube-VOS;
-    default 2), ``vot_region`` (``rectangle``/``polygon``/``mask``), ``davis_version`` (2016/2017),
-    ``progress`` (tqdm bar, default True).
-    """
-    return generate_dataset(format, out, num_sequences, num_frames, seed, **options).root
-
+from .formats import FORMATS
+from .generation import generate, generate_dataset, make_spec
 
 __all__ = ["FORMATS", "GeneratedDataset", "GenerationSpec", "generate", "generate_dataset", "make_spec"]

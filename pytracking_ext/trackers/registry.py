@@ -34,12 +34,16 @@ def _parameter_packages() -> list[str]:
 
 
 def parameter_names(tracker_name: str) -> list[str]:
-    """Every parameter set available for ``tracker_name`` across the parameter packages."""
+    """Every parameter set available for ``tracker_name`` across the parameter packages.
+
+    Modules whose name starts with ``_`` hold what the parameter sets share and are not listed.
+    """
     names: set[str] = set()
     for package in _parameter_packages():
         spec = importlib.util.find_spec(f"{package}.{tracker_name}") if _has_package(package) else None
         if spec is not None and spec.submodule_search_locations:
-            names.update(m.name for m in pkgutil.iter_modules(spec.submodule_search_locations) if not m.ispkg)
+            modules = pkgutil.iter_modules(spec.submodule_search_locations)
+            names.update(m.name for m in modules if not m.ispkg and not m.name.startswith("_"))
     return sorted(names)
 
 
@@ -57,7 +61,9 @@ def get_parameters(tracker_name: str, param_name: str, registry: Registry = TRAC
     """
     if tracker_name not in registry:
         registry.get(tracker_name)  # raises with the list of known names
-    for package in _parameter_packages():
+    # a '_' module is a helper of the parameter sets (not listed), never a set itself
+    packages = [] if param_name.startswith("_") else _parameter_packages()
+    for package in packages:
         module_name = f"{package}.{tracker_name}.{param_name}"
         try:
             spec = importlib.util.find_spec(module_name)

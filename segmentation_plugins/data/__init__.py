@@ -5,6 +5,7 @@
 * :mod:`.camvid`: :class:`CamVidClips` (consecutive labelled frames) and :func:`camvid_sequences` (streaming).
 * :mod:`.clips`: the clip sample format and :func:`to_tensors`.
 * :mod:`.augment`: :class:`ClipAugment`, one random flip/shift/scale/crop for a whole clip.
+* :mod:`.lazy`: imports the names listed below on first use.
 
 Names are imported on first use, so that the label tables (used by the generator and the
 metrics) do not pull in torch.
@@ -12,8 +13,7 @@ metrics) do not pull in torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .lazy import lazy_exports
 
 _EXPORTS = {
     "augment": ("AugmentParams", "ClipAugment"),
@@ -32,18 +32,4 @@ _EXPORTS = {
         "get_label_set",
     ),
 }
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
-
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

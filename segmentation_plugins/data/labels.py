@@ -156,8 +156,9 @@ CAMVID_VOID = 11  # annotation value of 'void / unlabelled' in the SegNet PNGs
 CAMVID_ID_TO_TRAINID = np.full(256, IGNORE_INDEX, dtype=np.uint8)
 CAMVID_ID_TO_TRAINID[: CAMVID.num_classes] = np.arange(CAMVID.num_classes)
 
+# Filled from its entry-point group only: pyproject.toml declares CITYSCAPES and CAMVID there, as a
+# plugin declares its own label sets.
 LABEL_SETS = Registry("label set", "segmentation_plugins.label_sets")
-LABEL_SETS.add_all({"cityscapes": CITYSCAPES, "camvid": CAMVID})
 
 
 def get_label_set(name: str) -> LabelSet:
