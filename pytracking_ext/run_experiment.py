@@ -11,10 +11,9 @@ import importlib
 import importlib.util
 import sys
 
-from .cli import interruptible
+from .cli import add_run_arguments, interruptible, visdom_info
 from .errors import PytrackingError, UnknownNameError
 from .evaluation.running import check_output_folders, print_summary, run_dataset
-from .run_tracker import add_run_arguments, visdom_info
 from .settings import env_settings
 
 

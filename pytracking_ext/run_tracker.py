@@ -11,31 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli import interruptible
+from .cli import add_run_arguments, interruptible, visdom_info
 from .errors import PytrackingError
 from .evaluation.running import check_output_folders, print_summary, run_dataset
 from .evaluation.tracker_spec import TrackerSpec
 from .settings import env_settings
-
-
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options shared by run_tracker and run_experiment."""
-    parser.add_argument("--debug", type=int, default=0, help="debug level (errors then propagate)")
-    parser.add_argument("--threads", type=int, default=0, help="worker processes (0 = run in this process)")
-    parser.add_argument("--overwrite", action="store_true", help="re-run sequences whose results exist")
-    parser.add_argument("--int-boxes", action="store_true", help="write integer boxes like PyTracking")
-    add_debug_arguments(parser)
-
-
-def add_debug_arguments(parser: argparse.ArgumentParser) -> None:
-    """--use_visdom and the server address (views go to PNG files without it)."""
-    parser.add_argument("--use_visdom", action="store_true", help="with --debug: show the views in visdom")
-    parser.add_argument("--visdom_server", default="127.0.0.1")
-    parser.add_argument("--visdom_port", type=int, default=8097)
-
-
-def visdom_info(args: argparse.Namespace) -> dict:
-    return {"use_visdom": args.use_visdom, "server": args.visdom_server, "port": args.visdom_port}
 
 
 def main(argv: list[str] | None = None) -> int:

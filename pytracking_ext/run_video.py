@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from .cli import add_debug_arguments, visdom_info
 from .errors import PytrackingError
 from .evaluation.results import TrackingOutput
 from .evaluation.running import build_tracker, track_frames
 from .evaluation.tracker_spec import TrackerSpec
-from .run_tracker import add_debug_arguments, visdom_info
 from .trackers import get_parameters, get_tracker_class
 from .trackers.multiobject import MultiObjectWrapper
 from .utils.boxes import mask_to_bbox
