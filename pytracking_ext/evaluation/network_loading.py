@@ -26,6 +26,7 @@ from ltr_ext.models.cpu_inference import prepare_cpu_inference
 
 from ..errors import PytrackingError
 from ..registry import resolve
+from .precision import resolve_precision
 
 _CACHE: dict[tuple, nn.Module] = {}
 _LOCK = threading.Lock()
@@ -68,6 +69,13 @@ class NetworkSpec:
     #: on the CPU, run an inference copy: BatchNorms folded, oneDNN-prepacked convolutions with fused
     #: ReLU / residual add (``ltr_ext.models.cpu_inference``); same function up to float rounding
     cpu_inference: bool = True
+    #: ``'fp32'`` (parity), ``'bf16'`` or ``'auto'`` (bf16 where the device computes it natively; see
+    #: :mod:`.precision`). Each method decides which of its parts run at this precision.
+    precision: str = "fp32"
+
+    def dtype(self, device: torch.device | str) -> torch.dtype:
+        """The compute dtype of this network's bf16-safe parts on ``device`` (float32 or bfloat16)."""
+        return resolve_precision(self.precision, device)
 
     def resolve(self, network_dir: str | Path | None = None) -> Path:
         """The weights path, see :func:`resolve_network_path`."""
@@ -127,6 +135,7 @@ def load_network(spec: NetworkSpec, device: torch.device | str, network_dir: str
         tuple(sorted(spec.constructor_kwargs.items())),
         spec.channels_last,
         spec.cpu_inference,
+        spec.precision,
     )
     with _LOCK:
         if key not in _CACHE:
