@@ -17,12 +17,15 @@ from typing import Any
 import torch
 
 from pytracking_ext.errors import OverrideError
+from pytracking_ext.evaluation.precision import PRECISIONS
 from pytracking_ext.overrides import check_key, check_value
 
 from .environment import EnvironmentSettings, env_settings
 
 # Fields the framework reads with a fallback instead of a default attribute; overridable all the same.
 OPTIONAL_FIELDS: dict[str, Any] = {"device": "cpu", "plateau_metric": ("train", "Loss/total")}
+# Framework fields that take one of a few names (checked when overridden).
+CHOICES: dict[str, tuple[str, ...]] = {"amp": PRECISIONS}
 # Bookkeeping of the override checks: never a setting, never saved in a checkpoint.
 _BOOKKEEPING = frozenset({"_framework_defaults", "_declared", "_module_declared", "_overrides", "_declaring"})
 
@@ -46,6 +49,9 @@ class Settings:
         self.normalize_std = (0.229, 0.224, 0.225)
         self.grad_clip_max_norm: float | None = None
         self.move_data_to_gpu = True
+        # training arithmetic: 'fp32', 'bf16' (forward and loss under torch.autocast) or 'auto'
+        # (bf16 where the device computes it natively); see LTRTrainer
+        self.amp = "fp32"
         # Framework defaults a settings module may still change through defaults().
         self._framework_defaults = set(vars(self)) - {"env"}
         # field -> the default its overrides are checked against (a module's declaration replaces ours)
@@ -71,6 +77,10 @@ class Settings:
             raise OverrideError(f"{source}: '{key}' is not a setting (environment folders are set with LTR_<NAME>)")
         if key in self._declared:
             check_value(key, value, self._declared[key], owner=self.owner(), source=source)
+        if key in CHOICES and value not in CHOICES[key]:
+            raise OverrideError(
+                f"{source}: setting '{key}' of {self.owner()} takes one of {', '.join(CHOICES[key])}, got {value!r}"
+            )
         try:
             setattr(self, key, value)
         except (TypeError, ValueError, RuntimeError) as err:  # a property refusing it: device='gpu7'

@@ -6,7 +6,11 @@ checkpoint of epoch k continues exactly as an uninterrupted run would. A non-fin
 the run naming the epoch and iteration; the checkpoint of the last finished epoch stays.
 Resume skips an unreadable newest checkpoint (a one-line warning names it and the one used);
 when none of the checkpoints reads, it stops with a one-line error rather than retrain over them.
-Under ``torch.distributed`` the network is wrapped in DistributedDataParallel and only rank 0
+With ``settings.amp`` 'bf16' (or 'auto' on a device with native bf16 arithmetic, see
+:func:`pytracking_ext.evaluation.precision.resolve_precision`) the actor's forward and loss run
+under ``torch.autocast(device_type, torch.bfloat16)``; backward and the optimiser step run as
+usual (bf16 keeps fp32's exponent range: no loss scaling) and the weights, optimiser state and
+checkpoints stay fp32. Under ``torch.distributed`` the network is wrapped in DistributedDataParallel and only rank 0
 writes checkpoints, logs and TensorBoard events.
 """
 
@@ -18,6 +22,7 @@ import sys
 import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +31,8 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 from tqdm import tqdm
+
+from pytracking_ext.evaluation.precision import resolve_precision
 
 from ..admin.checkpoint import CheckpointError, checkpoint_path, list_checkpoints, read_checkpoint, save_checkpoint
 from ..admin.loading import StateDictMismatch, load_state_dict_strict
@@ -113,6 +120,7 @@ class LTRTrainer:
         self.log_file = workspace / "logs" / f"{settings.project_path}.log"
         self._writers: dict[str, Any] = {}
         self.logger = self._make_logger()
+        self.amp_dtype = self._resolve_amp()
 
     # ----- bookkeeping -------------------------------------------------------------------------
     def _make_logger(self) -> logging.Logger:
@@ -125,6 +133,23 @@ class LTRTrainer:
             handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
             logger.addHandler(handler)
         return logger
+
+    def _resolve_amp(self) -> torch.dtype:
+        """The autocast dtype of ``settings.amp`` on this device (fp32: no autocast); logged once."""
+        amp = getattr(self.settings, "amp", "fp32")
+        dtype = resolve_precision(amp, self.device)
+        if amp != "fp32" and rank() == 0:
+            chosen = "bf16 autocast (forward and loss)" if dtype == torch.bfloat16 else "fp32 (no native bf16)"
+            message = f"amp {amp} on {self.device.type}: {chosen}"
+            tqdm.write(message)
+            self.logger.info(message)
+        return dtype
+
+    def autocast(self):
+        """The context the actor's forward and loss run in: bf16 autocast, or nothing for fp32."""
+        if self.amp_dtype == torch.float32:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     @property
     def net_type(self) -> str:
@@ -288,7 +313,8 @@ class LTRTrainer:
                 data = self._to_device(data)
                 data["epoch"] = self.epoch
                 data["settings"] = self.settings
-                loss, stats = self.actor(data)
+                with self.autocast():
+                    loss, stats = self.actor(data)
                 if not torch.isfinite(loss.detach()).all():
                     raise TrainingDiverged(
                         f"non-finite loss ({float(loss.detach())}) in epoch {self.epoch}, iteration {iteration} of "
