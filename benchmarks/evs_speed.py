@@ -11,17 +11,25 @@
     All in one run, networks with random weights (speed only):
 
     - fps: frames / (first frame taken → last output ready), the threaded pipeline;
-    - speedup: fps / fps of ICNet (D = 1) on every frame through the same pipeline;
+    - speedup: fps / fps of ICNet (D = 1) on every frame through the same pipeline at the same
+      precision, that baseline measured again for every point and interleaved with it (baseline
+      pass, point pass, alternately ``--repeats`` times; best of each), so a load that comes and
+      goes during the run hits a point and its baseline alike (``base fps``: that baseline);
     - t_key, t_prop: serial cost of a key frame (ICNet at the point's D) and the mean serial cost
       of a non-key frame (flow + warps, + Refiner and IAM on refined frames), medians per kind;
     - bound: the speedup of running those costs one after the other, S / (1 + (S - 1) t_prop /
       t_key) for a point at D = 1; in general N t_base / (n_key t_key + n_prop t_prop) with the run's
       own counts (t_base: serial ICNet at D = 1 per frame), so D = 0.5 and adaptive points fit too.
       Overlapping CPU and network work can beat it ("above") when they do not share cores;
-    - within 10 %: measured speedup >= 0.9 x bound.
+    - within 10 %: measured speedup >= 0.9 x bound;
+    - precision (``--precision fp32,bf16``, all in the same run): the dtype of ICNet and the
+      Refiner (``segmentation_plugins/evs/segmenter.py``; P, L, warps and IAM stay fp32); every
+      point and its baseline at each precision, ``vs fp32``: fps against the same point in fp32. A
+      precision that resolves to fp32 here (bf16 without native support) is not measured twice.
 
     python benchmarks/evs_speed.py [--size 2048x1024] [--frames 40] [--threads 1] [--device auto]
                                    [--config standard|small] [--points evs03,evs07,...]
+                                   [--precision fp32,bf16]
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import numpy as np
 import torch
 
 from parameter.evs import OPERATING_POINTS
+from pytracking_ext.evaluation.precision import resolve_precision
 from segmentation_plugins.evs.flow import FlowEstimator
 from segmentation_plugins.evs.iam import InconsistencyAttention, inconsistency_map
 from segmentation_plugins.evs.models.icnet import ICNET_CONFIGS
@@ -189,6 +198,7 @@ def cost_key(params, mode: str) -> tuple:
         params.refine,
         params.keyframe_blend,
         params.adaptive_threshold is not None,
+        params.precision if network else None,
     )
 
 
@@ -213,22 +223,30 @@ class PooledCosts:
 
 def measure(
     params_for: Callable[..., object],
+    baseline_for: Callable[..., object],
     args: argparse.Namespace,
     frames: list[np.ndarray],
     warmup: list[np.ndarray],
     pooled: PooledCosts,
-) -> tuple[object, dict[str, int], list[dict]]:
-    """Best of ``--repeats`` alternating threaded / serial passes: (stats of the fastest threaded
-    pass, frames per mode, infos of that pass); serial costs go to ``pooled``. The machine may be
-    shared: the fastest pass is the least disturbed one."""
-    best_stats, best_infos, counts = None, None, {}
+) -> tuple[object, dict[str, int], list[dict], object]:
+    """Best of ``--repeats`` rounds, each a threaded pass of the baseline (ICNet on every frame),
+    a threaded pass of the point and a serial pass of each: (stats of the point's fastest threaded
+    pass, frames per mode, infos of that pass, stats of the baseline's fastest threaded pass);
+    serial costs go to ``pooled``. The machine may be shared: the fastest pass is the least
+    disturbed one, and the baseline interleaved with the point sees the same load."""
+    best_stats, best_infos, best_base, counts = None, None, None, {}
     for _ in range(args.repeats):
+        base_stats = run_point(baseline_for(), frames, warmup)[1]
+        if best_base is None or base_stats.fps > best_base.fps:
+            best_base = base_stats
         infos, stats = run_point(params_for(), frames, warmup)
         if best_stats is None or stats.fps > best_stats.fps:
             best_stats, best_infos = stats, infos
         serial_params = params_for(threaded=False)
         counts = pooled.add(serial_params, run_point(serial_params, frames, warmup)[0])
-    return best_stats, counts, best_infos
+        serial_base = baseline_for(threaded=False)
+        pooled.add(serial_base, run_point(serial_base, frames, warmup)[0])
+    return best_stats, counts, best_infos, best_base
 
 
 def main() -> None:
@@ -242,6 +260,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=20, help="repetitions of each step in (a)")
     parser.add_argument("--repeats", type=int, default=2, help="passes per point in (b); the best one counts")
     parser.add_argument("--skip-propagation", action="store_true", help="leave out (a)")
+    parser.add_argument(
+        "--precision", default="fp32", help="comma list of fp32, bf16, auto for the networks: each measured, same run"
+    )
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
     cv2.setNumThreads(args.threads)
@@ -276,49 +297,68 @@ def main() -> None:
         f"\n(b) operating points at {width}x{height}, {args.frames} frames each (scene cut at frame "
         f"{args.frames // 2}), threaded pipeline vs ICNet (D=1) on every frame; bound from serial costs"
     )
+    # precision names, one per resolved dtype (fp32 first: the reference of "vs fp32")
+    precisions: dict[str, torch.dtype] = {}
+    for precision in ["fp32", *(p.strip() for p in args.precision.split(",") if p.strip())]:
+        dtype = resolve_precision(precision, device)
+        if dtype not in precisions.values():
+            precisions[precision] = dtype
     pooled = PooledCosts()
     baseline = dict(keyframe_interval=1, warp=False, refine=False, keyframe_blend=False, downscale=1.0)
-    base_params = point_params("evs01", args, **baseline)
-    base_stats, _, _ = measure(
-        lambda **o: point_params("evs01", args, **{**baseline, **o}), args, frames, warmup, pooled
-    )
     results = []
     for name in points:
-        print(f"  measuring {name} ...", file=sys.stderr, flush=True)
-        results.append(
-            (
-                name,
-                point_params(name, args),
-                *measure(lambda name=name, **o: point_params(name, args, **o), args, frames, warmup, pooled),
+        for precision in precisions:  # a point at every precision, one after the other
+            print(f"  measuring {name} ({precision}) ...", file=sys.stderr, flush=True)
+            results.append(
+                (
+                    name,
+                    precision,
+                    point_params(name, args, precision=precision),
+                    *measure(
+                        lambda name=name, precision=precision, **o: point_params(name, args, precision=precision, **o),
+                        lambda precision=precision, **o: point_params(
+                            "evs01", args, **{**baseline, "precision": precision, **o}
+                        ),
+                        args,
+                        frames,
+                        warmup,
+                        pooled,
+                    ),
+                )
             )
+    print(
+        f"{'point':>13} {'prec':>5} {'D':>4} {'S':>3} {'W':>2} {'R':>2} {'keys':>4} {'t_key ms':>9} "
+        f"{'t_prop ms':>9} {'fps':>8} {'base fps':>8} {'speedup':>8} {'bound':>7} {'meas/bnd':>8} "
+        f"{'within10%':>9} {'vs fp32':>7} {'lat p50 ms':>10} {'thesis x':>8}"
+    )
+    for precision in precisions:
+        base_params = point_params("evs01", args, **baseline, precision=precision)
+        t_base = pooled.get(base_params, "key")
+        base_fps = [base.fps for _, p, _, _, _, _, base in results if p == precision]
+        print(
+            f"{'ICNet/frame':>13} {precision:>5} {1.0:>4} {1:>3} {'n':>2} {'n':>2} {args.frames:>4} "
+            f"{1000 * t_base:>9.2f} {'-':>9} {max(base_fps):>8.2f} {'-':>8} {1.0:>8.2f} {1.0:>7.2f} {'-':>8} "
+            f"{'-':>9} {'-':>7} {'-':>10} {1.0:>8.2f}"
         )
-    t_base = pooled.get(base_params, "key")
-    print(
-        f"{'point':>13} {'D':>4} {'S':>3} {'W':>2} {'R':>2} {'keys':>4} {'t_key ms':>9} {'t_prop ms':>9} "
-        f"{'fps':>8} {'speedup':>8} {'bound':>7} {'meas/bnd':>8} {'within10%':>9} {'lat p50 ms':>10} "
-        f"{'thesis x':>8}"
-    )
-    print(
-        f"{'ICNet/frame':>13} {1.0:>4} {1:>3} {'n':>2} {'n':>2} {args.frames:>4} {1000 * t_base:>9.2f} {'-':>9} "
-        f"{base_stats.fps:>8.2f} {1.0:>8.2f} {1.0:>7.2f} {'-':>8} {'-':>9} "
-        f"{1000 * base_stats.latency_median_s:>10.1f} {1.0:>8.2f}"
-    )
-    for name, params, stats, counts, infos in results:
+    fp32_fps = {name: stats.fps for name, p, _, stats, _, _, _ in results if p == "fp32"}
+    for name, precision, params, stats, counts, infos, base_stats in results:
+        t_base = pooled.get(point_params("evs01", args, **baseline, precision=precision), "key")
         n_key = counts.get("key", 0)
         t_key = pooled.get(params, "key") if n_key else 0.0
         n_prop = sum(count for mode, count in counts.items() if mode != "key")
         t_prop = sum(count * pooled.get(params, mode) for mode, count in counts.items() if mode != "key")
         t_prop = t_prop / n_prop if n_prop else 0.0
-        speedup = stats.fps / base_stats.fps
+        speedup = stats.fps / base_stats.fps  # against the baseline measured interleaved with this point
         bound = (n_key + n_prop) * t_base / (n_key * t_key + n_prop * t_prop)
         ratio = speedup / bound
         verdict = "above" if ratio > 1.1 else "yes" if ratio >= 0.9 else "no"
         keys = sum(info["keyframe"] for info in infos)
         thesis = f"{params.thesis_fps / 38.6:.2f}" if getattr(params, "thesis_fps", None) else "-"
         print(
-            f"{name:>13} {params.downscale:>4} {params.keyframe_interval:>3} {'y' if params.warp else 'n':>2} "
-            f"{'y' if params.refine else 'n':>2} {keys:>4} {1000 * t_key:>9.2f} {1000 * t_prop:>9.2f} "
-            f"{stats.fps:>8.2f} {speedup:>8.2f} {bound:>7.2f} {ratio:>8.2f} {verdict:>9} "
+            f"{name:>13} {precision:>5} {params.downscale:>4} {params.keyframe_interval:>3} "
+            f"{'y' if params.warp else 'n':>2} {'y' if params.refine else 'n':>2} {keys:>4} {1000 * t_key:>9.2f} "
+            f"{1000 * t_prop:>9.2f} {stats.fps:>8.2f} {base_stats.fps:>8.2f} {speedup:>8.2f} {bound:>7.2f} "
+            f"{ratio:>8.2f} {verdict:>9} {stats.fps / fp32_fps[name]:>6.2f}x "
             f"{1000 * stats.latency_median_s:>10.1f} {thesis:>8}"
         )
 

@@ -1,13 +1,20 @@
 """LMANet streaming-step time and peak memory against ERFNet alone, measured in one run.
 
     python benchmarks/lmanet_speed.py [--size 1024x512] [--threads 2] [--rounds 5] [--windows 11 21 41]
-                                      [--direct 21] [--global] [--no-memory]
+                                      [--direct 21] [--global] [--no-memory] [--precision fp32,bf16]
 
 Variants: ``erfnet`` (the single-frame network: encode + decode), ``local P=..`` (LMANet with
 the tiled local read the model runs), ``direct P=..`` (the same step with the offset-by-offset
 read of ``local_read(local_attention(...))``, the previous implementation, for comparison) and
 ``global``. One streaming step encodes the new frame, reads a memory of S = 3 cached frames,
 fuses and decodes.
+
+Precision (``--precision``, a comma list of fp32 / bf16 / auto, all measured in the same run): the
+networks run in that dtype as the segmenter runs them (bf16: channels-last; the memory keys/values
+and the read stay fp32, the logits come back as fp32; ``segmentation_plugins/lmanet/inference.py``).
+Each row's ``x ERFNet`` is against ERFNet at the same precision, ``x fp32`` against the same
+variant in fp32 (a row whose precision resolves to fp32, e.g. bf16 on a CPU without native bf16,
+is not listed twice).
 
 Time: the variants run round-robin (``--rounds`` rounds after a warm-up) so that load from other
 processes hits all of them alike; the minimum over rounds is printed (the least disturbed run),
@@ -39,7 +46,9 @@ from pathlib import Path
 
 import torch
 
+from pytracking_ext.evaluation.precision import resolve_precision
 from segmentation_plugins.lmanet import build_lmanet, build_single_frame
+from segmentation_plugins.lmanet.inference import to_network
 from segmentation_plugins.lmanet.models.attention import global_read, local_attention, local_memory_read, local_read
 
 MEMORY_FRAMES = 3
@@ -60,28 +69,36 @@ def parse_variant(name: str) -> tuple[str, int]:
 class Setup:
     """Networks and inputs of one process: a frame, the memory of S frames and the query."""
 
-    def __init__(self, size: str, device: torch.device, erfnet: bool = True, lmanet: bool = True) -> None:
+    def __init__(
+        self,
+        size: str,
+        device: torch.device,
+        erfnet: bool = True,
+        lmanet: bool = True,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
         width, height = (int(v) for v in size.split("x"))
         torch.manual_seed(0)
-        self.frame = torch.rand(1, 3, height, width, device=device)
-        self.erfnet = build_single_frame("erfnet").to(device).eval() if erfnet else None
-        self.model = build_lmanet().to(device).eval() if lmanet else None
+        self.frame = to_network(torch.rand(1, 3, height, width, device=device), dtype)
+        self.erfnet = _cast(build_single_frame("erfnet").to(device).eval(), dtype) if erfnet else None
+        self.model = _cast(build_lmanet().to(device).eval(), dtype) if lmanet else None
         if lmanet:
             with torch.inference_mode():
                 features = self.model.encode(self.frame)
                 keys, values = zip(*(self.model.memorize(features) for _ in range(MEMORY_FRAMES)))
-                self.memory = torch.stack(keys, 2), torch.stack(values, 2)
-                self.query = self.model.query(features)
+                self.memory = torch.stack(keys, 2).float(), torch.stack(values, 2).float()  # fp32 memory
+                self.query = tuple(t.float() for t in self.model.query(features))
 
     def step(self, variant: str) -> Callable[[], torch.Tensor]:
         if variant == "erfnet":
-            return lambda: self.erfnet(self.frame)
+            return lambda: self.erfnet(self.frame).float()
         kind, window = parse_variant(variant)
         read, model = READS[kind], self.model
 
-        def run() -> torch.Tensor:
+        def run() -> torch.Tensor:  # as LMANetStreamer.step: the read in fp32, the rest in the network's dtype
             key, value = model.query(model.encode(self.frame))
-            return model.decode(model.fuse(value, read(key, *self.memory, window)))
+            memory_read = read(key.float(), *self.memory, window)
+            return model.decode(model.fuse(value, memory_read.to(value.dtype))).float()
 
         return run
 
@@ -90,6 +107,11 @@ class Setup:
             return None
         kind, window = parse_variant(variant)
         return lambda: READS[kind](self.query[0], *self.memory, window)
+
+
+def _cast(net: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:
+    """``net`` as the segmenter runs it in ``dtype`` (fp32: unchanged; else cast and channels-last)."""
+    return net if dtype == torch.float32 else net.to(dtype=dtype, memory_format=torch.channels_last)
 
 
 def timed(fn: Callable[[], torch.Tensor], device: torch.device) -> float:
@@ -140,7 +162,8 @@ def probe(args: argparse.Namespace) -> None:
     """
     device = torch.device(args.device)
     # each process holds only the network it measures
-    setup = Setup(args.size, device, erfnet=args.probe == "erfnet", lmanet=args.probe != "erfnet")
+    dtype = resolve_precision(args.precision, device)
+    setup = Setup(args.size, device, erfnet=args.probe == "erfnet", lmanet=args.probe != "erfnet", dtype=dtype)
     net = setup.erfnet if args.probe == "erfnet" else setup.model
     persistent = tensor_bytes([*net.parameters(), *net.buffers()])
     if args.probe != "erfnet":
@@ -160,7 +183,7 @@ def probe(args: argparse.Namespace) -> None:
     print(json.dumps({"peak": peak, "model": persistent + peak - before}))
 
 
-def measure_memory(args: argparse.Namespace, variant: str) -> dict[str, int]:
+def measure_memory(args: argparse.Namespace, variant: str, precision: str) -> dict[str, int]:
     command = [
         sys.executable,
         __file__,
@@ -172,6 +195,8 @@ def measure_memory(args: argparse.Namespace, variant: str) -> dict[str, int]:
         str(args.threads),
         "--device",
         args.device,
+        "--precision",
+        precision,
     ]
     # large blocks straight from and back to the system: the resident set then follows the live
     # tensors instead of what glibc keeps cached from earlier steps
@@ -190,6 +215,9 @@ def main() -> None:
     parser.add_argument("--global", dest="with_global", action="store_true", help="also the global variant")
     parser.add_argument("--no-memory", dest="memory", action="store_false", help="skip the per-variant memory")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument(
+        "--precision", default="fp32", help="comma list of fp32, bf16, auto: each measured, in the same run"
+    )
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -203,37 +231,46 @@ def main() -> None:
         + [f"direct P={w}" for w in args.direct]
         + (["global"] if args.with_global else [])
     )
-    setup = Setup(args.size, device)
-    steps = {v: setup.step(v) for v in variants}
-    reads = {v: setup.read(v) for v in variants}
-    best = {(v, part): float("inf") for v in variants for part in ("step", "read")}
+    # precision name -> dtype, a name whose dtype an earlier name already has is dropped (fp32 first)
+    precisions: dict[str, torch.dtype] = {}
+    for name in ["fp32", *(p.strip() for p in args.precision.split(",") if p.strip())]:
+        dtype = resolve_precision(name, device)
+        if dtype not in precisions.values():
+            precisions[name] = dtype
+    rows = [(p, v) for p in precisions for v in variants]
+    setups = {p: Setup(args.size, device, dtype=dtype) for p, dtype in precisions.items()}
+    steps = {(p, v): setups[p].step(v) for p, v in rows}
+    reads = {(p, v): setups[p].read(v) for p, v in rows}
+    best = {(row, part): float("inf") for row in rows for part in ("step", "read")}
     with torch.inference_mode():
         for fn in [*steps.values(), *filter(None, reads.values())]:
             fn()  # warm-up
         for _ in range(args.rounds):
-            for v in variants:
-                best[v, "step"] = min(best[v, "step"], timed(steps[v], device))
-                if reads[v] is not None:
-                    best[v, "read"] = min(best[v, "read"], timed(reads[v], device))
-    memory = {v: measure_memory(args, v) for v in variants} if args.memory else {}
+            for row in rows:  # every variant at every precision in each round: same-run ratios
+                best[row, "step"] = min(best[row, "step"], timed(steps[row], device))
+                if reads[row] is not None:
+                    best[row, "read"] = min(best[row, "read"], timed(reads[row], device))
+    memory = {(p, v): measure_memory(args, v, p) for p, v in rows} if args.memory else {}
 
-    base = best["erfnet", "step"]
     print(
         f"{args.size} on {device}, {args.threads} threads, S = {MEMORY_FRAMES}, torch {torch.__version__}; "
         f"minimum of {args.rounds} interleaved rounds"
     )
     label = "CUDA peak" if device.type == "cuda" else "peak RSS"
     print(
-        f"  {'variant':14s} {'step':>9s} {'x ERFNet':>8s} {'read':>9s} {'read/ERFNet':>11s}"
-        + (f" {label:>10s} {'model mem':>10s} {'vs ERFNet':>9s}" if memory else "")
+        f"  {'variant':14s} {'precision':>9s} {'step':>9s} {'x ERFNet':>8s} {'x fp32':>7s} {'read':>9s} "
+        f"{'read/ERFNet':>11s}" + (f" {label:>10s} {'model mem':>10s} {'vs ERFNet':>9s}" if memory else "")
     )
-    for v in variants:
-        step, read = best[v, "step"], best[v, "read"]
-        line = f"  {v:14s} {step * 1e3:6.1f} ms {step / base:7.2f}x "
-        line += f"{read * 1e3:6.1f} ms {read / base * 100:9.1f} %" if reads[v] else f"{'-':>9s} {'-':>11s}"
+    for p, v in rows:
+        step, read = best[(p, v), "step"], best[(p, v), "read"]
+        base = best[(p, "erfnet"), "step"]
+        line = f"  {v:14s} {p:>9s} {step * 1e3:6.1f} ms {step / base:7.2f}x "
+        line += f"{best[('fp32', v), 'step'] / step:6.2f}x "
+        line += f"{read * 1e3:6.1f} ms {read / base * 100:9.1f} %" if reads[p, v] else f"{'-':>9s} {'-':>11s}"
         if memory:
-            own, ref = memory[v]["model"], memory["erfnet"]["model"]
-            line += f" {memory[v]['peak'] / 2**20:6.0f} MiB {own / 2**20:6.0f} MiB {(own - ref) / ref * 100:+8.1f} %"
+            own, ref = memory[p, v]["model"], memory[p, "erfnet"]["model"]
+            peak = memory[p, v]["peak"]
+            line += f" {peak / 2**20:6.0f} MiB {own / 2**20:6.0f} MiB {(own - ref) / ref * 100:+8.1f} %"
         print(line)
 
 

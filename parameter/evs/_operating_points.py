@@ -64,6 +64,8 @@ SEGMENTER_SETTINGS: dict[str, Any] = dict(
     random_weights=False,  # seeded random networks: tests and the speed benchmark only
     seed=0,
     use_gpu=True,  # CUDA when present, else CPU
+    # ICNet / Refiner dtype: 'fp32' (parity), 'bf16', 'auto' (bf16 where native); P, L, warps, IAM stay fp32
+    precision="fp32",
     cv2_threads=None,  # process-wide thread pools, left alone when None
     torch_threads=None,
 )

@@ -15,9 +15,10 @@ def lmanet_parameters(
 ) -> TrackerParams:
     """A parameter set; ``input_size`` is (height, width) or None for the frame's own size.
 
-    ``window`` / ``attention`` (None: the checkpoint's own) and ``constructor`` /
-    ``constructor_kwargs`` are listed so that ``--set`` can change them (run_segmentation checks
-    every ``--set`` name against the set's fields).
+    ``window`` / ``attention`` (None: the checkpoint's own), ``constructor`` / ``constructor_kwargs``
+    and ``precision`` ('fp32', 'bf16', or 'auto': bf16 where the device computes it natively; the
+    memory read stays fp32, see ``segmentation_plugins.lmanet.segmenter``) are listed so that
+    ``--set`` can change them (run_segmentation checks every ``--set`` name against the set's fields).
     """
     fields = dict(
         net_path=net_path,
@@ -31,5 +32,6 @@ def lmanet_parameters(
         attention=None,
         constructor=None,
         constructor_kwargs={},
+        precision="fp32",
     )
     return TrackerParams(**{**fields, **extra})

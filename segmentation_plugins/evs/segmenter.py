@@ -13,6 +13,9 @@ Weights (parameter keys):
   only; the output is meaningless).
 
 Other keys: ``icnet_config`` ('standard', 'small'), ``use_gpu`` (CUDA when present, else CPU),
+``precision`` of ICNet and the Refiner ('fp32' default; 'bf16'; 'auto': bf16 where the device
+computes it natively, ``pytracking_ext.evaluation.precision``; bf16 networks run channels-last, and
+the pipeline casts at their boundary so that P, L, the warps, the IAM and the labels stay fp32),
 ``cv2_threads`` / ``torch_threads`` (process-wide thread pools, set when not None) and the
 pipeline settings of :class:`~segmentation_plugins.evs.pipeline.PipelineConfig`.
 """
@@ -28,6 +31,7 @@ import torch.nn as nn
 
 from pytracking_ext.errors import PytrackingError
 from pytracking_ext.evaluation.network_loading import NetworkNotFoundError, NetworkSpec, read_network, select_device
+from pytracking_ext.evaluation.precision import resolve_precision
 from pytracking_ext.trackers.params import TrackerParams
 
 from ..segmenter import SegmentationOutput, VideoSegmenter
@@ -104,6 +108,16 @@ def build_networks(params: TrackerParams) -> tuple[ICNet, Refiner | None]:
     return icnet.eval(), refiner.eval() if refiner is not None else None
 
 
+def cast_networks(icnet: ICNet, refiner: Refiner | None, dtype: torch.dtype) -> tuple[ICNet, Refiner | None]:
+    """The networks in ``dtype`` (unchanged in fp32; else cast and channels-last, in place: the segmenter owns them)."""
+    if dtype == torch.float32:
+        return icnet, refiner
+    nets = [
+        net.to(dtype=dtype, memory_format=torch.channels_last) if net is not None else None for net in (icnet, refiner)
+    ]
+    return nets[0], nets[1]
+
+
 class EVSSegmenter(VideoSegmenter):
     """EVS (thesis ch. 3) behind the video segmenter contract; frames are H×W×3 uint8 RGB."""
 
@@ -155,4 +169,5 @@ def build_segmenter(params: TrackerParams) -> EVSSegmenter:
     if params.get("torch_threads", None) is not None:
         torch.set_num_threads(params.torch_threads)
     device = select_device(params.get("use_gpu", True))
+    icnet, refiner = cast_networks(icnet, refiner, resolve_precision(params.get("precision", "fp32"), device))
     return EVSSegmenter(icnet, config, refiner, device, params)

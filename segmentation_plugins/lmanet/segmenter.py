@@ -5,6 +5,10 @@ constructor record rebuilds the network, or a bare state dict with ``constructor
 ``constructor_kwargs``), the memory size used at inference (it may differ from training, thesis
 Table 4.10), the working resolution ``input_size`` (h, w) and the device. A single-frame network
 (no ``forward_clip``) is segmented frame by frame with no memory: the baseline of the study.
+``precision`` ('fp32' default, 'bf16', 'auto': bf16 where the device computes it natively, see
+``pytracking_ext.evaluation.precision``) sets the dtype of the encoder, key/value heads, fusion and
+decoder (bf16: channels-last, on this segmenter's own copy of the network); the memory read (local
+attention softmax and weighted sum), the output resize, softmax and argmax stay fp32.
 A weights file that cannot be read, holds another network or does not fit is one
 :class:`LMANetWeightsError` line naming the file (as EVS's ``EVSWeightsError``).
 """
@@ -23,7 +27,7 @@ from pytracking_ext.evaluation.network_loading import NetworkSpec, load_network,
 from pytracking_ext.trackers import TrackerParams
 
 from ..segmenter import FrameSegmenter, SegmentationOutput, check_frame
-from .inference import EmptyMemory, LMANetStreamer
+from .inference import EmptyMemory, LMANetStreamer, to_network
 from .models.lmanet import LMANet, SingleFrameNet
 
 
@@ -34,15 +38,22 @@ class LMANetWeightsError(PytrackingError):
 class LMANetSegmenter(FrameSegmenter):
     """Frame-by-frame segmentation with the last ``memory_size`` frames as memory."""
 
-    def __init__(self, net: torch.nn.Module, params: TrackerParams, device: torch.device) -> None:
+    def __init__(
+        self, net: torch.nn.Module, params: TrackerParams, device: torch.device, dtype: torch.dtype = torch.float32
+    ) -> None:
         self.net = net.to(device).eval()
         self.params = params
         self.device = device
+        self.dtype = dtype
         self.num_classes = int(params.num_classes)
         self.input_size = tuple(params.input_size) if params.get("input_size", None) else None  # (h, w)
         self.streamer = None
         if hasattr(net, "forward_clip"):
             self._reconfigure_reading(params)
+        if dtype != torch.float32:
+            # the loaded network is shared through the loader's cache: cast this segmenter's own copy
+            self.net = copy.deepcopy(self.net).to(dtype=dtype, memory_format=torch.channels_last)
+        if hasattr(net, "forward_clip"):
             self.streamer = LMANetStreamer(
                 self.net, params.get("memory_size", None), EmptyMemory(params.get("empty_memory", "available"))
             )
@@ -82,7 +93,10 @@ class LMANetSegmenter(FrameSegmenter):
         x = torch.from_numpy(np.ascontiguousarray(frame)).to(self.device).permute(2, 0, 1)[None].float() / 255.0
         if self.input_size is not None and x.shape[-2:] != self.input_size:
             x = F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False)
-        logits = self.streamer.step(x) if self.streamer is not None else self.net(x)
+        if self.streamer is not None:
+            logits = self.streamer.step(x)
+        else:
+            logits = self.net(to_network(x, self.dtype)).float()
         if logits.shape[-2:] != frame.shape[:2]:
             logits = F.interpolate(logits, size=frame.shape[:2], mode="bilinear", align_corners=False)
         labels = logits[0].argmax(0).to(torch.uint8).cpu().numpy()
@@ -103,6 +117,7 @@ def network_spec(params: TrackerParams) -> NetworkSpec:
         constructor=params.get("constructor", None),
         constructor_kwargs=dict(params.get("constructor_kwargs", {})),
         channels_last=False,
+        precision=str(params.get("precision", "fp32")),
     )
 
 
@@ -127,4 +142,5 @@ def _load_lmanet(spec: NetworkSpec, device: torch.device) -> torch.nn.Module:
 def build_segmenter(params: TrackerParams) -> LMANetSegmenter:
     """The segmenter of ``params`` with its network loaded strictly from ``params.net_path``."""
     device = select_device(params.get("use_gpu", True))
-    return LMANetSegmenter(_load_lmanet(network_spec(params), device), params, device)
+    spec = network_spec(params)
+    return LMANetSegmenter(_load_lmanet(spec, device), params, device, spec.dtype(device))

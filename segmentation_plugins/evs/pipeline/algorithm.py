@@ -29,6 +29,11 @@ output takes the nearest-upsampled L wherever the upsampled P sums to less than 
 class-0 strips either. Refined and key frames
 have valid P everywhere (the IAM sets M = 1 outside the frame), and L = argmax P there.
 
+Precision: ICNet and the Refiner compute in the dtype of their weights (bf16 when the segmenter's
+``precision`` asks for it, ``segmenter.py``). Their inputs are cast to that dtype at the network
+boundary and their logits and features back to fp32, so the resize to the propagation resolution,
+the softmax, P, L, the warps, the IAM and the output upsampling always run in fp32.
+
 The flows and the network runs come from a :class:`Backend`: serial.py computes them inline,
 threaded.py takes them from the threads that computed them ahead.
 """
@@ -114,6 +119,7 @@ class FrameAlgorithm:
         self._mean = torch.tensor(IMAGE_MEAN_BGR, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
         self._upsample = OUTPUT_UPSAMPLING.get(config.output_upsampling)
         self._keep_features = config.refine
+        self.dtype = next(p.dtype for p in self.icnet.parameters())  # the networks' compute dtype
 
     def intake(
         self,
@@ -151,7 +157,13 @@ class FrameAlgorithm:
             h, w = image.shape[:2]
             # area averaging = cv2.INTER_AREA for a downscale
             x = F.interpolate(x, size=(max(1, round(h * d)), max(1, round(w * d))), mode="area")
-        return x - self._mean
+        return self._to_network(x - self._mean)
+
+    def _to_network(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` in the networks' dtype (fp32: unchanged; bf16: cast and channels-last)."""
+        if self.dtype == torch.float32:
+            return x
+        return x.to(self.dtype).contiguous(memory_format=torch.channels_last)
 
     def _to_propagation(
         self, logits: torch.Tensor, size: tuple[int, int], features: torch.Tensor | None, start: float
@@ -170,18 +182,17 @@ class FrameAlgorithm:
         """ICNet on ``frame`` (a key frame), brought to the propagation resolution."""
         start = time.perf_counter()
         out = self.icnet(self._network_input(frame.image), with_aux=False)
-        return self._to_propagation(
-            out.logits, frame.image.shape[:2], out.features if self._keep_features else None, start
-        )
+        features = out.features.float() if self._keep_features else None
+        return self._to_propagation(out.logits.float(), frame.image.shape[:2], features, start)
 
     def run_refine(self, frame: Frame, features: list[np.ndarray], p_warped: torch.Tensor) -> NetResult:
         """The Refiner on ``frame`` with the warped features (and P when it uses it)."""
         start = time.perf_counter()
         x = self._network_input(frame.image)
-        f = from_blocks(features).unsqueeze(0).to(self.device)
-        extra = p_warped.unsqueeze(0).to(self.device) if self.refiner.uses_pwarped else None
+        f = self._to_network(from_blocks(features).unsqueeze(0).to(self.device))
+        extra = self._to_network(p_warped.unsqueeze(0).to(self.device)) if self.refiner.uses_pwarped else None
         out = self.refiner(x, f, extra, with_aux=False)
-        return self._to_propagation(out.logits, frame.image.shape[:2], None, start)
+        return self._to_propagation(out.logits.float(), frame.image.shape[:2], None, start)
 
     def _unknown_as_ignored(self, l_f: np.ndarray, p_warped: torch.Tensor) -> np.ndarray:
         """L_F with the ignore label where P_warped carries no class, so the IAM hands them to the Refiner.
