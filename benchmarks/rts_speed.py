@@ -7,7 +7,7 @@ without ``../shared``, seeded random ones. Prints our times and the ratios to th
 implementation's times measured on this machine (fixture README section 4 and the issue text).
 
     python benchmarks/rts_speed.py [--threads 2] [--device cpu|cuda] [--frames 30] [--repeats 3] [--baseline]
-                                   [--official PYTRACKING_CHECKOUT]
+                                   [--precision fp32|bf16|auto] [--official PYTRACKING_CHECKOUT]
 
 With ``--repeats N`` the sequence is tracked N times from a fresh tracker; each frame's time (and
 the init time) is the minimum over the runs, the least disturbed one on a shared machine, and
@@ -16,6 +16,11 @@ copy (folded BatchNorms, prepacked convolutions, fused ReLU/add) and with NCHW t
 turn with ours frame by frame, and prints the ratio measured in that one run. ``--official
 CHECKOUT`` does the same with the official tracker of a PyTracking checkout, run through
 ``benchmarks/official_rts.py`` (its imports need ``pandas``; see that module).
+
+``--precision bf16|auto`` runs ours at that precision (rts50_fast's bf16 islands, see
+``pytracking_ext/trackers/rts/bf16.py``); where it resolves to bf16 the fp32 tracker ("ours fp32")
+runs in turn with it, the same-run ratio is printed, and the boxes are compared with fp32's and the
+official ones by their largest difference. The ``--baseline`` (plain eager) stays fp32.
 """
 
 from __future__ import annotations
@@ -138,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also run the official tracker of this PyTracking checkout (benchmarks/official_rts.py), "
         "in turn with ours frame by frame",
     )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "bf16", "auto"),
+        default="fp32",
+        help="precision of ours; bf16/auto also run ours in fp32 in turn with it",
+    )
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -147,7 +158,12 @@ def main(argv: list[str] | None = None) -> int:
         params.net.path = str(seed0_weights(args.shared, scratch / "rts50.pth"))
         params.device = args.device
         images, box, mask, reference = reference_sequence(args.shared, args.frames, scratch)
-        variants = {"ours": params}
+        fast = copy.deepcopy(params)
+        fast.net.precision = args.precision
+        variants = {"ours": fast}
+        low_precision = fast.net.dtype(args.device) != torch.float32
+        if low_precision:
+            variants["ours fp32"] = params
         if args.baseline:
             plain = copy.deepcopy(params)
             plain.net.cpu_inference, plain.net.channels_last = False, False
@@ -167,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"device {args.device}, {args.threads} threads, {len(images)} frames of "
         f"{images[0].shape[1]}x{images[0].shape[0]}, "
-        f"best of {len(runs)} runs per frame"
+        f"best of {len(runs)} runs per frame, ours: precision {args.precision} "
+        f"({'bf16' if low_precision else 'fp32'})"
     )
     medians = {}
     for name in names:
@@ -179,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
             f"({1 / medians[name][1]:.2f} FPS), first {times[0]:.3f} s, last {times[-1]:.3f} s"
         )
     init_time, median = medians["ours"]
+    if "ours fp32" in medians:
+        fp32_init, fp32_median = medians["ours fp32"]
+        print(
+            f"ours ({args.precision}) vs ours fp32 (same run): init {fp32_init / init_time:.2f}x, "
+            f"per frame {fp32_median / median:.2f}x"
+        )
     if args.baseline:
         plain_init, plain_median = medians["plain eager"]
         print(
@@ -196,8 +219,17 @@ def main(argv: list[str] | None = None) -> int:
             f"vs official ({source}: init {official_init} s, frame {official_frame} s): "
             f"init {official_init / init_time:.2f}x faster, per frame {official_frame / median:.2f}x faster"
         )
+    if "ours fp32" in medians:
+        difference = max(
+            float(np.abs(np.subtract(run["ours"][2], run["ours fp32"][2], dtype=float)).max()) for run in runs
+        )
+        print(f"ours ({args.precision}) vs ours fp32: largest box difference {difference:.2f} px")
     if reference is not None:
         for name in names:
+            if name == "ours" and low_precision:
+                difference = max(float(np.abs(np.asarray(run[name][2], dtype=float) - reference).max()) for run in runs)
+                print(f"{name}: largest box difference to the official tracker's {difference:.2f} px")
+                continue
             equal = all(np.allclose(np.asarray(run[name][2], dtype=float), reference, atol=1e-4) for run in runs)
             print(f"{name}: boxes equal to the official tracker's on all {len(images)} frames: {equal}")
     return 0

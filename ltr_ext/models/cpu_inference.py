@@ -13,8 +13,9 @@ runs each ReLU and residual add as a separate pass over the activations. For inf
 
 The values are those of the original network up to float rounding (oneDNN runs the same kernels).
 The oneDNN calls are the ones ``torch.compile`` emits for CPU convolutions; where they are missing,
-or for inputs they do not take (gradients on, not float32 on the CPU), the modules fall back to
-``F.conv2d``. The copy is for inference only: its BatchNorms are gone.
+or for inputs they do not take (gradients on, not float32 / bfloat16 matching the weights on the
+CPU), the modules fall back to ``F.conv2d``. A copy cast with ``.to(torch.bfloat16)`` runs bf16 oneDNN
+convolutions (the weights are repacked per dtype). The copy is for inference only: its BatchNorms are gone.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def onednn_available() -> bool:
         return False
 
 
+#: input dtypes of the oneDNN path (the weights must have the same dtype; bf16 for native-bf16 CPUs)
+_FAST_DTYPES = (torch.float32, torch.bfloat16)
+
+
 class PrepackedConv2d(nn.Module):
     """A ``Conv2d`` (with an optional fused ReLU) running on weights prepacked for oneDNN."""
 
@@ -61,19 +66,21 @@ class PrepackedConv2d(nn.Module):
     def _fast(self, x: torch.Tensor) -> bool:
         return (
             x.device.type == "cpu"
-            and x.dtype == torch.float32
+            and x.dtype in _FAST_DTYPES
+            and x.dtype == self.weight.dtype
             and x.dim() == 4
             and self.weight.device.type == "cpu"
             and not torch.is_grad_enabled()
         )
 
     def packed(self, shape: torch.Size) -> torch.Tensor:
-        key = tuple(shape)
+        # keyed by dtype too: ``module.to(torch.bfloat16)`` casts the weights, not the packed copies
+        key = (*shape, self.weight.dtype)
         if key not in self._packed:
             if len(self._packed) >= self._MAX_SHAPES:
                 self._packed.pop(next(iter(self._packed)))
             self._packed[key] = torch.ops.mkldnn._reorder_convolution_weight(
-                self.weight, list(self.padding), list(self.stride), list(self.dilation), self.groups, list(key)
+                self.weight, list(self.padding), list(self.stride), list(self.dilation), self.groups, list(shape)
             )
         return self._packed[key]
 
@@ -103,7 +110,7 @@ class PrepackedConv2d(nn.Module):
 
     def add_relu(self, x: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
         """``relu(conv(x) + other)`` in one call."""
-        if not self._fast(x) or self.relu:
+        if not self._fast(x) or self.relu or other.dtype != x.dtype:
             return F.relu(self(x) + other)
         return torch.ops.mkldnn._convolution_pointwise(
             x,

@@ -135,7 +135,7 @@ def load_network(spec: NetworkSpec, device: torch.device | str, network_dir: str
         tuple(sorted(spec.constructor_kwargs.items())),
         spec.channels_last,
         spec.cpu_inference,
-        spec.precision,
+        spec.dtype(device),  # the resolved dtype: 'auto' and 'bf16' that both end in bf16 share one copy
     )
     with _LOCK:
         if key not in _CACHE:

@@ -21,6 +21,7 @@ from ...utils.boxes import EMPTY_BOX, mask_to_bbox
 from ..base import BaseTracker
 from ..params import TrackerParams
 from .augmentation import Augmentation
+from .bf16 import BF16_PARTS, apply_bf16_islands
 from .box_init import box_to_mask
 from .geometry import (
     box_to_state,
@@ -53,6 +54,7 @@ class RTS(BaseTracker):
         super().__init__(params)
         self.net = None
         self.device = torch.device("cpu")
+        self.dtype = torch.float32
         self.diagnostics: dict[str, Any] = {}
 
     def predicts_segmentation_mask(self) -> bool:
@@ -65,7 +67,11 @@ class RTS(BaseTracker):
                 if self.params.has("device")
                 else select_device(self.params.get("use_gpu", True))
             )
-            self.net = load_network(self.params.net, self.device)
+            net = load_network(self.params.net, self.device)
+            # bf16 islands (backbone, segmentation-feature convolution, decoder) where the precision
+            # resolves to bf16; the learners and post-processing stay float32 (see .bf16)
+            self.dtype = self.params.net.dtype(self.device)
+            self.net = apply_bf16_islands(net, self.dtype, self.params.get("bf16_parts", BF16_PARTS))
 
     # ----- helpers ---------------------------------------------------------------------------
     def _backbone(self, patches: torch.Tensor, layers=None) -> dict[str, torch.Tensor]:
