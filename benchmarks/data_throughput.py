@@ -17,9 +17,10 @@ import time
 import torch
 
 from ltr_ext.data.loader import LTRLoader
-from ltr_ext.run_training import build_settings, parse_assignment
+from ltr_ext.run_training import build_settings
 from ltr_ext.train_settings import get_settings_module
 from ltr_ext.trainers import seed_everything
+from pytracking_ext.cli import add_set_argument
 
 
 def loader_rate(loader: LTRLoader, batches: int) -> float:
@@ -55,7 +56,7 @@ def main() -> None:
     parser.add_argument("--settings", default="tiny")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
     parser.add_argument("--batches", type=int, default=20)
-    parser.add_argument("--set", dest="assignments", type=parse_assignment, action="append", default=[])
+    add_set_argument(parser, "override a setting (repeatable)")
     args = parser.parse_args()
     module = get_settings_module(args.module, args.settings)
     if not hasattr(module, "build"):

@@ -32,9 +32,10 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from ltr_ext.run_training import build_settings, parse_assignment
+from ltr_ext.run_training import build_settings
 from ltr_ext.train_settings import get_settings_module
 from ltr_ext.trainers import LTRTrainer, seed_everything
+from pytracking_ext.cli import add_set_argument
 from pytracking_ext.evaluation.precision import native_bf16
 
 #: the small settings each default target runs with (``--set`` adds to them)
@@ -159,7 +160,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="passes over the kept batches")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per precision before measuring")
     parser.add_argument("--workspace", default=None, help="workspace (generated data, caches); default: a temp dir")
-    parser.add_argument("--set", dest="assignments", type=parse_assignment, action="append", default=[])
+    add_set_argument(parser, "override a setting (repeatable)")
     args = parser.parse_args()
     targets = args.target or ["rts rts_small", "lmanet lite0_camvid"]
     print(

@@ -8,32 +8,19 @@ NCCL on GPU). Re-running it resumes from the latest checkpoint.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
 import torch
 import torch.distributed as dist
 
-from pytracking_ext import overrides
-from pytracking_ext.cli import OneLineParser
-from pytracking_ext.errors import OverrideError, PytrackingError
+from pytracking_ext.cli import OneLineParser, add_set_argument
+from pytracking_ext.errors import PytrackingError
 
 from .admin.checkpoint import CheckpointError
 from .admin.settings import Settings
 from .train_settings import TRAIN_SETTINGS, get_settings_module
 from .trainers import TrainingDiverged, seed_everything
-
-
-def parse_assignment(text: str) -> tuple[str, object]:
-    """``key=value`` with ``value`` read as a Python literal when it is one (``3``, ``1e-3``, ``[1,2]``).
-
-    The argparse face of :func:`pytracking_ext.overrides.parse_assignment`.
-    """
-    try:
-        return overrides.parse_assignment(text)
-    except OverrideError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def init_distributed() -> tuple[int, int]:
@@ -76,15 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         help="torch.backends.cudnn.benchmark (true/false)",
     )
     parser.add_argument("--workspace", default=None, help="workspace folder (overrides LTR_WORKSPACE_DIR)")
-    parser.add_argument(
-        "--set",
-        dest="assignments",
-        type=parse_assignment,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a setting (repeatable; checked against the declared ones)",
-    )
+    add_set_argument(parser, "override a setting (repeatable; checked against the declared ones)")
     args = parser.parse_args(argv)
     try:
         module = get_settings_module(args.train_module, args.train_name)

@@ -49,3 +49,22 @@ def add_debug_arguments(parser: argparse.ArgumentParser) -> None:
 
 def visdom_info(args: argparse.Namespace) -> dict:
     return {"use_visdom": args.use_visdom, "server": args.visdom_server, "port": args.visdom_port}
+
+
+def assignment(text: str) -> tuple[str, object]:
+    """argparse type of ``--set key=value``: :func:`pytracking_ext.overrides.parse_assignment` with its
+    error as an argparse error (the one-line usage error, exit 2)."""
+    from .errors import OverrideError
+    from .overrides import parse_assignment
+
+    try:
+        return parse_assignment(text)
+    except OverrideError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def add_set_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """The repeatable ``--set KEY=VALUE`` option (collected in ``args.assignments``)."""
+    parser.add_argument(
+        "--set", dest="assignments", type=assignment, action="append", default=[], metavar="KEY=VALUE", help=help
+    )

@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 
 from pytracking_ext import overrides
-from pytracking_ext.cli import OneLineParser
-from pytracking_ext.errors import OverrideError, PytrackingError
+from pytracking_ext.cli import OneLineParser, add_set_argument
+from pytracking_ext.errors import PytrackingError
 from pytracking_ext.settings import env_settings, ltr_env_settings
 from pytracking_ext.trackers import TrackerParams
 from pytracking_ext.utils.io import atomic_write_text, imwrite_indexed
@@ -49,13 +49,6 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
     return value
-
-
-def parse_assignment(text: str) -> tuple[str, object]:
-    try:
-        return overrides.parse_assignment(text)
-    except OverrideError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def apply_overrides(params: TrackerParams, assignments: list[tuple[str, object]], owner: str, label_set: str) -> None:
@@ -88,15 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-videos", type=positive_int, help="stop after this many videos/clips (quick checks)")
     parser.add_argument("--max-frames", type=positive_int, help="own video: stop after this many frames")
     parser.add_argument("--threads", type=positive_int, help="torch CPU threads")
-    parser.add_argument(
-        "--set",
-        dest="assignments",
-        type=parse_assignment,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a parameter (repeatable)",
-    )
+    add_set_argument(parser, "override a parameter (repeatable)")
     parser.add_argument("--no-progress", action="store_true")
     return parser
 
