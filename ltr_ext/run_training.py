@@ -81,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         # the module's first use of settings.env / settings.device checks every --set name
         with settings.declaring():
             module.run(settings)
+        if dist.is_available() and dist.is_initialized():
+            # Rank 0 writes the last checkpoint and logs after the others finished their last step, and it
+            # hosts the process group's store: every rank waits here, so none tears the group down while
+            # another still uses it (an early teardown aborted a rank now and then).
+            dist.barrier()
     except (TrainingDiverged, CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -11,6 +11,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("PYTRACKING_EXT_SHARED", REPO_ROOT.parent / "shared"))
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """Whatever a test (or the code it runs in-process) puts into os.environ is gone after it: later
+    tests, and the subprocesses they start, see the environment the session started with."""
+    saved = dict(os.environ)
+    yield
+    if dict(os.environ) != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture
 def workspace(tmp_path, monkeypatch):
     """Point every PYTRACKING_/LTR_ setting at a fresh folder so tests never touch the user's."""
