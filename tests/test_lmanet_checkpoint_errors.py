@@ -47,47 +47,20 @@ def _truncated(source: Path, folder: Path) -> Path:
     return path
 
 
+def _arguments(param: str, net_path: Path, root: Path) -> list[str]:
+    """``run_segmentation`` arguments segmenting the generated CamVid clip with ``net_path``."""
+    return ["lmanet", param, "--dataset", "camvid", "--root", str(root), "--out", str(root / "out"),
+            "--set", f"net_path={str(net_path)!r}", "--set", "use_gpu=False", "--no-progress"]  # fmt: skip
+
+
 def _cli(param: str, net_path: Path, root: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTRACKING_NETWORK_PATH": str(root)}
-    command = [
-        sys.executable,
-        "-m",
-        "segmentation_plugins.run_segmentation",
-        "lmanet",
-        param,
-        "--dataset",
-        "camvid",
-        "--root",
-        str(root),
-        "--out",
-        str(root / "out"),
-        "--set",
-        f"net_path={str(net_path)!r}",
-        "--set",
-        "use_gpu=False",
-        "--no-progress",
-    ]
+    command = [sys.executable, "-m", "segmentation_plugins.run_segmentation", *_arguments(param, net_path, root)]
     return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
 def _in_process(param: str, net_path: Path, root: Path) -> int:
-    return main(
-        [
-            "lmanet",
-            param,
-            "--dataset",
-            "camvid",
-            "--root",
-            str(root),
-            "--out",
-            str(root / "out"),
-            "--set",
-            f"net_path={str(net_path)!r}",
-            "--set",
-            "use_gpu=False",
-            "--no-progress",
-        ]
-    )
+    return main(_arguments(param, net_path, root))
 
 
 def _single_error_line(stderr: str) -> str:
