@@ -81,15 +81,20 @@ def test_weights_load_strictly_from_paths_relative_to_network_path(workspace, mo
     torch.testing.assert_close(from_icnet.pipeline.refiner.classifier.weight, icnet.classifier.weight)
 
 
-def test_mismatched_or_absent_checkpoints_name_the_parameter_and_keys(tmp_path):
+def test_mismatched_or_absent_checkpoints_name_the_parameter_and_what_they_hold(tmp_path):
     torch.manual_seed(0)
     standard = save_checkpoint(tmp_path / "standard.pth.tar", build_icnet("standard"))
-    with pytest.raises(EVSWeightsError, match=r"^icnet_weights: .*does not fit ICNet: .*shape mismatches") as info:
+    with pytest.raises(
+        EVSWeightsError, match=r"^icnet_weights: .*is the standard 19-class ICNet, .*--set icnet_config=standard"
+    ) as info:
         build_segmenter("evs", params(icnet_weights=str(standard)))
     assert "\n" not in str(info.value)
     refiner_as_icnet = save_checkpoint(tmp_path / "refiner.pth.tar", build_refiner("small"))
-    with pytest.raises(EVSWeightsError, match=r"missing keys \(\d+\): trunk\.") as info:
+    with pytest.raises(EVSWeightsError, match=r"is the small 19-class Refiner, not an ICNet"):
         build_segmenter("evs", params(icnet_weights=str(refiner_as_icnet)))
+    unknown = save_checkpoint(tmp_path / "unknown.pth.tar", torch.nn.Conv2d(3, 2, 1))
+    with pytest.raises(EVSWeightsError, match=r"^icnet_weights: .*does not fit ICNet: missing keys \(\d+\)"):
+        build_segmenter("evs", params(icnet_weights=str(unknown)))
     with pytest.raises(EVSWeightsError, match=r"^icnet_weights: .*nowhere\.pth not found"):
         build_segmenter("evs", params(icnet_weights=str(tmp_path / "nowhere.pth")))
 

@@ -35,6 +35,7 @@ from pytracking_ext.evaluation.precision import resolve_precision
 from pytracking_ext.trackers.params import TrackerParams
 
 from ..segmenter import SegmentationOutput, VideoSegmenter
+from .checkpoint_identity import BUILDERS, identify
 from .models import ICNet, Refiner, build_icnet, build_refiner
 from .pipeline import EVSPipeline, PipelineConfig, PropagationState, RunStats
 
@@ -62,8 +63,38 @@ def load_weights(
             f"{parameter}: {spec.resolve(network_dir)} not found (absolute, or relative to the "
             f"network_path setting / PYTRACKING_NETWORK_PATH)"
         ) from None
-    except (CheckpointError, StateDictMismatch) as error:
+    except CheckpointError as error:
         raise EVSWeightsError(f"{parameter}: {error}") from None
+    except StateDictMismatch as error:
+        raise EVSWeightsError(f"{parameter}: {_mismatch_line(spec.resolve(network_dir), parameter, error)}") from None
+
+
+#: the network kind each weights parameter must hold
+EXPECTED_KIND = {"icnet_weights": "ICNet", "refiner_weights": "Refiner"}
+
+
+def _mismatch_line(path, parameter: str, error) -> str:
+    """One line for a checkpoint that does not fit: which EVS network it is, when it is one we know."""
+    from ltr_ext.admin.checkpoint import read_checkpoint
+
+    checkpoint = read_checkpoint(path)
+    state_dict = checkpoint.get("net", checkpoint)
+    expected = EXPECTED_KIND.get(parameter)
+    for kind in BUILDERS:
+        found = identify(state_dict, kind)
+        if found is None:
+            continue
+        if expected is not None and kind != expected:
+            article = "an" if expected[0] in "AEIOU" else "a"
+            return (
+                f"{path} is {found.describe()}, not {article} {expected}: "
+                f"point {parameter} at {article} {expected} checkpoint"
+            )
+        return (
+            f"{path} is {found.describe()}, but these parameters expect another {kind} "
+            f"(size or class count): add {found.settings()}"
+        )
+    return error.summary()
 
 
 def _random(builder: Callable[[], nn.Module], seed: int) -> nn.Module:

@@ -143,4 +143,14 @@ def build_segmenter(params: TrackerParams) -> LMANetSegmenter:
     """The segmenter of ``params`` with its network loaded strictly from ``params.net_path``."""
     device = select_device(params.get("use_gpu", True))
     spec = network_spec(params)
-    return LMANetSegmenter(_load_lmanet(spec, device), params, device, spec.dtype(device))
+    net = _load_lmanet(spec, device)
+    memory = params.get("memory_size", None)
+    if memory is not None and not hasattr(net, "forward_clip"):
+        # running it anyway would give the single-frame baseline under LMANet's name
+        raise LMANetWeightsError(
+            f"net_path: {spec.resolve()} is a single-frame network (no memory), but parameters "
+            f"'{params.get('param_name', '?')}' run LMANet with a memory of {memory} frames: give an LMANet "
+            f"checkpoint (run_training lmanet ... --set stage=1|2), or use the single-frame parameter set "
+            f"(e.g. lite0_camvid_single) for this file"
+        )
+    return LMANetSegmenter(net, params, device, spec.dtype(device))

@@ -22,7 +22,10 @@ from pathlib import Path
 
 from pytracking_ext.synthetic import generate
 
+from ...admin.checkpoint import read_checkpoint
+from ...admin.loading import load_state_dict_strict
 from ...dataset import davis
+from ...dataset.pseudo_videos import PseudoVideoSpec, write_pseudo_videos
 from ...dataset.video_dataset import SequenceVideoDataset, only_sequences
 from ...models.backbone import BACKBONE_INPUT, load_pretrained
 from ...models.rts import build_rts_small
@@ -56,20 +59,71 @@ def generated_videos(settings) -> Path:
     return root
 
 
-def real_clips(paths, names) -> list[SequenceVideoDataset]:
-    """DAVIS-layout folders (2016 val or 2017 train lists), optionally only the videos in ``names``
-    (names missing from a folder raise)."""
+#: the DAVIS list files a real-clip folder may hold, tried in this order (version, split)
+REAL_CLIP_LISTS = (("2016", "val"), ("2016", "train"), ("2017", "train"))
+
+
+def real_clip_dataset(root: Path) -> SequenceVideoDataset:
+    """The videos of a DAVIS-layout folder, from the first list file of :data:`REAL_CLIP_LISTS` it has."""
+    for version, split in REAL_CLIP_LISTS:
+        if (root / "ImageSets" / version / f"{split}.txt").is_file():
+            return davis(root, version, split)
+    wanted = " or ".join(f"ImageSets/{v}/{s}.txt" for v, s in REAL_CLIP_LISTS)
+    raise FileNotFoundError(f"real_clips: {root} has no {wanted}")
+
+
+def real_clips(paths, names=None, exclude=()) -> list[SequenceVideoDataset]:
+    """DAVIS-layout folders (2016 val / train or 2017 train lists), optionally only the videos in
+    ``names`` and never those in ``exclude`` (held-out validation clips). A name in ``names`` or
+    ``exclude`` must be in at least one folder (a typo would silently train on a held-out clip);
+    each folder keeps the names it has, and a folder left with none is dropped."""
+    datasets = [(Path(path), real_clip_dataset(Path(path))) for path in paths or ()]
+    per_folder = [(root, dataset, {e.sequence.name for e in dataset.entries}) for root, dataset in datasets]
+    known = set().union(*(present for _, _, present in per_folder))
+    for setting, given in (("real_clip_sequences", names), ("real_clip_exclude", exclude)):
+        missing = sorted(set(given or ()) - known)
+        if missing:
+            raise FileNotFoundError(f"{setting}: {missing} not in any of {[str(p) for p, _ in datasets]}")
     out = []
-    for path in paths or ():
-        root = Path(path)
-        if (root / "ImageSets" / "2016" / "val.txt").is_file():
-            dataset = davis(root, "2016", "val")
-        elif (root / "ImageSets" / "2017" / "train.txt").is_file():
-            dataset = davis(root, "2017", "train")
-        else:
-            raise FileNotFoundError(f"real_clips: {root} has no ImageSets/2016/val.txt or ImageSets/2017/train.txt")
-        out.append(only_sequences(dataset, list(names), source=f"real_clips {root}") if names else dataset)
+    for root, dataset, present in per_folder:
+        keep = sorted((present & set(names) if names else present) - set(exclude or ()))
+        if keep == sorted(present):
+            out.append(dataset)
+        elif keep:
+            out.append(only_sequences(dataset, keep, source=f"real_clips {root}"))
     return out
+
+
+def real_clip_weights(weight: float, per_folder, count: int) -> list[float]:
+    """One sampling weight per real-clip folder: ``per_folder`` (a list, one per folder) where given,
+    else ``weight`` for all."""
+    if per_folder is None:
+        return [float(weight)] * count
+    if len(per_folder) != count:
+        raise ValueError(f"real_clip_weights: {len(per_folder)} weights for {count} real_clips folders")
+    return [float(w) for w in per_folder]
+
+
+def pseudo_videos(settings) -> list[SequenceVideoDataset]:
+    """Pseudo-videos cut from the frames of ``pseudo_video_sources`` (see ltr_ext.dataset.pseudo_videos),
+    written once per configuration into the workspace."""
+    if not settings.pseudo_video_sources or not settings.pseudo_videos:
+        return []
+    spec = PseudoVideoSpec(
+        num_videos=settings.pseudo_videos, num_frames=settings.pseudo_video_frames, seed=settings.seed
+    )
+    names = settings.pseudo_video_sequences
+    tag = f"{spec.num_videos}x{spec.num_frames}_seed{spec.seed}_{len(settings.pseudo_video_sources)}src"
+    tag += f"_{len(names)}seq" if names else ""
+    root = Path(settings.env.workspace_dir) / "generated" / f"rts_small_pseudo_{tag}"
+    return [davis(write_pseudo_videos(root, settings.pseudo_video_sources, spec, names), "2017", "train")]
+
+
+def start_from(net, path: str | None) -> None:
+    """Start training from the weights of a network file (strict: every key must match)."""
+    if path:
+        checkpoint = read_checkpoint(Path(path).expanduser())
+        load_state_dict_strict(net, checkpoint.get("net", checkpoint), source=str(path))
 
 
 def run(settings) -> None:
@@ -101,18 +155,34 @@ def run(settings) -> None:
         real_clips=None,
         real_clip_sequences=None,
         real_clip_weight=1.0,
+        real_clip_weights=None,
+        real_clip_exclude=(),
         print_interval=5,
         segm_bce_weight=10.0,
         clf_feature_stride=32,
+        pseudo_video_sources=None,
+        pseudo_video_sequences=None,
+        pseudo_videos=60,
+        pseudo_video_frames=30,
+        pseudo_video_weight=1.0,
+        init_network=None,
     )
     root = generated_videos(settings)
-    train_sets = [davis(root, "2017", "train")] + real_clips(settings.real_clips, settings.real_clip_sequences)
-    weights = [1.0] + [settings.real_clip_weight] * (len(train_sets) - 1)
+    reals = real_clips(settings.real_clips, settings.real_clip_sequences, settings.real_clip_exclude)
+    real_weights = real_clip_weights(
+        settings.real_clip_weight, settings.real_clip_weights, len(settings.real_clips or ())
+    )
+    if len(reals) != len(real_weights):  # a folder left without videos takes its weight with it
+        raise ValueError("real_clip_weights: a real_clips folder has no video left after the name filters")
+    pseudos = pseudo_videos(settings)
+    train_sets = [davis(root, "2017", "train")] + reals + pseudos
+    weights = [1.0] + real_weights + [settings.pseudo_video_weight] * len(pseudos)
     val_sets = [davis(root, "2017", "val")]
     net = build_rts_small(
         backbone=settings.backbone, feature_dim=settings.feature_dim, clf_stride=settings.clf_feature_stride // 16
     )
-    if settings.pretrained_backbone:
+    if settings.pretrained_backbone and not settings.init_network:
         load_pretrained(settings.backbone, net.feature_extractor)
+    start_from(net, settings.init_network)
     groups = parameter_groups(net, settings.lr_backbone, settings.lr_segmentation, settings.lr_instance)
     train(settings, net, loaders(settings, input_format(settings.backbone), train_sets, weights, val_sets), groups)
