@@ -2,7 +2,7 @@
 (boxes) and J&F (masks), one table per data set.
 
     python benchmarks/rts_small_quality.py [--trackers rts:rts_small opencv_mil:mask]
-        [--davis ../shared/data/davis2016] [--generated 8 --frames 50 --seed 1234] [--threads 2]
+        [--davis ../shared/data/davis2016] [--generated 8 --frames 50 --seed 1234] [--distractors 3] [--threads 2]
         [--net workspace/checkpoints/ltr/rts/rts_small/RTSNet_ep0010.pth.tar]
 
 Every tracker starts from the first-frame mask. Boxes are scored against the tight box of each
@@ -95,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generated", type=int, default=8, help="generated sequences (0: none)")
     parser.add_argument("--frames", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument(
+        "--distractors",
+        type=int,
+        default=0,
+        help="also score a distractor-heavy generated benchmark with this many look-alikes per video (0: none)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--net", help="weights file for the rts trackers (default: each parameter set's own)")
     args = parser.parse_args(argv)
@@ -111,6 +117,19 @@ def main(argv: list[str] | None = None) -> int:
             sets[f"generated DAVIS-2016-format, {args.generated} x {args.frames} frames, seed {args.seed}"] = list(
                 get_dataset("dv2016_val", root=root)
             )
+            if args.distractors:
+                crowded = generate(
+                    "davis",
+                    Path(tmp) / "crowded",
+                    args.generated,
+                    args.frames,
+                    args.seed,
+                    davis_version=2016,
+                    distractors=args.distractors,
+                    progress=False,
+                )
+                title = f"generated with {args.distractors} look-alike distractors, {args.generated} x {args.frames}"
+                sets[f"{title} frames, seed {args.seed}"] = list(get_dataset("dv2016_val", root=crowded))
         for title, sequences in sets.items():
             print_table(title, {f"{s.name}/{s.param}": evaluate(s, sequences, args.net) for s in specs})
     return 0

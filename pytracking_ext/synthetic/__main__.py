@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num-objects", type=int, default=2, help="objects per video (davis 2017, youtubevos)")
     parser.add_argument("--vot-region", choices=VOT_REGIONS, default="rectangle", help="VOT ground-truth region type")
     parser.add_argument("--davis-version", type=int, choices=(2016, 2017), default=2017)
+    parser.add_argument(
+        "--distractors", type=int, default=None, help="look-alikes of the first object per video (default: 0 or 1)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 
@@ -40,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         num_objects=args.num_objects,
         vot_region=args.vot_region,
         davis_version=args.davis_version,
+        distractors=args.distractors,
         progress=not args.no_progress,
     )
     try:

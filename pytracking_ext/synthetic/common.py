@@ -31,6 +31,8 @@ class GenerationSpec:
     vot_region: str = "rectangle"
     davis_version: int = 2017
     progress: bool = True
+    #: unannotated look-alikes of the first object per video; None: one in two of every three videos
+    distractors: int | None = None
 
     def __post_init__(self) -> None:
         checks = (
@@ -47,6 +49,9 @@ class GenerationSpec:
             raise ValueError(f"num_objects must be at most 255 (8-bit label PNGs), got {self.num_objects}")
         if self.vot_region not in VOT_REGIONS:
             raise ValueError(f"vot_region must be one of {', '.join(VOT_REGIONS)}, got {self.vot_region!r}")
+        valid_count = isinstance(self.distractors, (int, np.integer)) and self.distractors >= 0
+        if self.distractors is not None and not valid_count:
+            raise ValueError(f"distractors must be an integer >= 0 or None, got {self.distractors!r}")
         if self.davis_version not in DAVIS_VERSIONS:
             raise ValueError(f"davis_version must be 2016 or 2017, got {self.davis_version!r}")
 

@@ -50,7 +50,9 @@ def render_target_video(
     variant: int = 0,
 ) -> RenderedTarget:
     """Render one single-target video to ``image_paths`` (frame i -> path i)."""
-    config = SceneConfig(spec.width, spec.height, len(image_paths), 1, allow_absence, keep_visible, False, variant)
+    config = SceneConfig(
+        spec.width, spec.height, len(image_paths), 1, allow_absence, keep_visible, False, variant, spec.distractors
+    )
     scene = make_scene(spec.rng(*key), config)
     recorder = TrackRecorder()
     for path, frame in zip(image_paths, render_frames(scene, range(len(image_paths)), recorder)):

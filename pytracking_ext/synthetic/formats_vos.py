@@ -27,7 +27,9 @@ def imwrite_binary(path: Path, mask: np.ndarray) -> None:
 def _davis_sequence(
     spec: GenerationSpec, key: tuple[int, ...], root: Path, name: str, num_objects: int, variant: int, binary: bool
 ) -> None:
-    config = SceneConfig(spec.width, spec.height, spec.num_frames, num_objects, True, frozenset({0}), False, variant)
+    config = SceneConfig(
+        spec.width, spec.height, spec.num_frames, num_objects, True, frozenset({0}), False, variant, spec.distractors
+    )
     scene = make_scene(spec.rng(*key), config)
     for f, frame in enumerate(render_frames(scene, range(spec.num_frames), TrackRecorder())):
         imwrite_rgb(root / "JPEGImages" / "480p" / name / f"{f:05d}.jpg", frame.image, quality=JPEG_QUALITY)
@@ -68,7 +70,15 @@ def _video_id(rng: np.random.Generator) -> str:
 
 def _ytvos_scene(spec: GenerationSpec, key: tuple[int, ...], variant: int) -> Scene:
     config = SceneConfig(
-        spec.width, spec.height, spec.num_frames, spec.num_objects, True, frozenset({0}), True, variant
+        spec.width,
+        spec.height,
+        spec.num_frames,
+        spec.num_objects,
+        True,
+        frozenset({0}),
+        True,
+        variant,
+        distractors=spec.distractors,
     )
     return make_scene(spec.rng(*key), config)
 

@@ -73,7 +73,15 @@ def write_vot(out: Path, spec: GenerationSpec) -> GeneratedDataset:
     for index, name in enumerate(progress(names, "vot", spec)):
         folder = sequences / name
         config = SceneConfig(
-            spec.width, spec.height, spec.num_frames, 1, spec.vot_region == "mask", frozenset({0}), False, index
+            spec.width,
+            spec.height,
+            spec.num_frames,
+            1,
+            spec.vot_region == "mask",
+            frozenset({0}),
+            False,
+            index,
+            spec.distractors,
         )
         scene = make_scene(spec.rng(7, index), config)
         recorder = TrackRecorder()

@@ -32,6 +32,7 @@ class SceneConfig:
     keep_visible: frozenset[int] = frozenset({0})
     late_starts: bool = False
     variant: int = 0  # sequence index: cycles the main event so every kind occurs in small datasets
+    distractors: int | None = None  # look-alikes of the first object; None: one, except every third variant
 
 
 @dataclass
@@ -250,7 +251,8 @@ def plan_scene(rng: np.random.Generator, config: SceneConfig) -> Scene:
         motion.events = [ev for ev in motion.events if ev.start > start + 1]
         objects.append(Layer(appearance.random_outline(rng), appearance.object_texture(rng, family), motion, start))
     distractors = []
-    if config.variant % 3 != 2:
+    count = config.distractors if config.distractors is not None else int(config.variant % 3 != 2)
+    for _ in range(count):  # same texture family as the first object: similar, not identical
         motion = random_motion(rng, w, h, fast=False)
         distractors.append(Layer(appearance.random_outline(rng), appearance.object_texture(rng, families[0]), motion))
     occluders = []
