@@ -31,10 +31,36 @@ def interruptible(run: Callable[[], int]) -> int:
         return 130
 
 
+class _StoreWorkers(argparse.Action):
+    """Stores ``--workers``; also as ``args.threads`` for callers that still read the former name."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.threads = values
+
+
+class _Renamed(argparse.Action):
+    """An option that was renamed: using it is a one-line usage error that names the new option."""
+
+    def __init__(self, option_strings, dest, new: str, **kwargs) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.new = new
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        # parser.exit, not parser.error: one line, without the usage dump (docs/conventions.md)
+        what = f"{option_string} was renamed {self.new} (worker processes; {option_string} is torch threads elsewhere)"
+        parser.exit(2, f"{parser.prog}: error: {what}\n")
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by run_tracker and run_experiment."""
     parser.add_argument("--debug", type=int, default=0, help="debug level (errors then propagate)")
-    parser.add_argument("--threads", type=int, default=0, help="worker processes (0 = run in this process)")
+    parser.add_argument(
+        "--workers", type=int, default=0, action=_StoreWorkers, help="worker processes (0 = run in this process)"
+    )
+    # --threads used to mean worker processes here but torch threads in run_segmentation (issue 20,
+    # item 4): the old spelling fails with the new name instead of silently meaning something else.
+    parser.add_argument("--threads", action=_Renamed, new="--workers", nargs="?", help=argparse.SUPPRESS)
     parser.add_argument("--overwrite", action="store_true", help="re-run sequences whose results exist")
     parser.add_argument("--int-boxes", action="store_true", help="write integer boxes like PyTracking")
     add_debug_arguments(parser)

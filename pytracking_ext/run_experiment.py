@@ -59,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = run_dataset(
         dataset,
         trackers,
-        threads=args.threads,
+        workers=args.workers,
         debug=args.debug,
         overwrite=args.overwrite,
         settings=settings,

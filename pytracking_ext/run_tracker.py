@@ -1,7 +1,9 @@
 """Run a tracker on a dataset: ``python -m pytracking_ext.run_tracker TRACKER PARAM --dataset_name NAME``.
 
 Same arguments as PyTracking's ``run_tracker.py`` plus ``--dataset_path`` (the dataset root, instead
-of a setting), ``--overwrite`` (redo finished sequences) and ``--int-boxes``. The results folder
+of a setting), ``--overwrite`` (redo finished sequences), ``--int-boxes`` and ``--workers N``
+(worker processes; PyTracking's ``--threads``, renamed because run_segmentation's ``--threads`` sets
+torch threads). The results folder
 is checked for writability before any tracking; Ctrl-C prints one line, keeps the finished
 sequences and exits with status 130.
 """
@@ -55,7 +57,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = run_dataset(
         dataset,
         [spec],
-        threads=args.threads,
+        workers=args.workers,
         debug=args.debug,
         overwrite=args.overwrite,
         settings=settings,

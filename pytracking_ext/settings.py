@@ -24,6 +24,7 @@ overwritten).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,7 +230,10 @@ def write_template(path: Path, force: bool = False) -> Path:
 def listing() -> list[str]:
     """Every setting of every group with its value and where it came from (the settings command's output)."""
     resolved = [(cls, resolve(cls, {})) for cls in groups()]  # resolve all first: an error prints nothing else
-    lines = [f"# settings file: {settings_file_path()}"]
+    path = settings_file_path()
+    # A newcomer read the bare path as "this file exists"; say when it does not (issue 20, item 2).
+    state = "" if path.is_file() or str(path) == os.devnull else " (not present; --init writes it)"
+    lines = [f"# settings file: {path}{state}"]
     for cls, settings in resolved:
         group = cls.group
         header = f"# {group.title} settings, {group.prefix}<NAME>"

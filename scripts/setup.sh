@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up the project in ./.venv: pinned PyTorch, the package in editable mode, and with "test" the
-# test dependencies. Safe to re-run; only Python 3.10+ and pip are needed.
+# test dependencies ("app": the web page's). Safe to re-run; only Python 3.10+ and pip are needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -9,7 +9,8 @@ for arg in "$@"; do
   case "$arg" in
     test) extras="[test]" ;;
     train) extras="[train]" ;;
-    *) echo "usage: scripts/setup.sh [test|train]" >&2; exit 2 ;;
+    app) extras="[app]" ;;
+    *) echo "usage: scripts/setup.sh [test|train|app]" >&2; exit 2 ;;
   esac
 done
 # jpeg4py decodes through the system libturbojpeg; install it when we can (root with apt-get).
@@ -20,6 +21,16 @@ if [ "$extras" = "[test]" ] && ! ldconfig -p 2>/dev/null | grep -q libturbojpeg;
       || echo "note: could not install libturbojpeg0; JPEG decoding falls back to OpenCV"
   else
     echo "note: libturbojpeg0 not installed (needs root and apt-get); JPEG decoding falls back to OpenCV"
+  fi
+fi
+# The web page's browser test (tests/test_app_browser.py) drives Debian's chromium through Playwright;
+# without it that test skips and says why. Playwright's own browser download is never used.
+if [ "$extras" = "[test]" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }) \
+      || echo "note: could not install chromium; the browser test will skip"
+  else
+    echo "note: chromium not installed (needs root and apt-get); the browser test will skip"
   fi
 fi
 if [ ! -x .venv/bin/python ]; then

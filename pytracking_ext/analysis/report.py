@@ -1,7 +1,8 @@
 """One analysis report: load sequences, score every tracker, write tables and plots.
 
 Outputs go to ``<result_plot_path>/<report name>/``: ``summary.csv``, ``summary.md``,
-``per_sequence.csv`` (box datasets), ``per_object.csv`` (VOS), ``attributes.csv`` (datasets with
+``per_sequence.csv`` (box datasets: ``<tracker>_auc`` and ``<tracker>_avg_overlap_valid`` per sequence),
+``per_object.csv`` (VOS), ``attributes.csv`` (datasets with
 attributes) and, with plotting on, ``success.png``, ``precision.png``, ``norm_precision.png``,
 ``attributes.png``. Every file is written atomically.
 """

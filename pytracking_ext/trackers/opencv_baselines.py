@@ -4,13 +4,16 @@
 segmentation: the initial mask (or the filled initial box) moved and scaled with the tracked box,
 a deliberately simple reference point for mask trackers on VOS benchmarks.
 
-OpenCV's MIL draws random samples from an internal generator that cannot be seeded from Python,
-so two runs on the same frames can differ by a few pixels: compare baselines over several runs
-(``--runid``) rather than trusting one.
+OpenCV's MIL (5.1) draws its samples from the C library's ``rand()``, whose state every earlier
+tracker in the process moved on: the same sequence gave different boxes depending on what ran
+before it (issue 20, item 6). ``initialize`` therefore seeds both the C generator (``srand``,
+through ctypes) and OpenCV's own (``cv2.setRNGSeed``, for the other algorithms) with
+``params.rng_seed`` (default 0) plus the run id, so ``--runid`` runs still differ.
 """
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +35,29 @@ OPENCV_FACTORIES: dict[str, Callable[[], Any]] = {
 #: OpenCV's MIL never returns from ``init`` on a box narrower than 5 pixels (opencv 5.1: 4x4, 2x6 and
 #: 1x40 boxes loop forever; 5x5 boxes anywhere in the image work), so smaller boxes are refused.
 MIN_BOX_SIDE = 5
+
+
+def rng_seed(params: TrackerParams) -> int:
+    """OpenCV's seed for one sequence: ``params.rng_seed`` (default 0) plus the run id (0 without one)."""
+    return int(params.get("rng_seed", 0)) + int(params.get("run_id", None) or 0)
+
+
+def _c_library() -> Any:
+    """The process's C library (for ``srand``), or None where ctypes cannot open it."""
+    try:
+        return ctypes.CDLL(None)
+    except (OSError, TypeError):  # Windows has no "the process's symbols" handle; rand() then stays unseeded
+        return None
+
+
+_LIBC = _c_library()
+
+
+def seed_generators(seed: int) -> None:
+    """Seed OpenCV's generator and the C library's ``rand()`` (which MIL samples from) with ``seed``."""
+    cv2.setRNGSeed(seed)
+    if _LIBC is not None and hasattr(_LIBC, "srand"):
+        _LIBC.srand(ctypes.c_uint(seed))
 
 
 class OpenCVTracker(BaseTracker):
@@ -65,6 +91,7 @@ class OpenCVTracker(BaseTracker):
                 f"init box {pixels[2]}x{pixels[3]} (inside the image) is too small for the OpenCV "
                 f"baseline: at least {MIN_BOX_SIDE}x{MIN_BOX_SIDE} pixels"
             )
+        seed_generators(rng_seed(self.params))
         self._tracker = self._factory()
         self._tracker.init(self._to_bgr(image), pixels)
         self._box = box

@@ -17,23 +17,36 @@ def _color(object_id: int) -> tuple[int, int, int]:
     return tuple(int(c) for c in DAVIS_PALETTE[object_id % 255 or 1])
 
 
+def _draw_contour(canvas: np.ndarray, region: np.ndarray, color: tuple[int, int, int], thickness: int) -> None:
+    """Outline ``region`` in ``color`` over a black line: a tint alone vanishes on an object of the
+    same colour (a red tint on a red car, issue 20 item 9); the dark edge keeps the outline visible."""
+    contours, _ = cv2.findContours(region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(canvas, contours, -1, (0, 0, 0), thickness + 2)
+    cv2.drawContours(canvas, contours, -1, color, thickness)
+
+
 def draw_overlay(
     image: np.ndarray, boxes: Any = None, mask: np.ndarray | None = None, alpha: float = 0.5, thickness: int = 2
 ) -> np.ndarray:
-    """RGB frame with the label ``mask`` blended in and ``boxes`` drawn in each object's palette colour.
+    """RGB frame with the label ``mask`` blended in and outlined, and ``boxes`` drawn, in each object's
+    palette colour (DAVIS palette: object 1 red, 2 green, 3 yellow, ...).
 
     ``boxes`` is one ``[x, y, w, h]`` (object 1) or a mapping object id -> box; ``mask`` is a label
     image (0 = background, ids > 0) or a binary mask.
     """
     canvas = image.astype(np.float32).copy()
+    regions: list[tuple[int, np.ndarray]] = []
     if mask is not None:
         mask = np.asarray(mask)
         for object_id in np.unique(mask):
             if object_id == 0:
                 continue
             region = mask == object_id
+            regions.append((int(object_id), region))
             canvas[region] = (1 - alpha) * canvas[region] + alpha * np.array(_color(int(object_id)), np.float32)
     canvas = np.clip(canvas, 0, 255).astype(np.uint8)
+    for object_id, region in regions:
+        _draw_contour(canvas, region, _color(object_id), thickness)
     if boxes is None:
         return canvas
     items = boxes.items() if isinstance(boxes, Mapping) else [(1, boxes)]

@@ -1,6 +1,6 @@
 """Run a segmenter over a benchmark split and score it (mIoU, per-class IoU, temporal consistency, speed).
 
-Two protocols:
+Three protocols (protocols.py):
 
 ``stream``
     Each run of consecutive labelled frames is one video: the segmenter is reset at its start
@@ -10,6 +10,14 @@ Two protocols:
 ``clip``
     The official LMANet evaluation: every labelled frame is the last frame of an independent clip
     of ``clip_length`` frames, the state is reset before each clip and only that frame is scored.
+``thesis``
+    The EVS thesis protocol (docs/evs.md §2.5): clips as in ``clip`` whose length the caller sets
+    to the key-frame interval S (``protocols.protocol_clip_length``), so the scored frame lies
+    S - 1 frames after the clip's key frame.
+
+Segmenters that flag key frames (``info['keyframe']``) also get their scores by key-frame distance
+(``miou_by_distance``, distance.py): in ``stream`` every labelled frame at its distance, in
+``thesis`` the scored frames' (S - 1 unless an adaptive key frame intervened).
 
 Frames are read before the segmenter runs, so the timings are the segmenter's own.
 """
@@ -22,13 +30,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from pytracking_ext.registry import Registry
+from pytracking_ext.utils.progress import progress as progress_items
 
 from ..data.labels import LabelSet
 from ..segmenter import VideoSegmenter
+from .distance import DistanceScores, keyframe_distances
 from .metrics import ConfusionMatrix, TemporalConsistency
+from .protocols import get_protocol
 
 #: (frames, labels): a video to stream, with a label (or None) per frame
 Video = tuple[list[np.ndarray], list[np.ndarray | None]]
@@ -45,7 +55,12 @@ class EvaluationReport:
     scored: int = 0
     seconds: float = 0.0
     keyframes: int = 0
+    by_distance: DistanceScores | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.by_distance is None:
+            self.by_distance = DistanceScores(self.label_set.num_classes, self.label_set.ignore_index)
 
     @property
     def fps(self) -> float:
@@ -64,6 +79,7 @@ class EvaluationReport:
             "seconds": self.seconds,
             "fps": None if np.isnan(self.fps) else self.fps,
             "keyframes": self.keyframes,
+            **self.by_distance.as_dict(),
             **self.extra,
         }
 
@@ -78,7 +94,10 @@ def _score_video(
     report: EvaluationReport,
     clip: bool,
     on_output: Callable[[int, np.ndarray], None] | None = None,
+    last_only: bool = False,
 ) -> None:
+    """Segment one video and add its labelled frames to ``report``; ``clip``: through
+    ``segment_clip`` (last output only); ``last_only``: stream it, score only its last frame."""
     frames, labels = video
     start = time.perf_counter()
     if clip:
@@ -88,6 +107,10 @@ def _score_video(
         segmenter.reset()
         outputs = list(segmenter.segment_video(frames))
     report.seconds += time.perf_counter() - start
+    distances = [None] if clip else keyframe_distances(o.info for o in outputs)
+    if last_only:
+        # every output counts for speed and key frames, only the clip's last is scored (its distance too)
+        labels = [None] * (len(outputs) - 1) + labels[-1:]
     report.frames += len(frames)
     if len(outputs) != len(labels):
         raise RuntimeError(f"segmenter returned {len(outputs)} outputs for {len(labels)} frames")
@@ -100,6 +123,7 @@ def _score_video(
         if output.labels.shape != label.shape:
             raise RuntimeError(f"prediction {output.labels.shape} and label {label.shape} differ in size")
         report.confusion.update(output.labels, label)
+        report.by_distance.update(distances[index], output.labels, label)
         report.consistency.update(output.labels, label)
         report.scored += 1
     report.consistency.end_sequence()
@@ -160,24 +184,32 @@ def evaluate(
     progress: bool = True,
     on_output: Callable[[int, int, np.ndarray], None] | None = None,
 ) -> EvaluationReport:
-    """Score ``segmenter`` on ``dataset`` (``camvid`` or ``cityscapes``) with protocol ``mode``."""
-    if mode not in ("stream", "clip"):
-        raise ValueError(f"mode must be 'stream' or 'clip', got '{mode}'")
+    """Score ``segmenter`` on ``dataset`` (``camvid`` or ``cityscapes``) with protocol ``mode``
+    (protocols.py; for ``thesis`` pass the key-frame interval S as ``clip_length``)."""
+    protocol = get_protocol(mode)
     source = VIDEO_SOURCES.get(dataset)
     report = EvaluationReport(
         label_set,
         ConfusionMatrix(label_set.num_classes, label_set.ignore_index),
         TemporalConsistency(label_set.ignore_index),
     )
-    total = count_videos(dataset, root, split, mode, clip_length, size)
+    cut = "clip" if protocol.clips else "stream"  # how the sources cut the split into videos
+    total = count_videos(dataset, root, split, cut, clip_length, size)
     if max_videos is not None and total is not None:
         total = min(total, max_videos)
-    videos = source(root, split, mode, clip_length, size)
+    videos = source(root, split, cut, clip_length, size)
     for number, video in enumerate(
-        tqdm(videos, total=total, desc=f"{dataset} {split} ({mode})", unit="video", disable=not progress)
+        progress_items(videos, total, f"{dataset} {split} ({mode})", "video", enabled=progress)
     ):
         if max_videos is not None and number >= max_videos:
             break
         callback = (lambda index, labels, n=number: on_output(n, index, labels)) if on_output else None
-        _score_video(segmenter, video, report, clip=(mode == "clip"), on_output=callback)
+        _score_video(
+            segmenter,
+            video,
+            report,
+            clip=protocol.clips and not protocol.keeps_every_output,
+            on_output=callback,
+            last_only=protocol.clips and protocol.keeps_every_output,
+        )
     return report
