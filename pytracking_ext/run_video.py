@@ -6,7 +6,10 @@
 Writes into ``DIR``: ``boxes.txt`` (one object) or ``boxes_<id>.txt`` (several; ids 1, 2, ... in
 the order of ``--init-box``, or the label values of ``--init-mask``), ``time.txt``, ``masks/<frame>.png``
 for trackers that predict masks, and ``overlay.mp4``. Frames are read as RGB and no window is
-ever opened. Stopping with Ctrl-C keeps everything tracked so far.
+ever opened. Stopping with Ctrl-C keeps everything tracked so far. The tracker runs through the
+public API (:class:`pytracking_ext.VideoTracker`, docs/api.md): a frame where an object is lost
+(presence score below the parameter set's ``presence_threshold``) has an empty mask and the box
+``nan nan nan nan``; nothing is kept per frame but the boxes and times written at the end.
 
 Outputs are written into a hidden staging folder inside ``DIR`` and moved into place when the run
 ends; then the files of an earlier run that this run did not write (and only files this tool
@@ -22,22 +25,20 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from .cli import add_debug_arguments, visdom_info
 from .errors import PytrackingError
 from .evaluation.results import TrackingOutput
-from .evaluation.running import build_tracker, track_frames
 from .evaluation.tracker_spec import TrackerSpec
-from .trackers import get_parameters, get_tracker_class
-from .trackers.multiobject import MultiObjectWrapper
 from .utils.boxes import mask_to_bbox
 from .utils.io import atomic_savetxt, imwrite_indexed
+from .utils.progress import progress
 from .visualization import VideoSink, draw_overlay
 from .visualization.debug import open_debug_views
 
@@ -88,11 +89,21 @@ def initial_objects(boxes: list[list[float]], mask_path: str | None) -> tuple[di
     }, ids
 
 
-def _make_tracker(spec: TrackerSpec, multi: bool):
-    if not multi:
-        return build_tracker(spec)
-    params = get_parameters(spec.name, spec.param)
-    return MultiObjectWrapper(get_tracker_class(spec.name), params)
+def objects_to_add(info: dict[str, Any], ids: list[str]) -> dict[int, dict[str, Any]]:
+    """``{obj_id: add_object keywords}`` of the init ``info`` that :func:`initial_objects` returns."""
+    boxes, mask = info.get("init_bbox"), info.get("init_mask")
+    objects: dict[int, dict[str, Any]] = {}
+    for oid in ids:
+        box = boxes.get(oid) if isinstance(boxes, dict) else boxes
+        if mask is None:
+            objects[int(oid)] = {"box": box}
+        else:
+            own = np.asarray(mask) == int(oid) if len(ids) > 1 else np.asarray(mask) > 0
+            objects[int(oid)] = {"box": box, "mask": own}
+    return objects
+
+
+NO_BOX = [float("nan")] * 4
 
 
 def write_outputs(out_dir: Path, output: TrackingOutput, ids: list[str]) -> list[Path]:
@@ -170,36 +181,43 @@ def run_video(
     frame was tracked), replacing the outputs of an earlier run in ``out_dir``.
     With ``debug > 0`` the tracker's debug views go to visdom or to ``out_dir/debug/video/``.
     """
+    from .api import VideoTracker
+
     info0, ids = initial_objects(init_boxes, init_mask)
-    tracker = _make_tracker(spec, multi=len(ids) > 1)
-    predicts_mask = tracker.predicts_segmentation_mask()
+    objects = objects_to_add(info0, ids)
+    tracker = VideoTracker(spec.name, spec.param)
+    predicts_mask = tracker.predicts_mask
     staging = _staging_folder(out_dir)
     views = open_debug_views(debug, out_dir / "debug", **(visdom_info or {}))
     if views is not None:
-        tracker.debug_views = views
+        tracker.tracker.debug_views = views
         views.start_sequence("video")
     sink = VideoSink(staging / "overlay.mp4", fps=fps) if write_video else None
-    names: dict[int, str] = {}
     collected = TrackingOutput()
 
-    def frames():
-        for index, name, image in tqdm(source, total=source.num_frames, desc="frames", unit="frame"):
-            names[index] = Path(name).stem
-            yield index, name, image
-
-    def on_frame(index: int, image: np.ndarray, out: dict[str, Any]) -> None:
-        mask = out.get("segmentation") if predicts_mask else None
-        if mask is not None:
-            imwrite_indexed(staging / "masks" / f"{names[index]}.png", np.asarray(mask).astype(np.uint8))
+    def on_frame(name: str, image: np.ndarray, result) -> None:
+        label = result.label_map(image.shape[:2]) if predicts_mask else None
+        if label is not None:
+            written = label if len(ids) > 1 else (label > 0).astype(np.uint8)
+            imwrite_indexed(staging / "masks" / f"{Path(name).stem}.png", written)
+        found = {str(oid): list(obj.box) for oid, obj in result.items() if obj.box is not None}
         if sink is not None:
-            sink.write(draw_overlay(image, out["target_bbox"], mask))
-        collected.target_bbox.append(out["target_bbox"])
-        collected.time.append(out["time"])
+            sink.write(draw_overlay(image, found, label))
+        boxes = {oid: found.get(oid, NO_BOX) for oid in ids}
+        collected.target_bbox.append(boxes if len(ids) > 1 else boxes[ids[0]])
         if views is not None:
-            views.end_frame(image, out, predicts_mask)
+            views.end_frame(image, {"target_bbox": found, "segmentation": label}, predicts_mask)
 
     try:
-        track_frames(tracker, frames(), lambda i: dict(info0) if i == 0 else {}, on_frame=on_frame)
+        for index, name, image in progress(source, source.num_frames, "frames", "frame", lines=False):
+            start = time.perf_counter()
+            if index == 0:
+                for oid, region in objects.items():
+                    tracker.add_object(image, obj_id=oid, **region)
+            result = tracker.track(image)
+            # the time of the frame: the objects' starts on the first, tracking on the others
+            collected.time.append(time.perf_counter() - start)
+            on_frame(name, image, result)
     except KeyboardInterrupt:
         print(f"interrupted after {len(collected.target_bbox)} frames; keeping what was tracked", file=sys.stderr)
     finally:

@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,8 @@ from ..trackers.multiobject import MultiObjectWrapper
 from ..trackers.params import TrackerParams
 from ..utils.boxes import validate_init_box
 from ..utils.io import atomic_write_text, imread_rgb
+from ..utils.progress import Progress
+from ..utils.progress import progress as progress_items
 from ..visualization.debug import open_debug_views
 from .data import Sequence
 from .results import (
@@ -173,19 +175,18 @@ def _check_init(info: dict[str, Any], shape: tuple[int, int]) -> None:
         raise TrackerInputError(f"init_mask has shape {np.asarray(mask).shape}, the image is {shape}")
 
 
-def track_frames(
+def iter_tracked_frames(
     tracker,
     frames: Iterable[tuple[int, str, np.ndarray]],
     frame_info: Callable[[int], dict],
-    on_frame: FrameCallback | None = None,
-) -> TrackingOutput:
-    """Run ``tracker`` over ``(index, name, RGB image)`` frames; ``frame_info(i)`` gives the init info.
+) -> Iterator[tuple[int, str, np.ndarray, dict[str, Any]]]:
+    """Run ``tracker`` over ``(index, name, RGB image)`` frames, yielding ``(index, name, image, out)``.
 
     Follows PyTracking's per-frame protocol (``initialize`` on frame 0, ``track`` with
     ``previous_output`` afterwards) but requires ``target_bbox`` on every frame and one frame size.
+    ``out`` always holds ``target_bbox`` and ``time``. A generator, so that a caller (the web page)
+    can show each frame as it is tracked and stop early.
     """
-    output = TrackingOutput()
-    predicts_mask = tracker.predicts_segmentation_mask()
     tracker.initialize_features()  # networks load here, outside the timed init frame
     shape: tuple[int, int] | None = None
     previous: dict[str, Any] = {}
@@ -198,7 +199,6 @@ def track_frames(
             _check_init(info, shape)
             out = dict(tracker.initialize(image, info) or {})
             out.setdefault("target_bbox", info.get("init_bbox"))
-            out.setdefault("object_presence_score", 1.0)
             if "segmentation" not in out and info.get("init_mask") is not None:
                 out["segmentation"] = info["init_mask"]
         else:
@@ -208,23 +208,57 @@ def track_frames(
         if out.get("target_bbox") is None:
             raise TrackerInputError(f"{name} (frame {index}): the tracker returned no 'target_bbox'")
         out.setdefault("time", elapsed)
+        yield index, name, image, out
+        previous = out
+
+
+def track_frames(
+    tracker,
+    frames: Iterable[tuple[int, str, np.ndarray]],
+    frame_info: Callable[[int], dict],
+    on_frame: FrameCallback | None = None,
+) -> TrackingOutput:
+    """Run ``tracker`` over ``(index, name, RGB image)`` frames (see :func:`iter_tracked_frames`) and
+    collect the outputs; ``frame_info(i)`` gives the init info, ``on_frame`` sees every frame."""
+    output = TrackingOutput()
+    predicts_mask = tracker.predicts_segmentation_mask()
+    shape: tuple[int, int] | None = None
+    for index, _name, image, out in iter_tracked_frames(tracker, frames, frame_info):
+        shape = image.shape[:2]
         output.target_bbox.append(out["target_bbox"])
         output.time.append(out["time"])
-        output.object_presence_score.append(out.get("object_presence_score", 1.0))
+        # Only what the tracker said: a tracker without presence scores gets no score file (a column
+        # of made-up 1.0 values would read as "always certain"); see results.write_result_files.
+        if "object_presence_score" in out:
+            output.object_presence_score.append(out["object_presence_score"])
         segmentation = out.get("segmentation") if predicts_mask else None
         output.segmentation.append(None if segmentation is None else np.asarray(segmentation))
         if on_frame is not None:
             on_frame(index, image, out)
-        previous = out
     output.image_shape = shape
+    output.object_presence_score = complete_presence_scores(output.object_presence_score, len(output.target_bbox))
     return output
+
+
+def complete_presence_scores(scores: list[Any], frames: int) -> list[Any]:
+    """The presence scores to save: all of them when the tracker gave one on every frame (per object:
+    the objects it scored on every frame), else none, so that a score file always has one row per
+    frame and never mixes the tracker's scores with gaps."""
+    if len(scores) != frames:
+        return []
+    if not any(isinstance(s, dict) for s in scores):
+        return scores
+    if not all(isinstance(s, dict) for s in scores):
+        return []
+    scored = set.intersection(*(set(s) for s in scores)) if scores else set()
+    return [OrderedDict((oid, value) for oid, value in s.items() if oid in scored) for s in scores]
 
 
 def track_sequence(
     tracker, seq: Sequence, progress: bool = True, on_frame: FrameCallback | None = None
 ) -> TrackingOutput:
-    """Run ``tracker`` over the frames of ``seq`` (with a progress bar over frames)."""
-    paths = tqdm(seq.frames, desc=seq.name, unit="frame", leave=False, disable=not progress)
+    """Run ``tracker`` over the frames of ``seq`` (with a progress bar over frames on a terminal)."""
+    paths = progress_items(seq.frames, len(seq.frames), seq.name, "frame", leave=False, lines=False, enabled=progress)
     frames = ((index, path, imread_rgb(path)) for index, path in enumerate(paths))
     return track_frames(tracker, frames, seq.frame_info, on_frame=on_frame)
 
@@ -292,7 +326,7 @@ def _write_error_file(path: Path, text: str) -> None:
     try:
         atomic_write_text(path, text)
     except OSError as err:
-        tqdm.write(f"could not write {path}: {err.strerror or err}")
+        print(f"could not write {path}: {err.strerror or err}", file=sys.stderr)
 
 
 def _init_worker() -> None:
@@ -315,27 +349,32 @@ def _run_pair(args: tuple) -> tuple[str, str, str]:
 def run_dataset(
     dataset: list[Sequence],
     trackers: list[TrackerSpec],
-    threads: int = 0,
+    workers: int = 0,
     debug: int = 0,
     overwrite: bool = False,
     settings: EnvSettings | None = None,
     int_boxes: bool = False,
     visdom_info: dict | None = None,
+    *,
+    threads: int | None = None,
 ) -> RunSummary:
-    """Run every tracker on every sequence (sequence-major); ``threads > 0`` uses worker processes.
+    """Run every tracker on every sequence (sequence-major); ``workers > 0`` uses worker processes.
 
-    Debugging (``debug > 0``) always runs in this process, one sequence after the other.
+    ``threads`` is the former name of ``workers`` (callers not yet renamed). Debugging
+    (``debug > 0``) always runs in this process, one sequence after the other.
     """
+    if threads is not None:
+        workers = threads
     settings = settings or env_settings()
     check_output_folders(list(trackers), settings)
     pairs = [(seq, spec, settings, overwrite, int_boxes) for seq in dataset for spec in trackers]
     summary = RunSummary(total=len(pairs))
-    bar = tqdm(total=len(pairs), desc="sequences", unit="seq")
+    bar = Progress(len(pairs), "sequences", "seq")
     try:
-        if threads > 0 and not debug:
+        if workers > 0 and not debug:
             # On Ctrl-C the workers are terminated; a sequence they were writing has no completion
             # record, so the next run tracks it again.
-            pool = multiprocessing.get_context("spawn").Pool(threads, initializer=_init_worker)
+            pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker)
             try:
                 for key, status, message in pool.imap_unordered(_run_pair, pairs):
                     _report(bar, summary, key, status, message)
@@ -356,13 +395,14 @@ def run_dataset(
     return summary
 
 
-def _report(bar: tqdm, summary: RunSummary, key: str, status: str, message: str) -> None:
+def _report(bar: Progress, summary: RunSummary, key: str, status: str, message: str) -> None:
     summary.merge(status, key, message)
     if status == "failed":
-        tqdm.write(f"FAILED {key}: {message}")
+        bar.advance(f"FAILED {key}: {message}")
     elif status == "done":
-        tqdm.write(f"{key}: {message}")
-    bar.update(1)
+        bar.advance(f"{key}: {message}")
+    else:
+        bar.advance(f"{key}: skipped (already complete)" if not bar.is_bar else "")
 
 
 def print_summary(summary: RunSummary, results_root: Path | None = None) -> None:

@@ -39,3 +39,35 @@ class BaseTracker:
 
     def track(self, image: np.ndarray, info: dict[str, Any] | None = None) -> dict[str, Any]:
         raise NotImplementedError
+
+
+def state_footprint(tracker: Any) -> tuple[int, int]:
+    """``(bytes, items)`` of the online state reachable from ``tracker``: array/tensor bytes and container lengths.
+
+    Networks (objects with ``state_dict``), parameter sets and classes are left out: they do not
+    change while tracking. Used by ``benchmarks/long_video.py`` and its test to check that nothing
+    is kept per frame (docs/api.md, long videos): both numbers must stay flat after the first frames.
+    """
+    seen: set[int] = set()
+    total_bytes = total_items = 0
+    stack = [tracker]
+    while stack:
+        value = stack.pop()
+        if id(value) in seen or value is None or isinstance(value, (str, bytes, int, float, bool, type)):
+            continue
+        seen.add(id(value))
+        if isinstance(value, np.ndarray):
+            total_bytes += value.nbytes
+        elif hasattr(value, "element_size") and hasattr(value, "nelement"):  # a tensor (torch not imported)
+            total_bytes += value.element_size() * value.nelement()
+        elif isinstance(value, dict):
+            total_items += len(value)
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple, set, frozenset)) or type(value).__name__ == "deque":
+            total_items += len(value)
+            stack.extend(value)
+        elif hasattr(value, "state_dict") or isinstance(value, TrackerParams) or callable(value):
+            continue
+        elif hasattr(value, "__dict__"):
+            stack.extend(vars(value).values())
+    return total_bytes, total_items

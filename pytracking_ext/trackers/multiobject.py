@@ -55,6 +55,9 @@ class MultiObjectWrapper:
         self.debug_views = None
         self._pending: OrderedDict[str, tuple] = OrderedDict()
         self.last_output: dict[str, Any] | None = None
+        # Each object's own output of the last frame (one frame, replaced every frame): what
+        # add_objects merges a late object with (docs/api.md, objects added on the current frame).
+        self.object_outputs: OrderedDict[str, dict] = OrderedDict()
         # One instance answers class-level questions and loads the shared networks early.
         self._probe = self._factory()
         self._predicts_mask = self._probe.predicts_segmentation_mask()
@@ -71,6 +74,7 @@ class MultiObjectWrapper:
 
     def initialize(self, image: np.ndarray, info: dict[str, Any]) -> dict[str, Any]:
         self.trackers = OrderedDict()
+        self.object_outputs = OrderedDict()
         if not info.get("init_object_ids"):
             return {}
         return self._start_objects(image, info, OrderedDict())
@@ -100,6 +104,14 @@ class MultiObjectWrapper:
         """Stop tracking ``object_id`` (from the next frame on)."""
         self.trackers.pop(str(object_id), None)
         self._pending.pop(str(object_id), None)
+        self.object_outputs.pop(str(object_id), None)
+
+    def add_objects(self, image: np.ndarray, info: dict[str, Any]) -> dict[str, Any]:
+        """Start ``info['init_object_ids']`` on ``image``, the frame tracked last, without tracking the others again.
+
+        Returns the merged output of that frame with the new objects in it.
+        """
+        return self._start_objects(image, info, OrderedDict(self.object_outputs))
 
     def step(self, image: np.ndarray) -> OrderedDict[str, np.ndarray]:
         """Track every object on ``image`` (starting the added ones here); ``uint8`` mask per object.
@@ -157,6 +169,7 @@ class MultiObjectWrapper:
         return self._merge_outputs(outputs)
 
     def _merge_outputs(self, outputs: OrderedDict[str, dict]) -> dict[str, Any]:
+        self.object_outputs = outputs
         if self._merge is not None:
             return self._merge(outputs)
         return default_merge(outputs, self.params.get("segmentation_threshold", 0.5))

@@ -4,9 +4,11 @@ Behaviour follows PyTracking's VOT2020 integration: networks are loaded before t
 mask trackers ask for mask regions (the init mask is padded/cropped to the image and its box taken
 with the inclusive extent), box trackers ask for rectangles or polygons (a polygon becomes a box),
 images arrive as file paths and are read as RGB, ``track`` gets ``previous_output``, and masks are
-reported as full-size ``uint8``. With ``multiobject`` the VOTS protocol is served: the objects of an
-initialisation get ids ``'1'..'K'`` in the order received and run through the multi-object wrapper;
-objects announced on later frames get the next ids.
+reported as full-size ``uint8``. The tracker is driven through the public API (docs/api.md), so a
+lost object (presence score below ``presence_threshold``) is reported as an empty region. With
+``multiobject`` the VOTS protocol is served: the objects of an initialisation get ids ``'1'..'K'``
+in the order received and run through the multi-object wrapper; objects announced on later frames
+get the next ids.
 
 libtrax never reads the client directly: a :class:`ClientRelay` thread does, and hands it complete,
 well-formed messages only. End of input, a malformed message, a client that stopped reading and
@@ -18,17 +20,18 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections import OrderedDict
 from collections.abc import Iterator
 from importlib import metadata
 from typing import Any
 
+import numpy as np
+
+from ..api import VideoTracker
 from ..errors import SettingsError, TrackerInputError
 from ..evaluation.running import build_tracker
 from ..evaluation.tracker_spec import TrackerSpec
-from ..utils.boxes import box_to_mask
 from ..utils.io import imread_rgb
-from .regions import decode_init_region, init_info, output_regions
+from .regions import decode_init_region, init_info
 from .relay import ClientRelay, ClientStreams, RelayedHandle
 
 #: Oldest vot-trax whose ``Server`` takes ``multiobject`` and whose requests carry object lists.
@@ -64,16 +67,20 @@ def region_formats(tracker) -> list[str]:
 
 
 class VotSession:
-    """Answers TraX requests with one tracker: ``initialize`` on INITIALIZE, ``track`` on FRAME."""
+    """Answers TraX requests with one tracker through the public API (:class:`~pytracking_ext.VideoTracker`).
+
+    INITIALIZE restarts it with the received objects, FRAME tracks (starting the objects a VOTS
+    frame announces). A lost object (docs/api.md) is reported as an empty region.
+    """
 
     def __init__(self, tracker, multiobject: bool = False, conversion: str | None = None) -> None:
         self.tracker = tracker
         self.multiobject = multiobject
         params = getattr(tracker, "params", None)
         self.conversion = conversion or (params.get("vot_anno_conversion_type", "union") if params else "union")
-        self.predicts_mask = tracker.predicts_segmentation_mask()
+        self.video = VideoTracker.from_tracker(tracker, multiobject=multiobject, load_networks=False)
+        self.predicts_mask = self.video.predicts_mask
         self.object_ids: list[str] | None = None
-        self.previous: dict[str, Any] = {}
         self.started = False
 
     def initialize(self, image_path: str, objects: list[tuple[Any, dict]]) -> list[tuple[Any, dict]]:
@@ -85,19 +92,12 @@ class VotSession:
         if not self.multiobject and len(objects) != 1:
             raise TrackerInputError(f"the VOT toolkit sent {len(objects)} objects; serve with --multiobject for VOTS")
         regions = [decode_init_region(region, (shape[1], shape[0]), self.conversion) for region, _ in objects]
-        self.object_ids = [str(i + 1) for i in range(len(regions))] if self.multiobject else None
-        info = init_info(regions, self.object_ids, shape)
-        if self.object_ids is not None:
-            info["object_ids"] = list(self.object_ids)
-        out = dict(self.tracker.initialize(image, info) or {})
-        if self.object_ids is None:
-            out.setdefault("target_bbox", regions[0].bbox)
-            if self.predicts_mask and "segmentation" not in out:
-                mask = regions[0].mask
-                out["segmentation"] = box_to_mask(regions[0].bbox, shape) if mask is None else mask
-        self.previous = out
+        self.video.reset()
+        ids = list(range(1, len(regions) + 1))
+        self._add(image, regions, ids)
+        self.object_ids = [str(i) for i in ids] if self.multiobject else None
         self.started = True
-        return output_regions(out, self.object_ids, self.predicts_mask, shape)
+        return self._regions(self.video.track(image), shape)
 
     def frame(self, image_path: str, objects: list[tuple[Any, dict]] | None = None) -> list[tuple[Any, dict]]:
         """Track on the frame at ``image_path``; ``objects`` are objects that start on this frame."""
@@ -107,18 +107,37 @@ class VotSession:
             return self.initialize(image_path, objects)
         image = imread_rgb(image_path)
         shape = image.shape[:2]
-        info: dict[str, Any] = {"previous_output": OrderedDict(self.previous)}
         if objects:
             first = len(self.object_ids) + 1
-            new_ids = [str(first + i) for i in range(len(objects))]
+            new_ids = list(range(first, first + len(objects)))
             regions = [decode_init_region(region, (shape[1], shape[0]), self.conversion) for region, _ in objects]
-            info.update(init_info(regions, new_ids, shape))
-            self.object_ids = self.object_ids + new_ids
-        if self.object_ids is not None:
-            info["object_ids"] = list(self.object_ids)
-        out = dict(self.tracker.track(image, info) or {})
-        self.previous = out
-        return output_regions(out, self.object_ids, self.predicts_mask, shape)
+            self._add(image, regions, new_ids)
+            self.object_ids = self.object_ids + [str(i) for i in new_ids]
+        return self._regions(self.video.track(image), shape)
+
+    def _add(self, image, regions: list, ids: list[int]) -> None:
+        """Start ``regions`` on ``image``; where masks overlap the later object wins (one label per pixel, as DAVIS)."""
+        masks = [r.mask for r in regions]
+        if len(regions) > 1 and all(m is not None for m in masks):
+            label = init_info(regions, [str(i) for i in ids], image.shape[:2])["init_mask"]
+            masks = [label == oid for oid in ids]
+        for oid, region, mask in zip(ids, regions, masks):
+            self.video.add_object(image, mask=mask, box=region.bbox, obj_id=oid)
+
+    def _regions(self, result, shape: tuple[int, int]) -> list[tuple[Any, dict]]:
+        """TraX ``(region, properties)`` pairs, one per object in id order; ``confidence`` = presence score."""
+        from trax import Mask, Rectangle
+
+        regions = []
+        for oid in sorted(result):
+            obj = result[oid]
+            if self.predicts_mask:
+                region = Mask.create(np.ascontiguousarray(obj.mask.astype(np.uint8)))
+            else:
+                region = Rectangle.create(*(obj.box if obj.box is not None else (0.0, 0.0, 0.0, 0.0)))
+            score = 1.0 if obj.score is None else obj.score
+            regions.append((region, {"confidence": f"{float(score):.6f}"}))
+        return regions
 
 
 def _image_path(request) -> str:

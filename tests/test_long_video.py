@@ -1,0 +1,99 @@
+"""benchmarks/long_video.py run tiny, and the tracker state through the API does not grow per frame."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pytracking_ext import VideoTracker
+from pytracking_ext.trackers import TRACKERS, BaseTracker, TrackerParams
+from pytracking_ext.trackers.base import state_footprint
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "long_video.py"
+
+
+def _benchmark_module():
+    spec = importlib.util.spec_from_file_location("long_video_benchmark", BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_prints_one_row_per_window_and_the_ratios(workspace, capsys):
+    # in this process (torch is imported already): the command line is what the benchmark parses
+    code = _benchmark_module().main(["--frames", "12", "--every", "4", "--objects", "1", "--size", "96x64"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    rows = [line.split() for line in out.out.splitlines() if re.match(r"\s*\d+\s+\d", line)]
+    assert [int(r[0]) for r in rows] == [4, 8, 12]
+    assert all(float(r[1]) > 0 and float(r[2]) > 0 and float(r[3]) > 0 for r in rows)
+    # the state columns (KiB, items) are equal on every row: nothing kept per frame
+    assert len({(r[4], r[5]) for r in rows}) == 1
+    assert re.search(r"last / first after warm-up .*memory \d\.\d+, time \d\.\d+, CPU time \d\.\d+", out.out)
+
+
+def test_benchmark_rejects_a_bad_size():
+    out = subprocess.run([sys.executable, str(BENCHMARK), "--size", "big"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "--size" in out.stderr
+
+
+def test_rts_state_through_the_api_does_not_grow_per_frame(workspace):
+    video = _benchmark_module().MovingDiscs((160, 96), 2)
+    tracker = VideoTracker("rts", "rts_small")
+    first, label = video.frame(0)
+    for oid in (1, 2):
+        tracker.add_object(first, mask=label == oid)
+    sizes = []
+    for index in range(1, 13):
+        tracker.track(video.frame(index)[0])
+        if index in (4, 12):
+            sizes.append(state_footprint(tracker))
+    (bytes_before, items_before), (bytes_after, items_after) = sizes
+    # anything kept per frame adds at least one item per frame and object (16 here); the RTS
+    # diagnostics hold a few more or fewer keys depending on the branch a frame took
+    assert items_after - items_before < 8 and bytes_after <= 1.01 * bytes_before
+
+
+class LeakyTracker(BaseTracker):
+    """Appends to a list every frame: what :func:`state_footprint` must catch."""
+
+    def initialize(self, image: np.ndarray, info: dict[str, Any]) -> dict[str, Any]:
+        self.history: list[np.ndarray] = []
+        self.box = list(info["init_bbox"])
+        return {"target_bbox": self.box}
+
+    def track(self, image: np.ndarray, info: dict[str, Any] | None = None) -> dict[str, Any]:
+        self.history.append(np.zeros(4))
+        return {"target_bbox": self.box}
+
+
+def test_state_footprint_sees_per_frame_growth_and_the_api_keeps_none(monkeypatch):
+    TRACKERS.names()
+    monkeypatch.setitem(TRACKERS._items, "api_test_leaky", LeakyTracker)
+    frames = [np.full((40, 60, 3), i, np.uint8) for i in range(12)]
+    leaky = VideoTracker("api_test_leaky", TrackerParams())
+    leaky.add_object(frames[0], box=(5, 5, 10, 10))
+    leaky.track(frames[1])
+    before = state_footprint(leaky)
+    for frame in frames[2:]:
+        leaky.track(frame)
+    after = state_footprint(leaky)
+    assert after[0] - before[0] == 10 * 32 and after[1] - before[1] == 10
+
+    monkeypatch.setattr(LeakyTracker, "track", lambda self, image, info=None: {"target_bbox": self.box})
+    steady = VideoTracker("api_test_leaky", TrackerParams())
+    steady.add_object(frames[0], box=(5, 5, 10, 10))
+    steady.track(frames[1])
+    before = state_footprint(steady)
+    for frame in frames[2:]:
+        steady.track(frame)
+    assert state_footprint(steady) == before
