@@ -14,8 +14,12 @@ def parameters(net_path: str = "rts50.pth") -> TrackerParams:
         visualization=False,
         multiobj_mode="parallel",
         use_gpu=True,
-        # box-only initialisation: no extra network (see pytracking_ext/trackers/rts/box_init.py)
+        # box-only initialisation: GrabCut seed mask, no extra network (pytracking_ext/trackers/rts/box_init.py)
         box_init_method="grabcut",
+        # lost = presence score below this (docs/rts.md "Presence score"; chosen on generated LaSOT-style videos)
+        presence_threshold=0.11,
+        # box-only start: the seed mask re-fitted from the tracker's own first-frame segmentation (docs/rts.md C.10)
+        box_init_refine_iter=8,
         seg_to_bb_mode="var",
         min_mask_area=100,
         # search area and crops
@@ -48,7 +52,17 @@ def parameters(net_path: str = "rts50.pth") -> TrackerParams:
         clf_net_opt_hn_iter=1,
         clf_output_sigma_factor=1 / 4,
         clf_advanced_localization=True,
-        clf_target_not_found_threshold=0.30,
+        clf_target_not_found_threshold=0.30,  # t_sc (thesis Table 5.2 sweeps 0.2 / 0.3 / 0.4)
+        # instance-branch fallback (thesis Table 5.2): while the segmentation finds nothing, the
+        # instance box re-centres the search area and is the reported box (off: both False)
+        trust_clf_when_no_seg=True,
+        use_clf_box_when_no_seg=True,
+        # memory and search-area rules where the release differs from the thesis text
+        # (docs/thesis_vs_release.md; the release's values, read with these defaults by the tracker)
+        alr_init_buff=100,  # segmentation memory forced to update on frames 1..99
+        strict_force_seg=True,  # ... even when a branch is lost (False: only when both are fine)
+        seg_mem_safe=True,  # False: update the segmentation memory whatever the branches say
+        trust_seg_when_no_clf=False,  # "instance lost, segmentation fine": True re-centres on the mask
         clf_target_not_found_threshold_too_small=0.50,  # unused by the release (kept for reference)
         clf_distractor_threshold=10000,
         clf_hard_negative_threshold=10000,
@@ -57,6 +71,12 @@ def parameters(net_path: str = "rts50.pth") -> TrackerParams:
         clf_hard_negative_learning_rate=0.02,
         clf_use_augmentation=True,
         clf_augmentation={"fliplr": True, "blur": [(3, 1), (1, 3), (2, 2)]},
+        # where the network parts run: 'torch', or 'onnx' (onnxruntime; the learners stay in PyTorch,
+        # docs/export.md); onnx_dir: an export of this network (None: exported into the cache on first use)
+        backend="torch",
+        onnx_dir=None,
+        # None: the network file's own; False: segmentation without instance conditioning (thesis Table 5.1)
+        instance_conditioning=None,
     )
     params.net = NetworkSpec(
         net_path,

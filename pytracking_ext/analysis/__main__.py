@@ -8,7 +8,9 @@ import sys
 from ..errors import PytrackingError
 from ..evaluation.tracker_spec import TrackerSpec, parse_tracker_arg
 from ..settings import env_settings
+from . import presence_metrics
 from .box_metrics import PROTOCOLS
+from .evaluate import TrackerEvaluation
 from .report import ReportOptions, run_report
 
 
@@ -51,12 +53,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave out sequences lacking results of any tracker (for all trackers)",
     )
     parser.add_argument(
+        "--presence-threshold",
+        "--presence_threshold",
+        type=float,
+        default=None,
+        help="threshold for the presence precision/recall (default: each parameter set's presence_threshold)",
+    )
+    parser.add_argument(
         "--attribute-mode",
         choices=("short", "long"),
         default="short",
         help="attribute names in the per-attribute table",
     )
     return parser
+
+
+def presence_lines(evaluations: list[TrackerEvaluation], threshold: float | None = None) -> list[str]:
+    """Presence precision/recall/F1 of every tracker with presence files (docs/metrics.md "Presence")."""
+    lines = []
+    for ev in evaluations:
+        if ev.presence is None or ev.presence_frames is None:
+            continue
+        summary, name = ev.presence, "presence_threshold"
+        if threshold is not None:
+            summary = presence_metrics.summarize(*ev.presence_frames, threshold=threshold, sequences=summary.sequences)
+            name = "--presence-threshold"
+        lines.append(presence_metrics.format_summary(f"presence {ev.group.label}", summary, name))
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             + (" ..." if len(report.skipped) > 10 else "")
         )
     print((report.folder / "summary.md").read_text(), end="")
+    for line in presence_lines(report.evaluations, args.presence_threshold):
+        print(line)
     print(f"report written to {report.folder}")
     return 0
 

@@ -3,7 +3,9 @@
 Runs of one tracker/parameter pair form a :class:`TrackerGroup`; as in PyTracking, their
 per-sequence curves are averaged across runs first and then over sequences. A sequence with a
 missing result file for any run of any tracker is either an error or, with ``skip_missing``,
-dropped for every tracker so all rows of a table cover the same sequences.
+dropped for every tracker so all rows of a table cover the same sequences. Presence scores
+(``<seq>_object_presence_scores.txt``) are scored with the box metrics where every run has them
+(:mod:`.presence_metrics`).
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..errors import ImageReadError, ResultsError
+from ..errors import ImageReadError, PytrackingError, ResultsError
 from ..evaluation.data import Sequence
 from ..evaluation.tracker_spec import TrackerSpec
 from ..settings import EnvSettings
 from ..utils.io import image_size, imread_indexed
-from . import box_metrics, got10k_metrics, vos_metrics
+from . import box_metrics, got10k_metrics, presence_metrics, vos_metrics
 from .dataset_rules import rules_for
 from .results_io import box_results_path, mask_results_path, read_boxes, read_mask
 
@@ -60,6 +62,9 @@ class TrackerEvaluation:
     vos: vos_metrics.VosScores | None = None
     vos_objects: list[vos_metrics.ObjectScores] = field(default_factory=list)
     seen_unseen: vos_metrics.SeenUnseenScores | None = None
+    # Pooled (scores, target present) of the frames with presence scores, and their summary.
+    presence_frames: tuple[np.ndarray, np.ndarray] | None = None
+    presence: presence_metrics.PresenceSummary | None = None
 
     def subset_scores(self, names: Iterable[str]) -> box_metrics.BoxScores | None:
         """Box scores over the named sequences only (per-attribute analysis)."""
@@ -187,6 +192,51 @@ def evaluate_boxes(
         result.scores = box_metrics.scores_from_curves(c.success, c.precision, c.norm_precision)
     if got10k:
         result.got = got10k_metrics.got_scores(got_ious)
+    evaluate_presence(sequences, group, settings, result=result)
+    return result
+
+
+def parameter_presence_threshold(group: TrackerGroup) -> float | None:
+    """``presence_threshold`` of the group's parameter set, None when it has none or cannot be loaded."""
+    from ..trackers import get_parameters  # parameter sets load only when presence files exist
+
+    try:
+        params = get_parameters(group.name, group.param)
+    except (PytrackingError, ImportError, ValueError):
+        return None
+    value = params.get("presence_threshold", None)
+    return None if value is None else float(value)
+
+
+def evaluate_presence(
+    sequences: list[Sequence],
+    group: TrackerGroup,
+    settings: EnvSettings,
+    threshold: float | None = None,
+    result: TrackerEvaluation | None = None,
+) -> TrackerEvaluation:
+    """Presence precision/recall/F1 over the single-object sequences whose every run has a presence
+    file (frames of all runs pooled); ``threshold`` defaults to the parameter set's ``presence_threshold``."""
+    result = result or TrackerEvaluation(group)
+    scores, present, used = [], [], 0
+    for seq in sequences:
+        if isinstance(seq.ground_truth_rect, dict):
+            continue
+        paths = [presence_metrics.presence_file(spec.results_dir(settings), seq.name) for spec in group.runs]
+        if not paths or not all(p.is_file() for p in paths):
+            continue
+        for path in paths:
+            s, v = presence_metrics.sequence_frames(seq, presence_metrics.read_presence_scores(path), str(path))
+            scores.append(s)
+            present.append(v)
+        used += 1
+    if not used:
+        return result
+    pooled = np.concatenate(scores), np.concatenate(present)
+    if threshold is None:
+        threshold = parameter_presence_threshold(group)
+    result.presence_frames = pooled
+    result.presence = presence_metrics.summarize(*pooled, threshold=threshold, sequences=used)
     return result
 
 

@@ -1,7 +1,10 @@
-"""Box-only initialisation for RTS: turn a first-frame box into an object mask without a network.
+"""Box-only initialisation for RTS: turn a first-frame box into an object mask.
 
-RTS is initialised with a mask; when a benchmark only gives a box, ``box_to_mask`` derives one.
-Methods are registered in ``BOX_INIT_METHODS`` so they can be compared against the filled box.
+RTS is initialised with a mask; when a benchmark only gives a box, ``box_to_mask`` derives a seed
+mask without a network (methods registered in ``BOX_INIT_METHODS``, compared against the filled
+box), and ``refine_box_mask`` lets the tracker improve it with its own first-frame segmentation
+(docs/rts.md C.10): fit the segmentation learner to the seed, predict the first frame, keep the
+prediction inside the box, re-fit, for a few iterations.
 """
 
 from __future__ import annotations
@@ -148,3 +151,33 @@ def box_to_mask(image: np.ndarray, box: Sequence[float], method: str = "grabcut"
         known = ", ".join(sorted(BOX_INIT_METHODS))
         raise ValueError(f"unknown box init method {method!r}; known methods: {known}") from None
     return func(image, box)
+
+
+def refine_box_mask(
+    seed: np.ndarray,
+    box: Sequence[float],
+    predict: Callable[[], np.ndarray],
+    fit: Callable[[np.ndarray], None],
+    iterations: int,
+) -> np.ndarray:
+    """Refine a box-init ``seed`` mask with the tracker's own segmentation of the first frame.
+
+    ``predict()`` returns image-sized logits of the learner as currently fitted (to ``seed`` on
+    entry); ``fit(mask)`` re-fits it to a mask. Each iteration keeps the positive logits inside the
+    box. It stops early when the mask no longer changes, and keeps the last mask when a
+    prediction covers less than ``GRABCUT_MIN_FILL`` of the box (a collapse: the learner lost the
+    object). Returns an ``(H, W) uint8`` 0/1 mask; the learner is left fitted to it.
+    """
+    mask = (np.asarray(seed) > 0).astype(np.uint8)
+    inside = boxes.box_to_mask(box, mask.shape)
+    min_pixels = GRABCUT_MIN_FILL * int(inside.sum())
+    for _ in range(max(int(iterations), 0)):
+        logits = np.asarray(predict())
+        if logits.shape != mask.shape:
+            raise ValueError(f"refine_box_mask: prediction has shape {logits.shape}, the mask {mask.shape}")
+        refined = ((logits > 0) & (inside > 0)).astype(np.uint8)
+        if int(refined.sum()) < min_pixels or np.array_equal(refined, mask):
+            break
+        mask = refined
+        fit(mask)
+    return mask

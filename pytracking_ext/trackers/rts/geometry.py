@@ -71,7 +71,11 @@ def clamp_scale_change(new_scale, old_scale, limits: tuple[float, float] | None)
     return new_scale
 
 
-def rescaled_search_scale(scales: Sequence[float], not_found_count: int, history: int = 60) -> float:
+#: how many past target scales the lost-target rescaling reads (C.8); the tracker keeps no more
+SCALE_HISTORY = 60
+
+
+def rescaled_search_scale(scales: Sequence[float], not_found_count: int, history: int = SCALE_HISTORY) -> float:
     """Scale to search with while lost (C.8): mean of recent scales not below the last one (float32)."""
     n = max(2, min(30, not_found_count))
     recent = torch.tensor([float(s) for s in scales], dtype=torch.float32)[-history:]

@@ -10,7 +10,9 @@ memories, positions, flags) lives here and in :class:`InstanceBranch`.
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -22,8 +24,9 @@ from ..base import BaseTracker
 from ..params import TrackerParams
 from .augmentation import Augmentation
 from .bf16 import BF16_PARTS, apply_bf16_islands
-from .box_init import box_to_mask
+from .box_init import box_to_mask, refine_box_mask
 from .geometry import (
+    SCALE_HISTORY,
     box_to_state,
     clamp_scale_change,
     paste_scores,
@@ -36,6 +39,8 @@ from .geometry import (
 from .instance_branch import InstanceBranch
 from .memory import SampleMemory
 from .merge import INIT_LOGIT_SCALE, merge_segmentations
+from .onnx_backend import apply_backend
+from .presence import classifier_confidence, presence_score, segmentation_confidence
 from .redetection import CropSettings, search_due, search_frame
 
 
@@ -67,11 +72,19 @@ class RTS(BaseTracker):
                 if self.params.has("device")
                 else select_device(self.params.get("use_gpu", True))
             )
-            net = load_network(self.params.net, self.device)
+            spec = self.params.net
+            if self.params.get("instance_conditioning", None) is not None:
+                # thesis Table 5.1's segmentation without instance conditioning (docs/thesis_vs_release.md
+                # R9): a network built with the switch, never a change of the shared cached one
+                kwargs = {**spec.constructor_kwargs, "instance_conditioning": bool(self.params.instance_conditioning)}
+                spec = dataclasses.replace(spec, constructor_kwargs=kwargs)
+            net = load_network(spec, self.device)
             # bf16 islands (backbone, segmentation-feature convolution, decoder) where the precision
             # resolves to bf16; the learners and post-processing stay float32 (see .bf16)
-            self.dtype = self.params.net.dtype(self.device)
-            self.net = apply_bf16_islands(net, self.dtype, self.params.get("bf16_parts", BF16_PARTS))
+            self.dtype = spec.dtype(self.device)
+            net = apply_bf16_islands(net, self.dtype, self.params.get("bf16_parts", BF16_PARTS))
+            # backend 'onnx': the network parts in onnxruntime, the learners in PyTorch (docs/export.md)
+            self.net = apply_backend(net, self.params)
 
     # ----- helpers ---------------------------------------------------------------------------
     def _backbone(self, patches: torch.Tensor, layers=None) -> dict[str, torch.Tensor]:
@@ -111,17 +124,50 @@ class RTS(BaseTracker):
         out: dict[str, Any] = {}
         box = info["init_bbox"]
         init_mask = info.get("init_mask")
-        if init_mask is None:
+        box_only = init_mask is None
+        if box_only:
             init_mask = box_to_mask(image, box, method=p.get("box_init_method", "grabcut"))
-            out["segmentation"] = init_mask.astype(np.uint8)
-        mask = torch.from_numpy((np.asarray(init_mask) > 0).astype(np.float32))
-        out["segmentation_raw"] = ((mask - 0.5) * INIT_LOGIT_SCALE).numpy()
 
         self.img_sample_sz = torch.tensor(p.image_sample_size, dtype=torch.float32)
         self.pos, self.target_sz, self.target_scale = self._state_from_box(box)
         self.base_target_sz = self.target_sz / self.target_scale
         im = image_to_tensor(image)
 
+        self._fit_segmentation(im, init_mask)
+        self.clf = InstanceBranch(p, self.net, self.img_sample_sz, self._layer3)
+        self.clf.initialize(im, self.pos, self.target_sz)
+        self.prev_clf_pos, self.prev_clf_target_sz = self.pos, self.target_sz
+        if box_only:
+            # The tracker's own first-frame segmentation, re-fitted a few times (docs/rts.md C.10).
+            init_mask = refine_box_mask(
+                init_mask,
+                box,
+                predict=lambda: self._predict_first_frame(im, image.shape[:2]),
+                fit=lambda refined: self._fit_segmentation(im, refined),
+                iterations=p.get("box_init_refine_iter", 0),
+            )
+            out["segmentation"] = init_mask.astype(np.uint8)
+        mask = torch.from_numpy((np.asarray(init_mask) > 0).astype(np.float32))
+        out["segmentation_raw"] = ((mask - 0.5) * INIT_LOGIT_SCALE).numpy()
+
+        self.min_mask_area = p.get("min_mask_area", -1)
+        self.seg_too_small = bool(np.count_nonzero(np.asarray(init_mask)) <= self.min_mask_area)
+        self.is_lost_seg = self.seg_too_small
+        self.is_lost_clf = False
+        # bounded: only the last SCALE_HISTORY scales are ever read, and a long video must not grow state
+        self.target_scales = deque([self.target_scale], maxlen=SCALE_HISTORY)
+        self.not_found_count = 0
+        # The instance branch enters the presence score once its peak has reached t_sc (.presence).
+        self.clf_has_found = False
+        # The initial annotation states that the target is there.
+        out["object_presence_score"] = 1.0
+        out["time"] = time.perf_counter() - start
+        return out
+
+    def _fit_segmentation(self, im: torch.Tensor, init_mask: np.ndarray) -> None:
+        """Segmentation learner and memory from the first frame and its mask (C.3 steps 3-4)."""
+        p = self.params
+        mask = torch.from_numpy((np.asarray(init_mask) > 0).astype(np.float32))
         x, masks = self._init_segmentation_sample(im, mask[None, None])
         self.feature_sz = torch.tensor(x.shape[-2:], dtype=torch.float32)
         k = self.net.target_model.filter_size
@@ -136,18 +182,27 @@ class RTS(BaseTracker):
         )
         self.seg_memory.initialize(features=x, encodings=encoding, weight_maps=weight_map)
 
-        self.clf = InstanceBranch(p, self.net, self.img_sample_sz, self._layer3)
-        self.clf.initialize(im, self.pos, self.target_sz)
-        self.prev_clf_pos, self.prev_clf_target_sz = self.pos, self.target_sz
-
-        self.min_mask_area = p.get("min_mask_area", -1)
-        self.seg_too_small = bool(np.count_nonzero(np.asarray(init_mask)) <= self.min_mask_area)
-        self.is_lost_seg = self.seg_too_small
-        self.is_lost_clf = False
-        self.target_scales = [self.target_scale]
-        self.not_found_count = 0
-        out["time"] = time.perf_counter() - start
-        return out
+    def _predict_first_frame(self, im: torch.Tensor, image_shape: tuple[int, int]) -> np.ndarray:
+        """Image-sized mask logits of the first frame with the current learners (crop as in track,
+        without touching the instance branch's frame count or memory)."""
+        p = self.params
+        patch, coords = sample_patch(
+            im,
+            self._centered_sample_pos(),
+            self.target_scale * self.img_sample_sz,
+            self.img_sample_sz.long().tolist(),
+            mode=p.get("border_mode", "replicate"),
+            max_scale_change=p.get("patch_max_scale_change", None),
+            half_pixel_corners=p.get("crop_half_pixel_corners", False),
+        )
+        feat = self._backbone(patch)
+        with torch.no_grad():
+            x_s = self.net.extract_target_model_features(feat["layer3"])
+            x_c = self.net.extract_classification_feat(feat["layer3"])
+            encoded = self.net.clf_encoder(self.net.classify(self.clf.kappa, x_c[:, None]), with_weights=False)
+            scores, _ = self.net.segment_target(self.tau, x_s[:, None], feat, encoded, tuple(patch.shape[-2:]))
+        centre, scale = sample_geometry(coords, self.img_sample_sz.long().tolist())
+        return paste_scores(scores[0, 0].float().cpu(), centre, scale, image_shape).numpy()
 
     def _init_segmentation_sample(self, im: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Target-model features and mask crop of the first frame (C.3.3): a 2x crop cut to size."""
@@ -232,12 +287,15 @@ class RTS(BaseTracker):
         self.is_lost_clf = self.clf.flag == "not_found"
         self.prev_sample_pos, self.prev_target_scale, self.prev_x = sample_pos, self.target_scale, x_s
 
+        max_logit = float(scores.max())
+        presence = self._presence(max_logit, probability_sum, diag)
         out = {
             "segmentation": mask,
             "target_bbox": box,
             "segmentation_raw": (probabilities if self.object_id is None else scores_im).numpy(),
             "clf_target_bbox": clf_box,
             "clf_search_area": self.clf.search_area_box,
+            "object_presence_score": presence,
         }
         fallback = p.get("trust_clf_always", False) or (
             (self.is_lost_seg or self.seg_too_small) and p.get("use_clf_box_when_no_seg", True)
@@ -255,10 +313,22 @@ class RTS(BaseTracker):
             fallback_clf_box=fallback,
             img_pixels_pos=int(mask.sum()),
             sigmoid_sum_img=probability_sum,
-            max_seg_score_crop=float(scores.max()),
+            max_seg_score_crop=max_logit,
         )
         self._show_debug(clf_scores, mask, diag)
         return out
+
+    def _presence(self, max_logit: float, probability_sum: float, diag: dict[str, Any]) -> float:
+        """This frame's target-presence score in [0, 1] from both branches (docs/rts.md "Presence score")."""
+        p = self.params
+        seg = segmentation_confidence(max_logit, probability_sum, self.min_mask_area)
+        found_threshold = p.clf_target_not_found_threshold
+        peak = self.clf.max_score
+        self.clf_has_found = self.clf_has_found or (peak is not None and peak >= found_threshold)
+        clf = classifier_confidence(peak, found_threshold) if self.clf_has_found else None
+        score = presence_score(seg, clf)
+        diag.update(presence_seg=seg, presence_clf=clf, object_presence_score=score)
+        return score
 
     def _update_segmentation_model(self, prev_prob: torch.Tensor, diag: dict[str, Any]) -> None:
         """Store the previous frame's probabilities and refine tau (C.4.2, memory rules of the code)."""
