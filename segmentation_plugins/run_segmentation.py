@@ -1,7 +1,7 @@
 """Segment a benchmark split or your own video with a registered method.
 
     python -m segmentation_plugins.run_segmentation METHOD PARAM --dataset camvid --root DIR [--split val]
-        [--mode stream|clip] [--clip-length L] [--out DIR] [--save-predictions] [--set key=value ...]
+        [--mode stream|clip|thesis] [--clip-length L] [--out DIR] [--save-predictions] [--set key=value ...]
     python -m segmentation_plugins.run_segmentation METHOD PARAM --input VIDEO_OR_FOLDER --out DIR
 
 A benchmark run prints per-class IoU, mIoU, the temporal flip rate and frames per second, and
@@ -26,6 +26,7 @@ from pytracking_ext.trackers import TrackerParams
 from pytracking_ext.utils.io import atomic_write_text, imwrite_indexed
 
 from .data.labels import get_label_set
+from .evaluation.protocols import PROTOCOLS, get_protocol, protocol_clip_length
 from .registry import SEGMENTERS, build_segmenter, segmenter_parameters
 
 
@@ -70,9 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--split", default="val")
     parser.add_argument(
         "--mode",
-        choices=["stream", "clip"],
+        choices=PROTOCOLS.names(),
         default="stream",
-        help="stream: one rolling state per run of frames; clip: the official per-clip protocol",
+        help="stream: one rolling state per run of frames; clip: the official per-clip protocol; "
+        "thesis: EVS clips of S = keyframe_interval frames, the scored frame S - 1 after the key frame",
     )
     parser.add_argument("--clip-length", type=positive_int, default=4, help="frames per clip in clip mode (memory + 1)")
     parser.add_argument("--size", type=parse_size, help="resize frames and labels to WxH before segmenting")
@@ -128,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{summary['frames']} frames: labels in {summary['labels']}, overlay {summary['overlay']}")
                 return 0
             root = dataset_root(args.dataset, args.root)
+            clip_length = protocol_clip_length(args.mode, args.clip_length, params)
             run_name = f"{args.dataset}_{args.split}_{args.mode}"
             out = (
                 Path(args.out)
@@ -150,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                 root,
                 args.split,
                 args.mode,
-                args.clip_length,
+                clip_length,
                 args.size,
                 args.max_videos,
                 progress=not args.no_progress,
@@ -162,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             "dataset": args.dataset,
             "split": args.split,
             "mode": args.mode,
-            "clip_length": args.clip_length if args.mode == "clip" else None,
+            "clip_length": clip_length if get_protocol(args.mode).clips else None,
             "overrides": {k: repr(v) for k, v in args.assignments},
             **report.as_dict(),
         }

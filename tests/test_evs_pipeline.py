@@ -151,11 +151,13 @@ def test_refine_every_policies(nets, counted, policy, offsets):
 
 def test_s1_with_refine_runs_icnet_on_every_frame(nets, counted):
     frames = panning(4)
-    plain = list(make(nets, point_config("evs01", keyframe_blend=False)).run(frames))
+    plain = list(make(nets, point_config("evs01", keyframe_blend=False, output_upsampling="nearest")).run(frames))
     for frame, output in zip(frames, plain):
         np.testing.assert_array_equal(output.labels, icnet_labels(nets[0], frame))
     counted[0].calls = 0
-    blended = list(make(nets, point_config("evs01")).run(frames))  # docs/evs.md §9 #13: IAM of ICNet and warped t-1
+    blended = list(
+        make(nets, point_config("evs01", output_upsampling="nearest")).run(frames)
+    )  # docs/evs.md §9 #13: IAM of ICNet and warped t-1
     assert all(o.info["keyframe"] for o in blended) and counted[0].calls == 4 and counted[1].calls == 0
     np.testing.assert_array_equal(blended[0].labels, plain[0].labels)
     assert "inconsistent_fraction" not in blended[0].info
@@ -166,7 +168,9 @@ def test_s1_with_refine_runs_icnet_on_every_frame(nets, counted):
 def test_warp_only_output_is_the_shifted_keyframe_labels(nets, refine):
     frames = panning(5)
     # refine_every='first' with S=5 leaves frames 2-4 warp-only on top of a refined frame 1
-    config = PipelineConfig(keyframe_interval=5, warp=True, refine=refine, refine_every="first")
+    config = PipelineConfig(
+        keyframe_interval=5, warp=True, refine=refine, refine_every="first", output_upsampling="nearest"
+    )
     outputs = list(make(nets, config).run(frames))
     key = outputs[0].labels
     assert len(np.unique(key)) > 3  # the test means something only with varied labels
@@ -194,13 +198,13 @@ def test_refined_frame_after_warp_only_steps_fills_every_border_strip(nets):
 def test_bilinear_output_has_no_border_strip_on_warp_only_frames(nets):
     frames = panning(3)
     outputs = list(make(nets, PipelineConfig(keyframe_interval=5, output_upsampling="bilinear")).run(frames))
-    nearest = list(make(nets, PipelineConfig(keyframe_interval=5)).run(frames))
+    nearest = list(make(nets, PipelineConfig(keyframe_interval=5, output_upsampling="nearest")).run(frames))
     np.testing.assert_array_equal(outputs[2].labels[:, W - 2 * STEP :], nearest[2].labels[:, W - 2 * STEP :])
     assert (outputs[2].labels == nearest[2].labels).mean() > 0.85  # they differ only along label edges
 
 
 def test_adaptive_mode_forces_a_keyframe_on_a_scene_cut_only(nets, counted):
-    config = PipelineConfig(keyframe_interval=10, adaptive_threshold=0.05)
+    config = PipelineConfig(keyframe_interval=10, adaptive_threshold=0.05, output_upsampling="nearest")
     cut = panning(4, seed=0) + panning(4, seed=7)
     outputs = list(make(nets, config).run(cut))
     assert [o.info["keyframe"] for o in outputs] == [True, False, False, False, True, False, False, False]

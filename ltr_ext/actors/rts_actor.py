@@ -29,6 +29,30 @@ class RTSLossWeights:
     test_init_clf: float = 100.0
     test_iter_clf: float = 400.0
 
+    @classmethod
+    def from_eta(
+        cls, eta: float, iterates: int, average_iterates: bool = False, segm: float = 10.0, segm_bce: float = 0.0
+    ) -> RTSLossWeights:
+        """Weights for eq. 5.5's classifier-loss weight ``eta`` (thesis Table 5.9) over ``iterates``
+        classifier iterates (initial filter included).
+
+        The segmentation term keeps the release's scale ``segm`` and each iterate gets ``segm * eta``,
+        so ``eta=10`` gives the release's 100 per iterate (docs/rts.md F.7). ``average_iterates``
+        reads eq. 5.4 literally: the iterates' sum divided by N_iter = ``iterates - 1``.
+        """
+        if eta < 0:
+            raise ValueError(f"the classifier-loss weight eta must be >= 0, got {eta}")
+        if iterates < 2:
+            raise ValueError(f"the classifier loss needs at least 2 iterates (initial + final), got {iterates}")
+        per_iterate = segm * eta / ((iterates - 1) if average_iterates else 1)
+        return cls(
+            segm=segm,
+            segm_bce=segm_bce,
+            test_clf=per_iterate,
+            test_init_clf=per_iterate,
+            test_iter_clf=per_iterate * (iterates - 2),
+        )
+
 
 def _peak(maps: torch.Tensor) -> torch.Tensor:
     """Row, column of the maximum of every ``(..., h, w)`` map, as floats ``(..., 2)``."""

@@ -7,6 +7,8 @@ official state dict, so an official ``rts50.pth`` loads with ``strict=True``.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -91,11 +93,15 @@ class RTSNet(nn.Module):
         feature_dim: int = 512,
         decoder_widths: dict[str, int] | None = None,
         clf_stride: int = 2,
+        instance_conditioning: bool = True,
     ) -> None:
         """Defaults build rts50; ``backbone`` (with a ``channels`` dict for layer1..4 at strides 4..32),
         ``feature_dim`` (channels of both branches' features), ``decoder_widths`` and ``clf_stride``
-        (the instance branch's stride on layer3: 2 gives stride-32 scores, 1 stride-16) build smaller variants."""
+        (the instance branch's stride on layer3: 2 gives stride-32 scores, 1 stride-16) build smaller variants.
+        ``instance_conditioning=False`` is thesis Table 5.1's ablation: the decoder gets the segmentation
+        learner's output alone, no encoded instance scores (same weights; the instance branch still runs)."""
         super().__init__()
+        self.instance_conditioning = bool(instance_conditioning)
         backbone = backbone if backbone is not None else ResNetMRCNN((3, 4, 6, 3), LAYERS[::-1])
         channels = dict(getattr(backbone, "channels", FEATURE_CHANNELS))
         self.target_model = TargetModel(feature_dim, in_dim=channels["layer3"])
@@ -194,14 +200,24 @@ class RTSNet(nn.Module):
         """Mask logits ``(n*seq, 1, H, W)`` and the decoder input for one test frame (n = 1)."""
         mask_encoding = apply_filter(features, tau, tau.shape[-1] // 2)
         n, seq = mask_encoding.shape[:2]
-        encoded = F.interpolate(
-            encoded_scores.reshape(n * seq, *encoded_scores.shape[-3:]),
-            size=mask_encoding.shape[-2:],
-            mode="bilinear",
-            align_corners=False,
-        )
-        fused = mask_encoding + encoded.view_as(mask_encoding)
+        fused = mask_encoding  # without instance conditioning (Table 5.1): LWL's decoder input
+        if self.instance_conditioning:
+            encoded = F.interpolate(
+                encoded_scores.reshape(n * seq, *encoded_scores.shape[-3:]),
+                size=mask_encoding.shape[-2:],
+                mode="bilinear",
+                align_corners=False,
+            )
+            fused = mask_encoding + encoded.view_as(mask_encoding)
         return self.decoder(fused.reshape(n * seq, *fused.shape[-3:]), backbone, image_size), fused
+
+    def set_instance_conditioning(self, on: bool) -> None:
+        """Switch the instance conditioning of the decoder (thesis Table 5.1) and record it in the
+        constructor record, so a checkpoint of this network rebuilds with the same switch."""
+        self.instance_conditioning = bool(on)
+        record = getattr(self, "constructor", None)
+        if record is not None:
+            self.constructor = dataclasses.replace(record, kwds={**record.kwds, "instance_conditioning": bool(on)})
 
     # ----- training-style forward ------------------------------------------------------------
     def forward(

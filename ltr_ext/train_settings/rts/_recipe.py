@@ -154,9 +154,33 @@ def load_lwl_parts(net: torch.nn.Module, path: str | Path) -> None:
     load_parts_strict(net, data.get("net", data), LWL_PARTS, source=str(path))
 
 
+#: The ablation settings of thesis ch. 5 (Tables 5.1, 5.9), release values by default; a settings
+#: module declares them with ``settings.defaults(**ABLATION_DEFAULTS)`` before it reads ``env``.
+#: ``instance_conditioning``: False trains Table 5.1's "without conditioning" network;
+#: ``clf_loss_eta``: eq. 5.5's eta (10 = the release's weights, F.7); ``clf_loss_average_iterates``:
+#: True divides the iterates' classifier losses by N_iter as eq. 5.4 writes (the release sums them).
+ABLATION_DEFAULTS: dict[str, Any] = dict(instance_conditioning=True, clf_loss_eta=10.0, clf_loss_average_iterates=False)
+
+
+def loss_weights(settings: Any, net: torch.nn.Module) -> RTSLossWeights:
+    """The loss weights of ``settings`` (the release's unless ``clf_loss_eta`` or
+    ``clf_loss_average_iterates`` say otherwise) for the classifier iterates of ``net``."""
+    values = {key: getattr(settings, key, default) for key, default in ABLATION_DEFAULTS.items()}
+    return RTSLossWeights.from_eta(
+        float(values["clf_loss_eta"]),
+        net.clf_optim_iter + 1,  # the initial filter and every steepest-descent step
+        bool(values["clf_loss_average_iterates"]),
+        segm_bce=settings.segm_bce_weight,
+    )
+
+
 def train(settings: Any, net: torch.nn.Module, train_loaders: list[LTRLoader], groups: list[dict[str, Any]]) -> None:
-    """Adam over ``groups``, MultiStepLR at ``settings.lr_milestones`` (gamma 0.2), the epoch loop."""
-    weights = RTSLossWeights(segm_bce=settings.segm_bce_weight)
+    """Adam over ``groups``, MultiStepLR at ``settings.lr_milestones`` (gamma 0.2), the epoch loop;
+    the network takes ``instance_conditioning`` (recorded in its checkpoints) and the loss ``loss_weights``."""
+    conditioning = bool(getattr(settings, "instance_conditioning", True))
+    if conditioning != net.instance_conditioning:  # the release's records stay as they were
+        net.set_instance_conditioning(conditioning)
+    weights = loss_weights(settings, net)
     actor = RTSActor(net, loss_weight=weights, num_refinement_iter=settings.num_refinement_iter)
     optimizer = torch.optim.Adam(groups)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(settings.lr_milestones), gamma=0.2)

@@ -17,7 +17,15 @@ from pathlib import Path
 
 from ...dataset import davis, got10k, lasot, subset, with_pregenerated_masks, youtubevos
 from ...models.rts import build_rts50
-from ._recipe import BACKBONE_STRIDE_CLF, InputFormat, load_lwl_parts, loaders, parameter_groups, train
+from ._recipe import (
+    ABLATION_DEFAULTS,
+    BACKBONE_STRIDE_CLF,
+    InputFormat,
+    load_lwl_parts,
+    loaders,
+    parameter_groups,
+    train,
+)
 
 BGR255 = InputFormat(mean=(102.9801, 115.9465, 122.7717), std=(1.0, 1.0, 1.0), bgr255=True)
 
@@ -48,6 +56,7 @@ def datasets(settings):
 
 
 def run(settings) -> None:
+    settings.defaults(**ABLATION_DEFAULTS)  # thesis Tables 5.1 / 5.9 switches (docs/thesis_vs_release.md)
     settings.defaults(
         description="RTS with ResNet-50 (rts50), as in the release",
         batch_size=15,

@@ -29,7 +29,7 @@ from ...dataset.pseudo_videos import PseudoVideoSpec, write_pseudo_videos
 from ...dataset.video_dataset import SequenceVideoDataset, only_sequences
 from ...models.backbone import BACKBONE_INPUT, load_pretrained
 from ...models.rts import build_rts_small
-from ._recipe import InputFormat, loaders, parameter_groups, train
+from ._recipe import ABLATION_DEFAULTS, InputFormat, loaders, parameter_groups, train
 
 
 def input_format(backbone: str) -> InputFormat:
@@ -127,6 +127,7 @@ def start_from(net, path: str | None) -> None:
 
 
 def run(settings) -> None:
+    settings.defaults(**ABLATION_DEFAULTS)  # thesis Tables 5.1 / 5.9 switches (docs/thesis_vs_release.md)
     settings.defaults(
         description="RTS, small CPU variant",
         backbone="efficientnet_lite0",

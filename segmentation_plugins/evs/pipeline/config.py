@@ -84,7 +84,10 @@ class PipelineConfig:
         None, "runtime", "frames in flight; None: max(4, S + 2), so ICNet of the next key frame overlaps a cycle"
     )
     output_upsampling: str = setting(
-        "nearest", "output", "labels to the frame size: 'nearest'; 'bilinear': P bilinear + argmax (docs/evs.md §2.5)"
+        "bilinear",
+        "output",
+        "labels to the frame size: 'bilinear' (default, the evaluation rule of docs/evs.md §2.5): P bilinear + "
+        "argmax; 'nearest': the labels resized, cheaper on a CPU",
     )
     threaded: bool = setting(
         True, "runtime", "False: every step in the caller's thread (reference results, serial timings)"

@@ -1,7 +1,7 @@
 """Output upsampling of the EVS pipeline: labels at the propagation resolution -> labels at the frame's.
 
-``nearest`` (default) upsamples the labels, cheap on a CPU; ``bilinear`` upsamples the
-probabilities and takes the argmax (docs/evs.md §2.5's evaluation rule). Where the upsampled P
+``bilinear`` (the default, docs/evs.md §2.5's evaluation rule) upsamples the probabilities and
+takes the argmax; ``nearest`` upsamples the labels, cheaper on a CPU. Where the upsampled P
 sums to less than 0.5 (pixels that came from outside frame t-1 on a warp-only frame, P = 0
 there), ``bilinear`` takes the nearest-upsampled labels, so it shows no strip of class 0 either.
 """

@@ -1,10 +1,20 @@
-"""Fusion of the query value with the memory read (eq. 4.6), official parameter names."""
+"""Fusion of the query value with the memory read (eq. 4.6), official parameter names.
+
+:data:`FUSIONS` names the choices (``build_lmanet(fusion=...)``, the presets' ``fusion``):
+``gated`` (default) is the backbone's attention-gated fusion of eq. 4.6 (thesis Fig. 4.3);
+``concat`` is the baseline of thesis Table 4.3 (the release's ``fusion_strategy concat``).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from pytracking_ext.errors import UnknownNameError
+from pytracking_ext.registry import Registry
 
 from .erfnet import BN_EPS
 
@@ -62,3 +72,49 @@ class DownGatedFusion(nn.Module):
             self.conv_layer_4(reduced)
         )
         return F.relu(self.bn(out))
+
+
+class ConcatFusion(nn.Module):
+    """Thesis Table 4.3's "Concat." row (release ``fusion_strategy concat``): each input through
+    BN, dropout and ReLU as in :class:`GatedFusion`, then plainly concatenated, no learned mixing.
+
+    The output has ``2 * channels`` channels, which must be what the decoder reads (ERFNet and
+    EfficientNet-Lite0: 2 x 64 = 128); PSPNet's 2 x 2048 cannot feed its pyramid pooling.
+    """
+
+    def __init__(self, channels: int = 64, out_channels: int = 128, dropout: float = 0.3) -> None:
+        super().__init__()
+        if 2 * channels != out_channels:
+            raise ValueError(
+                f"concat fusion gives 2 x {channels} = {2 * channels} channels but the decoder reads "
+                f"{out_channels}: use fusion='gated' for this backbone"
+            )
+        self.bn1 = nn.BatchNorm2d(channels, eps=BN_EPS)
+        self.bn2 = nn.BatchNorm2d(channels, eps=BN_EPS)
+        self.dropout = nn.Dropout2d(dropout)
+
+    def forward(self, query_value: torch.Tensor, memory_read: torch.Tensor) -> torch.Tensor:
+        q = torch.relu(self.dropout(self.bn1(query_value)))
+        m = torch.relu(self.dropout(self.bn2(memory_read)))
+        return torch.cat([q, m], 1)
+
+
+class UnknownFusionError(UnknownNameError, ValueError):
+    """A fusion name that is not in :data:`FUSIONS` (a ValueError for argument checks too)."""
+
+
+# name -> (value channels, decoder input channels, the backbone's gated fusion factory) -> module
+FUSIONS = Registry("LMANet fusion")
+FUSIONS.add_all(
+    {
+        "gated": lambda channels, out_channels, gated: gated(),
+        "concat": lambda channels, out_channels, gated: ConcatFusion(channels, out_channels),
+    }
+)
+
+
+def build_fusion(name: str, channels: int, out_channels: int, gated: Callable[[], nn.Module]) -> nn.Module:
+    """The fusion module ``name`` for ``channels``-channel values and a decoder reading ``out_channels``."""
+    if name not in FUSIONS:
+        raise UnknownFusionError(f"unknown LMANet fusion '{name}'; known: {', '.join(FUSIONS.names())}")
+    return FUSIONS.get(name)(channels, out_channels, gated)

@@ -22,7 +22,7 @@ from ltr_ext.admin.loading import load_state_dict_strict
 
 from .attention import global_read, local_memory_read
 from .backbones import BACKBONES, backbone_parts
-from .fusion import GatedFusion
+from .fusion import GatedFusion, build_fusion
 
 MEMORY_PARTS = ("kv_M_r4", "kv_Q_r4", "memory_fusion")
 
@@ -169,14 +169,17 @@ def build_lmanet(
     num_classes: int = 20,
     attention: str = "local",
     pretrained: bool = False,
+    fusion: str = "gated",
     **options,
 ) -> LMANet:
     """LMANet on a registered backbone (:data:`BACKBONES`) with the official parameter names.
 
     ``pretrained`` loads packaged ImageNet encoder weights (``efficientnet_lite0`` only);
+    ``fusion``: ``gated`` (eq. 4.6) or ``concat`` (thesis Table 4.3), see fusion.py;
     ``options`` go to the backbone builder (e.g. ``official_fusion`` for ``pspnet``).
     """
     parts = backbone_parts(backbone, num_classes, pretrained, **options)
+    channels = parts.value_channels or parts.encoder.out_channels  # None: the values are the features
     return LMANet(
         parts.encoder,
         parts.decoder,
@@ -185,7 +188,7 @@ def build_lmanet(
         attention,
         parts.key_channels,
         parts.value_channels,
-        parts.fusion(),
+        build_fusion(fusion, channels, parts.encoder.out_channels, parts.fusion),
     )
 
 

@@ -13,8 +13,9 @@ Common to all: Adam (betas 0.9/0.999, weight decay 1e-4), reduce-on-plateau of t
 loss by ``lr_factor`` down to ``min_lr``, weighted cross-entropy on the last frame with
 ``w_c = 1 / ln(class_weight_c + f_c)`` (f_c: pixel frequency of class c on the training set),
 horizontal flip and a small translation applied to whole clips. Runs of other memory sizes,
-windows or attention go to their own checkpoint folder (``..._S3_P21``, ``..._S4_global``), so
-``--set memory_size=4`` never resumes a different model.
+windows, attention or fusion go to their own checkpoint folder (``..._S3_P21``, ``..._S4_global``,
+``..._S3_P21_concat``), so ``--set memory_size=4`` never resumes a different model. Epochs are per
+stage (``single_epochs``, ``stage1_epochs``, ``stage2_epochs``, presets.py).
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ from segmentation_plugins.data import ClipAugment
 from segmentation_plugins.training.clip_data import ClipTensors, class_weights, clip_datasets
 
 from ..models.lmanet import build_lmanet, build_single_frame
-from .presets import COMMON, PRESETS, STAGES
+from .presets import COMMON, PRESETS, STAGE_EPOCHS, STAGES
 
 
 def variant(settings: Any) -> str:
-    """``S3_P21`` or ``S4_global``: the part of the memory configuration that changes the weights."""
+    """``S3_P21``, ``S4_global``, ``S3_P21_concat``: the part of the memory configuration that
+    changes the weights (the default gated fusion adds nothing, so older folders keep their names)."""
     reading = "global" if settings.attention == "global" else f"P{settings.window}"
-    return f"S{settings.memory_size}_{reading}"
+    fusion = getattr(settings, "fusion", "gated")
+    return f"S{settings.memory_size}_{reading}" + ("" if fusion == "gated" else f"_{fusion}")
 
 
 def project_path(settings: Any, stage: Any) -> str:
@@ -74,6 +77,7 @@ def build_network(settings: Any, stage: Any) -> torch.nn.Module:
         window=settings.window,
         num_classes=settings.num_classes,
         attention=settings.attention,
+        fusion=settings.fusion,
     )
     if stage == 1:
         path = (
@@ -105,6 +109,7 @@ def run_preset(settings: Any, preset: str) -> None:
     if stage not in STAGES:
         raise SettingsError(f"unknown LMANet stage {stage!r}; stages: {', '.join(map(str, STAGES))}")
     settings.defaults(preset=preset, description=f"LMANet {preset}, stage {stage}", **{**COMMON, **PRESETS[preset]})
+    settings.defaults(max_epochs=getattr(settings, STAGE_EPOCHS[stage]))  # --set max_epochs wins
     settings.project_path = project_path(settings, stage)
     clip_length = 1 if stage == "single" else settings.memory_size + 1
     train_clips = clip_datasets(settings, clip_length, training=True)
