@@ -288,7 +288,13 @@ def _entry_points(tmp_path: Path) -> dict[str, Callable[[Path], Any]]:
 
     evs_settings = SimpleNamespace(icnet_checkpoint=None, icnet_config="small", num_classes=11)
     lmanet_settings = SimpleNamespace(
-        backbone="erfnet", memory_size=2, window=3, num_classes=11, attention="local", init_checkpoint=None
+        backbone="erfnet",
+        memory_size=2,
+        window=3,
+        num_classes=11,
+        attention="local",
+        init_checkpoint=None,
+        fusion="gated",
     )
     return {
         "run_tracker (NetworkSpec)": lambda path: tracker_load_network(NetworkSpec(str(path)), "cpu"),

@@ -1,6 +1,7 @@
 """EVS parameter modules: the 14 operating points of thesis Table 3.2."""
 
 import importlib
+from pathlib import Path
 
 import pytest
 
@@ -48,7 +49,7 @@ def test_shared_settings_are_the_thesis_and_reference_defaults():
     assert params.flow_method == "dis" and params.flow_method in FLOW_METHODS
     assert params.flow_scale == 1.0 and params.propagation_stride == 4
     assert params.refine_every == "last" and params.refiner_uses_pwarped is False
-    assert params.icnet_config in ICNET_CONFIGS and params.num_classes == 19 and params.ignore_label == 255
+    assert params.ignore_label == 255
     assert params.warp_interpolation in INTERPOLATIONS
     assert {params.label_border, params.probability_border, params.feature_border} <= set(BORDERS)
     iam = InconsistencyAttention(
@@ -66,3 +67,10 @@ def test_modules_return_independent_objects():
 def test_unknown_operating_point_lists_the_known_ones():
     with pytest.raises(UnknownNameError, match="unknown EVS operating point 'evs15'; known: evs01, evs02"):
         operating_point("evs15")
+
+
+def test_operating_points_load_the_shipped_camvid_networks_by_default():
+    params = operating_point("evs07")
+    assert (params.icnet_config, params.num_classes, params.label_set) == ("small", 11, "camvid")
+    assert params.icnet_config in ICNET_CONFIGS
+    assert Path(params.icnet_weights).is_file() and Path(params.refiner_weights).is_file()

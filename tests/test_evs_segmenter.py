@@ -28,8 +28,10 @@ def frames(count: int, seed: int = 0, step: int = 8) -> list[np.ndarray]:
 
 
 def params(name: str = "evs07", **overrides):
+    """An operating point with the small 19-class networks and no weights named (tests set them)."""
     p = operating_point(name)
-    p.icnet_config = "small"
+    p.icnet_config, p.num_classes, p.label_set = "small", 19, "cityscapes"
+    p.icnet_weights = p.refiner_weights = None
     p.use_gpu = False
     for key, value in overrides.items():
         setattr(p, key, value)

@@ -54,3 +54,22 @@ def test_a_memory_parameter_set_refuses_a_single_frame_checkpoint(tmp_path):
         build_segmenter(params)
     single = TrackerParams(net_path=str(path), num_classes=11, use_gpu=False, memory_size=None)
     assert build_segmenter(single).streamer is None
+
+
+def test_a_changed_memory_read_works_on_the_cpu_inference_copy_of_a_trained_network(tmp_path):
+    """Regression: once the shared CPU inference copy has run (weights prepacked on first use) it
+    cannot be deep-copied, so a segmenter with a changed window reads its own copy instead."""
+    import numpy as np
+
+    from segmentation_plugins.lmanet import build_lmanet
+
+    net = model_constructor(build_lmanet)(backbone="efficientnet_lite0", memory_size=2, window=3, num_classes=5)
+    path = tmp_path / "lmanet.pth.tar"
+    torch.save({"net": net.state_dict(), "constructor": net.constructor.to_dict()}, path)
+    shared = build_segmenter(TrackerParams(net_path=str(path), num_classes=5, use_gpu=False, memory_size=2))
+    shared.segment(np.zeros((64, 96, 3), np.uint8))
+    changed = build_segmenter(
+        TrackerParams(net_path=str(path), num_classes=5, use_gpu=False, memory_size=2, window=5, attention="global")
+    )
+    assert (changed.net.window, changed.net.attention) == (5, "global") and changed.net is not shared.net
+    assert shared.net.window == 3

@@ -9,6 +9,7 @@ from typing import Any
 from pytracking_ext.errors import UnknownNameError
 from pytracking_ext.trackers.params import TrackerParams
 from segmentation_plugins.evs.pipeline import PipelineConfig
+from segmentation_plugins.shipped import EVS_ICNET_CAMVID_SMALL, EVS_REFINER_CAMVID_SMALL
 
 
 @dataclass(frozen=True)
@@ -53,14 +54,17 @@ OPERATING_POINTS: dict[str, OperatingPoint] = {
 
 # keys of the EVS segmenter that are not pipeline settings (segmentation_plugins/evs/segmenter.py)
 SEGMENTER_SETTINGS: dict[str, Any] = dict(
-    # networks
-    icnet_config="standard",
-    num_classes=19,
+    # networks: the small CamVid ICNet and Refiner shipped with the package (segmentation_plugins/
+    # networks/MODELS.md); the thesis' Cityscapes networks: --set icnet_config=standard
+    # --set num_classes=19 --set label_set=cityscapes --set icnet_weights=... --set refiner_weights=...
+    icnet_config="small",
+    num_classes=11,
+    label_set="camvid",
     refiner_uses_pwarped=False,  # §5.2 open variant, off
-    # weights: checkpoints, absolute or relative to the network_path setting; none ship with the
-    # package. refiner_weights='from_icnet' starts an untuned Refiner from ICNet's layers (§5.2)
-    icnet_weights=None,
-    refiner_weights=None,
+    # weights: checkpoints, absolute or relative to the network_path setting.
+    # refiner_weights='from_icnet' starts an untuned Refiner from ICNet's layers (§5.2)
+    icnet_weights=str(EVS_ICNET_CAMVID_SMALL),
+    refiner_weights=str(EVS_REFINER_CAMVID_SMALL),
     random_weights=False,  # seeded random networks: tests and the speed benchmark only
     seed=0,
     use_gpu=True,  # CUDA when present, else CPU

@@ -16,4 +16,8 @@ def parameters():
         memory_size=3,
         constructor="segmentation_plugins.lmanet:build_lmanet",
         constructor_kwargs={"backbone": "erfnet", "memory_size": 3, "window": 21, "num_classes": 20},
+        weights_hint=(
+            "no Cityscapes LMANet ships with the package: train one with run_training lmanet erfnet_cityscapes "
+            "(--set stage=1, then stage=2) or put the official lmanet_erfnet_cityscapes.pth under network_path"
+        ),
     )

@@ -23,7 +23,13 @@ import torch
 import torch.nn.functional as F
 
 from pytracking_ext.errors import PytrackingError
-from pytracking_ext.evaluation.network_loading import NetworkSpec, load_network, select_device
+from pytracking_ext.evaluation.network_loading import (
+    NetworkNotFoundError,
+    NetworkSpec,
+    load_network,
+    read_network,
+    select_device,
+)
 from pytracking_ext.trackers import TrackerParams
 
 from ..segmenter import FrameSegmenter, SegmentationOutput, check_frame
@@ -39,8 +45,15 @@ class LMANetSegmenter(FrameSegmenter):
     """Frame-by-frame segmentation with the last ``memory_size`` frames as memory."""
 
     def __init__(
-        self, net: torch.nn.Module, params: TrackerParams, device: torch.device, dtype: torch.dtype = torch.float32
+        self,
+        net: torch.nn.Module,
+        params: TrackerParams,
+        device: torch.device,
+        dtype: torch.dtype = torch.float32,
+        owned: bool = False,
     ) -> None:
+        """``owned``: ``net`` is this segmenter's own copy (else it may be the loader's shared one)."""
+        self.owned = owned
         self.net = net.to(device).eval()
         self.params = params
         self.device = device
@@ -51,8 +64,8 @@ class LMANetSegmenter(FrameSegmenter):
         if hasattr(net, "forward_clip"):
             self._reconfigure_reading(params)
         if dtype != torch.float32:
-            # the loaded network is shared through the loader's cache: cast this segmenter's own copy
-            self.net = copy.deepcopy(self.net).to(dtype=dtype, memory_format=torch.channels_last)
+            # a network shared through the loader's cache is never cast: only this segmenter's own copy
+            self.net = self._own_copy().to(dtype=dtype, memory_format=torch.channels_last)
         if hasattr(net, "forward_clip"):
             self.streamer = LMANetStreamer(
                 self.net, params.get("memory_size", None), EmptyMemory(params.get("empty_memory", "available"))
@@ -78,9 +91,18 @@ class LMANetSegmenter(FrameSegmenter):
             if value is not None and getattr(self.net, name) != value
         }
         if changes:
-            self.net = copy.deepcopy(self.net)
+            self.net = self._own_copy()
             for name, value in changes.items():
                 setattr(self.net, name, value)
+
+    def _own_copy(self) -> torch.nn.Module:
+        """The network itself when this segmenter owns it, else a copy (plain networks only: a CPU
+        inference copy holds prepacked weights that cannot be deep-copied, so build_segmenter hands
+        those over as ``owned``)."""
+        if self.owned:
+            return self.net
+        self.owned = True
+        return copy.deepcopy(self.net)
 
     def reset(self) -> None:
         if self.streamer is not None:
@@ -121,13 +143,17 @@ def network_spec(params: TrackerParams) -> NetworkSpec:
     )
 
 
-def _load_lmanet(spec: NetworkSpec, device: torch.device) -> torch.nn.Module:
+def _load_lmanet(
+    spec: NetworkSpec, device: torch.device, hint: str | None = None, private: bool = False
+) -> torch.nn.Module:
     """The network of ``spec``; a file that is not an LMANet checkpoint is one :class:`LMANetWeightsError` line."""
     from ltr_ext.admin.checkpoint import CheckpointError
     from ltr_ext.admin.loading import StateDictMismatch
 
     try:
-        net = load_network(spec, device)
+        net = read_network(spec, device) if private else load_network(spec, device)
+    except NetworkNotFoundError as error:
+        raise LMANetWeightsError(f"net_path: {error}" + (f"; {hint}" if hint else "")) from None
     except CheckpointError as error:
         raise LMANetWeightsError(f"net_path: {error}") from None
     except StateDictMismatch as error:
@@ -143,7 +169,11 @@ def build_segmenter(params: TrackerParams) -> LMANetSegmenter:
     """The segmenter of ``params`` with its network loaded strictly from ``params.net_path``."""
     device = select_device(params.get("use_gpu", True))
     spec = network_spec(params)
-    net = _load_lmanet(spec, device)
+    dtype = spec.dtype(device)
+    # a cast or a changed memory read needs a network of its own, not the loader's shared one
+    reading_changed = any(params.get(key, None) is not None for key in ("window", "attention"))
+    private = dtype != torch.float32 or reading_changed
+    net = _load_lmanet(spec, device, params.get("weights_hint", None), private)
     memory = params.get("memory_size", None)
     if memory is not None and not hasattr(net, "forward_clip"):
         # running it anyway would give the single-frame baseline under LMANet's name
@@ -153,4 +183,4 @@ def build_segmenter(params: TrackerParams) -> LMANetSegmenter:
             f"checkpoint (run_training lmanet ... --set stage=1|2), or use the single-frame parameter set "
             f"(e.g. lite0_camvid_single) for this file"
         )
-    return LMANetSegmenter(net, params, device, spec.dtype(device))
+    return LMANetSegmenter(net, params, device, dtype, owned=private)
