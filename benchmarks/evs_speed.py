@@ -45,6 +45,7 @@ import numpy as np
 import torch
 
 from parameter.evs import OPERATING_POINTS
+from pytracking_ext.cli import add_set_argument
 from pytracking_ext.evaluation.precision import resolve_precision
 from segmentation_plugins.evs.flow import FlowEstimator
 from segmentation_plugins.evs.iam import InconsistencyAttention, inconsistency_map
@@ -163,7 +164,9 @@ def point_params(name: str, args: argparse.Namespace, **overrides):
     params.random_weights = True
     params.icnet_config = args.config
     params.use_gpu = args.device != "cpu"
-    for key, value in overrides.items():
+    for key, value in [*getattr(args, "assignments", []), *overrides.items()]:
+        if not hasattr(params, key):
+            raise SystemExit(f"error: --set {key}: not a parameter of evs {name}")
         setattr(params, key, value)
     return params
 
@@ -260,6 +263,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=20, help="repetitions of each step in (a)")
     parser.add_argument("--repeats", type=int, default=2, help="passes per point in (b); the best one counts")
     parser.add_argument("--skip-propagation", action="store_true", help="leave out (a)")
+    add_set_argument(parser, "override a parameter of every point, e.g. output_upsampling='nearest'")
     parser.add_argument(
         "--precision", default="fp32", help="comma list of fp32, bf16, auto for the networks: each measured, same run"
     )

@@ -5,7 +5,8 @@
         [--davis ../shared/data/davis2016] [--generated 8 --frames 50 --seed 1234] [--distractors 3] [--threads 2]
         [--net workspace/checkpoints/ltr/rts/rts_small/RTSNet_ep0010.pth.tar]
 
-Every tracker starts from the first-frame mask. Boxes are scored against the tight box of each
+Every tracker starts from the first-frame mask (``--init box``: from its box only, the way a user
+who draws a box starts). Boxes are scored against the tight box of each
 ground-truth mask (PyTracking's success AUC over 21 IoU thresholds, all frames but the first),
 masks with DAVIS's J (region IoU) and F (boundary measure), averaged per sequence and then over
 sequences. The generated benchmark is DAVIS-2016-format videos written by
@@ -16,6 +17,7 @@ trackers with another weights file (an LTR checkpoint or an exported network), e
 from __future__ import annotations
 
 import argparse
+import copy
 import tempfile
 import time
 from pathlib import Path
@@ -55,14 +57,22 @@ def score_sequence(seq, output) -> dict[str, float]:
     return {"curves": curves, "J": float(np.mean(j)), "F": float(np.mean(f))}
 
 
-def evaluate(spec: TrackerSpec, sequences, net: str | None = None) -> dict[str, float]:
+def box_only(seq):
+    """A copy of ``seq`` whose first frame gives only the box (the tracker makes its own first mask)."""
+    seq = copy.deepcopy(seq)
+    seq.init_data[0].pop("mask", None)
+    return seq
+
+
+def evaluate(spec: TrackerSpec, sequences, net: str | None = None, init: str = "mask") -> dict[str, float]:
     scores, frames, start = [], 0, time.perf_counter()
     params = None
     if net and spec.name == "rts":
         params = get_parameters(spec.name, spec.param)
         params.net.path = net
     for seq in sequences:
-        output = track_sequence(build_tracker(spec, seq, params=params), seq, progress=False)
+        started = box_only(seq) if init == "box" else seq
+        output = track_sequence(build_tracker(spec, started, params=params), started, progress=False)
         scores.append(score_sequence(seq, output))
         frames += len(seq.frames)
     box = scores_from_curves(
@@ -102,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         help="also score a distractor-heavy generated benchmark with this many look-alikes per video (0: none)",
     )
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--init", choices=("mask", "box"), default="mask", help="start from the first-frame mask or only its box"
+    )
     parser.add_argument("--net", help="weights file for the rts trackers (default: each parameter set's own)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -131,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                 title = f"generated with {args.distractors} look-alike distractors, {args.generated} x {args.frames}"
                 sets[f"{title} frames, seed {args.seed}"] = list(get_dataset("dv2016_val", root=crowded))
         for title, sequences in sets.items():
-            print_table(title, {f"{s.name}/{s.param}": evaluate(s, sequences, args.net) for s in specs})
+            print_table(title, {f"{s.name}/{s.param}": evaluate(s, sequences, args.net, args.init) for s in specs})
     return 0
 
 

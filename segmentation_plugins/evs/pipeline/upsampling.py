@@ -11,7 +11,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from pytracking_ext.registry import Registry
 
@@ -23,9 +22,15 @@ def nearest_labels(labels: np.ndarray, probabilities: torch.Tensor, size: tuple[
 
 def bilinear_labels(labels: np.ndarray, probabilities: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
     """Argmax of ``probabilities`` (C×h×w) resized bilinearly to ``size``; nearest labels where P is empty."""
-    p = F.interpolate(probabilities[None], size=size, mode="bilinear", align_corners=False)[0]
-    out = p.argmax(0).to(torch.uint8).numpy()
-    empty = (p.sum(0) < 0.5).numpy()  # no class there (outside frame t-1 on warp-only frames)
+    # OpenCV's bilinear resize samples at pixel centres as F.interpolate(align_corners=False) does,
+    # and on channels-last data the argmax and sum run over contiguous memory: same labels, about
+    # 2x faster on a CPU than interpolating and reducing channels-first (a float32 copy for bf16 P)
+    hwc = np.ascontiguousarray(probabilities.detach().to("cpu", torch.float32).permute(1, 2, 0).numpy())
+    up = cv2.resize(hwc, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+    if up.ndim == 2:  # OpenCV drops a single channel
+        up = up[..., None]
+    out = up.argmax(-1).astype(np.uint8)
+    empty = up.sum(-1) < 0.5  # no class there (outside frame t-1 on warp-only frames)
     if empty.any():
         out[empty] = nearest_labels(labels, probabilities, size)[empty]
     return out
