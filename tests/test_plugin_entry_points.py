@@ -118,7 +118,12 @@ def test_underscore_modules_of_a_parameter_package_are_helpers_not_parameter_set
         get_parameters("still", "_helper", registry=trackers)
     # the built-in parameter packages keep their helpers the same way
     assert "_operating_points" not in parameter_names("evs") and "evs01" in parameter_names("evs")
-    assert parameter_names("lmanet") == ["erfnet_cityscapes", "lite0_camvid", "lite0_camvid_fast", "lite0_camvid_single"]
+    assert parameter_names("lmanet") == [
+        "erfnet_cityscapes",
+        "lite0_camvid",
+        "lite0_camvid_fast",
+        "lite0_camvid_single",
+    ]
 
 
 def test_every_declared_builtin_resolves():
