@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("PYTRACKING_EXT_SHARED", REPO_ROOT.parent / "shared"))
+
+
+def pytest_configure(config):
+    """A test run started in the background of a non-interactive shell (``cmd &`` in a script)
+    inherits SIGINT ignored, and so would every process the tests start, so the tests that press
+    Ctrl-C on a tracker or server would see it ignored. A handled signal is reset to its default in
+    a child at exec, so Python's own handler here gives the children the Ctrl-C a user has."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
