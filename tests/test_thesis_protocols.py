@@ -206,29 +206,9 @@ def test_each_stage_trains_its_own_epoch_count_unless_max_epochs_is_set(camvid_t
 
 def _rts_batch(seed: int = 0) -> dict[str, torch.Tensor]:
     """Frames-first RTS training batch (1 train + 2 test frames, 2 sequences) of a square on noise."""
-    from ltr_ext.data.processing_utils import gaussian_label_function
+    from rts_batches import square_batch
 
-    h, w = 64, 96
-    g = torch.Generator().manual_seed(seed)
-    images = torch.rand(3, 2, 3, h, w, generator=g) - 0.5
-    masks, boxes = torch.zeros(3, 2, h, w), torch.zeros(3, 2, 4)
-    for t in range(3):
-        for s in range(2):
-            x, y = 20 + 3 * t + 10 * s, 16 + 2 * t
-            images[t, s, :, y : y + 20, x : x + 24] += 1.0
-            masks[t, s, y : y + 20, x : x + 24] = 1
-            boxes[t, s] = torch.tensor([x, y, 24, 20])
-    labels = gaussian_label_function(boxes, 0.05, 4, (w // 32, h // 32), (w, h)).view(3, 2, h // 32 + 1, w // 32 + 1)
-    return {
-        "train_images": images[:1],
-        "test_images": images[1:],
-        "train_masks": masks[:1],
-        "test_masks": masks[1:],
-        "train_anno": boxes[:1],
-        "test_anno": boxes[1:],
-        "train_label": labels[:1],
-        "test_label": labels[1:],
-    }
+    return square_batch(seq=2, n_test=2, seed=seed)
 
 
 def _masks(net, batch) -> torch.Tensor:
