@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,41 @@ def objects_to_add(info: dict[str, Any], ids: list[str]) -> dict[int, dict[str, 
 
 
 NO_BOX = [float("nan")] * 4
+
+
+@dataclass
+class TrackedFrame:
+    """One frame driven through the API: the written mask (label image, or 0/1 for one object),
+    the boxes of the found objects (for the overlay) and every object's box (NaN where lost)."""
+
+    index: int
+    name: str
+    image: np.ndarray
+    label: np.ndarray | None
+    mask: np.ndarray | None
+    found: dict[str, list[float]]
+    boxes: Any  # one box, or object id -> box, as the result files hold them
+    time: float
+
+
+def tracked_frames(
+    tracker, frames: Iterable[tuple[int, str, np.ndarray]], objects: dict[int, dict[str, Any]], ids: list[str]
+) -> Iterator[TrackedFrame]:
+    """Start ``objects`` on frame 0 of ``frames`` and track them through the rest with ``tracker``
+    (a :class:`pytracking_ext.VideoTracker`): the one per-frame loop of ``run_video`` and the web page."""
+    for index, name, image in frames:
+        start = time.perf_counter()
+        if index == 0:
+            for oid, region in objects.items():
+                tracker.add_object(image, obj_id=oid, **region)
+        result = tracker.track(image)
+        # the time of the frame: the objects' starts on the first, tracking on the others
+        elapsed = time.perf_counter() - start
+        label = result.label_map(image.shape[:2]) if tracker.predicts_mask else None
+        mask = None if label is None else (label if len(ids) > 1 else (label > 0)).astype(np.uint8)
+        found = {str(oid): list(obj.box) for oid, obj in result.items() if obj.box is not None}
+        boxes = {oid: found.get(oid, NO_BOX) for oid in ids}
+        yield TrackedFrame(index, name, image, label, mask, found, boxes if len(ids) > 1 else boxes[ids[0]], elapsed)
 
 
 def write_outputs(out_dir: Path, output: TrackingOutput, ids: list[str]) -> list[Path]:
@@ -195,29 +232,17 @@ def run_video(
     sink = VideoSink(staging / "overlay.mp4", fps=fps) if write_video else None
     collected = TrackingOutput()
 
-    def on_frame(name: str, image: np.ndarray, result) -> None:
-        label = result.label_map(image.shape[:2]) if predicts_mask else None
-        if label is not None:
-            written = label if len(ids) > 1 else (label > 0).astype(np.uint8)
-            imwrite_indexed(staging / "masks" / f"{Path(name).stem}.png", written)
-        found = {str(oid): list(obj.box) for oid, obj in result.items() if obj.box is not None}
-        if sink is not None:
-            sink.write(draw_overlay(image, found, label))
-        boxes = {oid: found.get(oid, NO_BOX) for oid in ids}
-        collected.target_bbox.append(boxes if len(ids) > 1 else boxes[ids[0]])
-        if views is not None:
-            views.end_frame(image, {"target_bbox": found, "segmentation": label}, predicts_mask)
-
     try:
-        for index, name, image in progress(source, source.num_frames, "frames", "frame", lines=False):
-            start = time.perf_counter()
-            if index == 0:
-                for oid, region in objects.items():
-                    tracker.add_object(image, obj_id=oid, **region)
-            result = tracker.track(image)
-            # the time of the frame: the objects' starts on the first, tracking on the others
-            collected.time.append(time.perf_counter() - start)
-            on_frame(name, image, result)
+        frames = progress(source, source.num_frames, "frames", "frame", lines=False)
+        for frame in tracked_frames(tracker, frames, objects, ids):
+            if frame.mask is not None:
+                imwrite_indexed(staging / "masks" / f"{Path(frame.name).stem}.png", frame.mask)
+            if sink is not None:
+                sink.write(draw_overlay(frame.image, frame.found, frame.label))
+            collected.target_bbox.append(frame.boxes)
+            collected.time.append(frame.time)
+            if views is not None:
+                views.end_frame(frame.image, {"target_bbox": frame.found, "segmentation": frame.label}, predicts_mask)
     except KeyboardInterrupt:
         print(f"interrupted after {len(collected.target_bbox)} frames; keeping what was tracked", file=sys.stderr)
     finally:

@@ -10,7 +10,6 @@ API (:class:`pytracking_ext.VideoTracker`) exactly as ``run_video`` does, so the
 
 from __future__ import annotations
 
-import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import numpy as np
 from ..errors import PytrackingError
 from ..evaluation.results import TrackingOutput
 from ..evaluation.tracker_spec import TrackerSpec
-from ..run_video import NO_BOX, initial_objects, objects_to_add, write_outputs
+from ..run_video import initial_objects, objects_to_add, tracked_frames, write_outputs
 from ..utils.io import atomic_open, imwrite_indexed
 from ..visualization import VideoSink, draw_overlay
 
@@ -61,19 +60,9 @@ def track_video(
         info0 = _with_mask(info0, ids, init_mask)
     objects = objects_to_add(info0, ids)
     tracker = VideoTracker(spec.name, spec.param)
-    for index, name, image in frames:
-        start = time.perf_counter()
-        if index == 0:
-            for oid, region in objects.items():
-                tracker.add_object(image, obj_id=oid, **region)
-        result = tracker.track(image)
-        elapsed = time.perf_counter() - start
-        label = result.label_map(image.shape[:2]) if tracker.predicts_mask else None
-        mask = None if label is None else (label if len(ids) > 1 else (label > 0)).astype(np.uint8)
-        found = {str(oid): list(obj.box) for oid, obj in result.items() if obj.box is not None}
-        boxes = {oid: found.get(oid, NO_BOX) for oid in ids}
-        overlay = draw_overlay(image, found, label)
-        yield FrameResult(index, name, boxes if len(ids) > 1 else boxes[ids[0]], mask, overlay, elapsed)
+    for frame in tracked_frames(tracker, frames, objects, ids):
+        overlay = draw_overlay(frame.image, frame.found, frame.label)
+        yield FrameResult(frame.index, frame.name, frame.boxes, frame.mask, overlay, frame.time)
 
 
 def _with_mask(info: dict[str, Any], ids: list[str], mask: np.ndarray) -> dict[str, Any]:

