@@ -9,6 +9,7 @@ import torch
 
 from ltr_ext.admin.loading import load_network
 from ltr_ext.models.rts import RTSNet, build_rts50
+from pytracking_ext.api import VideoTracker
 from pytracking_ext.evaluation.network_loading import NetworkNotFoundError
 from pytracking_ext.evaluation.running import build_tracker, track_sequence
 from pytracking_ext.evaluation.tracker_spec import TrackerSpec
@@ -153,15 +154,16 @@ def test_rts_tracks_two_objects_with_merged_labels_and_per_object_boxes(
 def test_rts_streams_objects_added_with_a_mask_or_a_box_and_removed(workspace, tmp_path, monkeypatch, rts_network_dir):
     monkeypatch.setenv("PYTRACKING_NETWORK_PATH", str(rts_network_dir))
     seq = moving_square_sequence(tmp_path, frames=3, objects=2, with_masks=True)
-    tracker = build_tracker(TrackerSpec("rts", "rts50"), multiobject=True)
+    tracker = VideoTracker.from_tracker(build_tracker(TrackerSpec("rts", "rts50"), multiobject=True))
+    frames = [imread_rgb(f) for f in seq.frames]
     first_mask = np.zeros((64, 80), np.uint8)
     x, y, w, h = (int(v) for v in seq.ground_truth_rect["1"][0])
     first_mask[y : y + h, x : x + w] = 1
-    tracker.add_object("1", init_mask=first_mask)
-    masks = tracker.step(imread_rgb(seq.frames[0]))
-    assert list(masks) == ["1"] and np.array_equal(masks["1"], first_mask)
-    tracker.add_object("2", init_bbox=seq.ground_truth_rect["2"][1])  # box only: GrabCut init
-    masks = tracker.step(imread_rgb(seq.frames[1]))
-    assert list(masks) == ["1", "2"] and all(m.shape == (64, 80) for m in masks.values())
-    tracker.remove_object("1")
-    assert list(tracker.step(imread_rgb(seq.frames[2]))) == ["2"]
+    tracker.add_object(frames[0], mask=first_mask, obj_id=1)
+    first = tracker.track(frames[0])  # the frame the object was added on: its result, not tracked twice
+    assert list(first) == [1] and np.array_equal(first[1].mask, first_mask > 0)
+    tracker.add_object(frames[1], box=seq.ground_truth_rect["2"][1], obj_id=2)  # box only: GrabCut init
+    second = tracker.track(frames[1])
+    assert list(second) == [1, 2] and all(r.mask.shape == (64, 80) for r in second.values())
+    tracker.remove_object(1)
+    assert list(tracker.track(frames[2])) == [2]

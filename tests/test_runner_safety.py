@@ -17,7 +17,7 @@ import pytest
 
 from pytracking_ext import run_experiment, run_tracker
 from pytracking_ext.errors import PytrackingError, TrackerInputError
-from pytracking_ext.evaluation import running
+from pytracking_ext.evaluation import running, tracker_factory
 from pytracking_ext.evaluation.results import results_complete
 from pytracking_ext.evaluation.running import run_dataset, run_sequence
 from pytracking_ext.evaluation.tracker_spec import TrackerSpec
@@ -52,7 +52,7 @@ class ShiftTracker(BaseTracker):
 
 @pytest.fixture
 def shift_tracker(monkeypatch):
-    monkeypatch.setattr(running, "get_tracker_class", lambda name: ShiftTracker)
+    monkeypatch.setattr(tracker_factory, "get_tracker_class", lambda name: ShiftTracker)
     return ShiftTracker
 
 

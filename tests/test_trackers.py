@@ -1,7 +1,6 @@
 """OpenCV baseline and multi-object behaviour (every registered tracker: test_every_registered_component.py)."""
 
 import numpy as np
-import pytest
 
 from pytracking_ext.evaluation.running import build_tracker, track_sequence
 from pytracking_ext.evaluation.tracker_spec import TrackerSpec
@@ -35,30 +34,21 @@ def test_default_merge_takes_argmax_above_threshold():
     assert merged["time"] == {"1": 1.0, "3": 2.0}
 
 
-def test_objects_can_start_late_and_be_removed(workspace, tmp_path):
-    seq = moving_square_sequence(tmp_path, frames=3, objects=2, with_masks=True)
-    tracker = build_tracker(TrackerSpec("opencv_mil", "mask"), seq)
-    assert isinstance(tracker, MultiObjectWrapper)
+def test_wrapper_objects_can_start_late_and_be_removed(workspace, tmp_path):
+    from pytracking_ext.api import VideoTracker
     from pytracking_ext.utils.io import imread_rgb
 
-    tracker.add_object("1", init_bbox=seq.ground_truth_rect["1"][0])
-    first = tracker.step(imread_rgb(seq.frames[0]))
-    assert list(first) == ["1"] and first["1"].shape == (64, 80)
-    tracker.add_object("2", init_bbox=seq.ground_truth_rect["2"][1])
-    assert list(tracker.step(imread_rgb(seq.frames[1]))) == ["1", "2"]
-    assert set(tracker.last_output["target_bbox"]) == {"1", "2"}
-    tracker.remove_object("1")
-    assert list(tracker.step(imread_rgb(seq.frames[2]))) == ["2"]
-
-
-def test_adding_an_object_twice_or_without_mask_and_box_is_refused(workspace, tmp_path):
-    seq = moving_square_sequence(tmp_path, frames=1, objects=2, with_masks=True)
-    tracker = build_tracker(TrackerSpec("opencv_mil", "mask"), seq)
-    with pytest.raises(ValueError, match="give init_mask or init_bbox"):
-        tracker.add_object("1")
-    tracker.add_object("1", init_bbox=[1, 1, 5, 5])
-    with pytest.raises(ValueError, match="already tracked"):
-        tracker.add_object("1", init_bbox=[1, 1, 5, 5])
+    seq = moving_square_sequence(tmp_path, frames=3, objects=2, with_masks=True)
+    wrapper = build_tracker(TrackerSpec("opencv_mil", "mask"), seq)
+    assert isinstance(wrapper, MultiObjectWrapper)
+    tracker = VideoTracker.from_tracker(wrapper)
+    frames = [imread_rgb(f) for f in seq.frames]
+    tracker.add_object(frames[0], box=seq.ground_truth_rect["1"][0], obj_id=1)
+    assert list(wrapper.trackers) == ["1"]
+    tracker.add_object(frames[1], box=seq.ground_truth_rect["2"][1], obj_id=2)
+    assert list(wrapper.trackers) == ["1", "2"] and set(tracker.last_output["target_bbox"]) == {"1", "2"}
+    tracker.remove_object(1)
+    assert list(tracker.track(frames[2])) == [2] and list(wrapper.trackers) == ["2"]
 
 
 def test_opencv_baseline_refuses_a_box_it_would_never_return_from(tmp_path):

@@ -10,6 +10,7 @@ number of frames tracked (docs/api.md, long videos).
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import TrackerInputError, UnknownNameError
-from ..evaluation.running import build_tracker
+from ..evaluation.tracker_factory import build_tracker
 from ..evaluation.tracker_spec import TrackerSpec
 from ..overrides import check_overrides
 from ..trackers import TrackerParams, get_parameters
@@ -42,6 +43,32 @@ def tracker_parameters(
     for key, value in overrides.items():
         setattr(params, key, value)
     return params
+
+
+def _object_id(key: Any) -> int | None:
+    """A contract object id (a label value as a string, e.g. ``'3'``) as the API's int id."""
+    try:
+        return int(key)
+    except (TypeError, ValueError):
+        raise TrackerInputError(f"start_objects: object id {key!r} is not a label value 1..{MAX_OBJECT_ID}") from None
+
+
+def _timed(out: dict[str, Any] | None, started: float) -> dict[str, Any]:
+    """``out`` with the seconds since ``started`` as its ``time`` unless the tracker timed itself
+    (PyTracking's contract: every frame's output, and so the next ``previous_output``, has one)."""
+    out = dict(out or {})
+    out.setdefault("time", time.perf_counter() - started)
+    return out
+
+
+def _with_init_defaults(out: dict[str, Any] | None, info: Mapping[str, Any]) -> dict[str, Any]:
+    """A tracker's ``initialize`` output with the given box and mask where it returned none (the
+    init frame's result is the annotation; a tracker may return nothing on that frame)."""
+    out = dict(out or {})
+    out.setdefault("target_bbox", info.get("init_bbox"))
+    if "segmentation" not in out and info.get("init_mask") is not None:
+        out["segmentation"] = info["init_mask"]
+    return out
 
 
 class VideoTracker:
@@ -126,32 +153,31 @@ class VideoTracker:
         if not self._multi and self._ids:
             raise TrackerInputError(f"add_object: this tracker follows one object; remove object {self._ids[0]} first")
         oid = self._new_id(obj_id)
-        current = self._is_current(frame)
-        if not current:
-            self._check_shape(frame, "add_object")
         info = self._init_info(frame.shape[:2], oid, mask, box)
-        if not self._multi:
-            out = self._initialize_single(frame, info)
-        elif not self._ids:
-            out = self._tracker.initialize(frame, info)
-        elif current:
-            adder = getattr(self._tracker, "add_objects", None)
-            if adder is None:
-                raise TrackerInputError(
-                    f"add_object: {type(self._tracker).__name__} cannot add an object to the frame already "
-                    "tracked; add it on the next frame"
-                )
-            out = adder(frame, info)
-        else:
-            ids = [str(i) for i in [*self._ids, oid]]
-            out = self._tracker.track(
-                frame, {**info, "previous_output": OrderedDict(self._previous), "object_ids": ids}
-            )
-        self._ids.append(oid)
-        result = self._finish(frame, out, new_frame=not current)
-        if not current or self._replay is not None:
-            self._replay = result
+        self._start(frame, self._single_info(info) if not self._multi else info, [oid], "add_object")
         return oid
+
+    def start_objects(self, frame: np.ndarray, info: Mapping[str, Any]) -> list[int]:
+        """Start the objects of a tracker-contract ``info`` on ``frame``, passed to the tracker unchanged.
+
+        ``info`` is what a dataset gives for a frame where objects start (docs/conventions.md):
+        ``init_object_ids`` with ``init_bbox`` per object and/or ``init_mask`` as a label image for a
+        multi-object tracker, ``init_bbox`` / ``init_mask`` for a single-object one. Several objects
+        start at once (trackers that take all objects together need that); otherwise this is
+        :meth:`add_object` (the frame joins or becomes the next frame). Returns the new ids.
+        """
+        frame = check_frame(frame, "start_objects: frame")
+        info = dict(info)
+        if self._multi:
+            new_ids = [self._new_id(_object_id(key)) for key in info.get("init_object_ids") or []]
+        else:
+            if self._ids:
+                raise TrackerInputError(f"start_objects: this tracker follows one object; remove {self._ids[0]} first")
+            new_ids = [self._new_id(None)]
+        if len(set(new_ids)) != len(new_ids):
+            raise TrackerInputError(f"start_objects: init_object_ids repeats an id: {info.get('init_object_ids')}")
+        self._start(frame, info, new_ids, "start_objects")
+        return new_ids
 
     def track(self, frame: np.ndarray) -> TrackingResult:
         """Track every object on the next ``frame``; one :class:`ObjectResult` per object id."""
@@ -165,7 +191,8 @@ class VideoTracker:
         info: dict[str, Any] = {"previous_output": OrderedDict(self._previous)}
         if self._multi:
             info["object_ids"] = [str(i) for i in self._ids]
-        return self._finish(frame, self._tracker.track(frame, info), new_frame=True)
+        started = time.perf_counter()
+        return self._finish(frame, _timed(self._tracker.track(frame, info), started), new_frame=True)
 
     def remove_object(self, obj_id: int) -> None:
         """Stop tracking ``obj_id`` (it is absent from the next result on)."""
@@ -223,17 +250,41 @@ class VideoTracker:
         info["init_bbox"] = {str(oid): box if box is not None else mask_to_bbox(mask)}
         return info
 
-    def _initialize_single(self, frame: np.ndarray, info: dict[str, Any]) -> dict[str, Any]:
-        """``initialize`` of a single-object tracker, with the runner's defaults for what it leaves out."""
+    def _start(self, frame: np.ndarray, info: dict[str, Any], new_ids: list[int], where: str) -> None:
+        """Give ``info`` (the objects ``new_ids`` starting) to the tracker on ``frame``; keep the result."""
+        current = self._is_current(frame)
+        if not current:
+            self._check_shape(frame, where)
+        started = time.perf_counter()
+        if not self._ids:
+            out = _with_init_defaults(self._tracker.initialize(frame, info), info)
+        elif current:
+            adder = getattr(self._tracker, "add_objects", None)
+            if adder is None:
+                raise TrackerInputError(
+                    f"{where}: {type(self._tracker).__name__} cannot add an object to the frame already "
+                    "tracked; add it on the next frame"
+                )
+            out = adder(frame, info)
+        else:
+            ids = [str(i) for i in [*self._ids, *new_ids]]
+            # the info's own keys win: a dataset's object_ids list (all of the sequence's) reaches
+            # the tracker as it would without the API
+            previous = OrderedDict(self._previous)
+            out = self._tracker.track(frame, {"object_ids": ids, **info, "previous_output": previous})
+        out = _timed(out, started)
+        self._ids.extend(new_ids)
+        result = self._finish(frame, out, new_frame=not current)
+        if not current or self._replay is not None:
+            self._replay = result
+
+    @staticmethod
+    def _single_info(info: dict[str, Any]) -> dict[str, Any]:
+        """A one-object multi-object ``info`` in the single-object protocol (``init_bbox``, binary ``init_mask``)."""
         (key,) = info["init_object_ids"]
         label = info.get("init_mask")
         mask = None if label is None else (label > 0).astype(np.uint8)
-        box = info["init_bbox"][key]
-        out = dict(self._tracker.initialize(frame, {"init_bbox": box, "init_mask": mask}) or {})
-        out.setdefault("target_bbox", box)
-        if mask is not None:
-            out.setdefault("segmentation", mask)
-        return out
+        return {"init_bbox": info["init_bbox"][key], "init_mask": mask}
 
     def _as_multi(self, out: dict[str, Any]) -> dict[str, Any]:
         """A single-object output in the multi-object form the results read (per-object dicts, label ids)."""

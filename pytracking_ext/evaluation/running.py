@@ -30,9 +30,7 @@ from tqdm import tqdm
 
 from ..errors import DatasetError, ResultsError, TrackerInputError
 from ..settings import EnvSettings, env_settings
-from ..trackers import get_parameters, get_tracker_class
 from ..trackers.multiobject import MultiObjectWrapper
-from ..trackers.params import TrackerParams
 from ..utils.boxes import validate_init_box
 from ..utils.io import atomic_write_text, imread_rgb
 from ..utils.progress import Progress
@@ -47,6 +45,7 @@ from .results import (
     results_complete,
     save_tracker_output,
 )
+from .tracker_factory import build_tracker
 from .tracker_spec import TrackerSpec
 
 FrameCallback = Callable[[int, np.ndarray, dict], None]
@@ -79,36 +78,6 @@ class RunSummary:
             self.failed[key] = message
         else:
             getattr(self, status).append(key)
-
-
-def build_tracker(
-    spec: TrackerSpec,
-    seq: Sequence | None = None,
-    debug: int | None = None,
-    multiobject: bool | None = None,
-    params: TrackerParams | None = None,
-):
-    """Instantiate ``spec``'s tracker (wrapped per object for multi-object sequences).
-
-    ``multiobject`` overrides what ``seq`` says (servers and streaming use have no sequence).
-    ``params`` replaces the spec's parameter module (e.g. its parameters with another weights file).
-    """
-    params = get_parameters(spec.name, spec.param) if params is None else params
-    params.run_id = spec.run_id
-    if debug is not None:
-        params.debug = debug
-        params.visualization = bool(debug)
-    tracker_class = get_tracker_class(spec.name)
-    if multiobject is None:
-        multiobject = seq is not None and is_multi_object(seq)
-    if not multiobject:
-        return tracker_class(params)
-    mode = params.get("multiobj_mode", getattr(tracker_class, "multiobj_mode", "default"))
-    if mode == "parallel":
-        return MultiObjectWrapper(tracker_class, params)
-    if mode == "default":
-        return tracker_class(params)
-    raise ValueError(f"tracker '{spec.name}': unknown multiobj_mode '{mode}' (expected 'default' or 'parallel')")
 
 
 def ensure_writable_folder(folder: Path, what: str, keep: bool = True) -> None:
@@ -179,17 +148,25 @@ def iter_tracked_frames(
     tracker,
     frames: Iterable[tuple[int, str, np.ndarray]],
     frame_info: Callable[[int], dict],
+    multiobject: bool | None = None,
 ) -> Iterator[tuple[int, str, np.ndarray, dict[str, Any]]]:
     """Run ``tracker`` over ``(index, name, RGB image)`` frames, yielding ``(index, name, image, out)``.
 
-    Follows PyTracking's per-frame protocol (``initialize`` on frame 0, ``track`` with
-    ``previous_output`` afterwards) but requires ``target_bbox`` on every frame and one frame size.
-    ``out`` always holds ``target_bbox`` and ``time``. A generator, so that a caller (the web page)
-    can show each frame as it is tracked and stop early.
+    The tracker is driven through the public API (:class:`~pytracking_ext.api.VideoTracker`, the one
+    way every caller drives trackers): objects start where ``frame_info`` gives them (frame 0, and
+    later frames for late objects), passed on as the dataset gave them; every other frame is tracked.
+    ``out`` is the tracker's own output of the frame (its contract's keys, what the result files
+    hold) and always holds ``target_bbox`` and ``time``; every frame must have one size.
+    ``multiobject``: the tracker follows the multi-object protocol (default: when it is a
+    :class:`MultiObjectWrapper`; :func:`track_sequence` decides from the sequence). A generator, so
+    that a caller can show each frame as it is tracked and stop early.
     """
-    tracker.initialize_features()  # networks load here, outside the timed init frame
+    from ..api.tracker import VideoTracker  # the API builds on this package's tracker factory
+
+    if multiobject is None:
+        multiobject = isinstance(tracker, MultiObjectWrapper)
+    driver = VideoTracker.from_tracker(tracker, multiobject=multiobject)  # networks load here, untimed
     shape: tuple[int, int] | None = None
-    previous: dict[str, Any] = {}
     for index, name, image in frames:
         _check_frame(name, image, shape)
         shape = image.shape[:2]
@@ -197,19 +174,16 @@ def iter_tracked_frames(
         info = frame_info(index)
         if index == 0:
             _check_init(info, shape)
-            out = dict(tracker.initialize(image, info) or {})
-            out.setdefault("target_bbox", info.get("init_bbox"))
-            if "segmentation" not in out and info.get("init_mask") is not None:
-                out["segmentation"] = info["init_mask"]
+        if index == 0 or info.get("init_object_ids"):
+            driver.start_objects(image, info)
         else:
-            info["previous_output"] = OrderedDict(previous)
-            out = dict(tracker.track(image, info) or {})
+            driver.track(image)
         elapsed = time.perf_counter() - start
+        out = dict(driver.last_output)
         if out.get("target_bbox") is None:
             raise TrackerInputError(f"{name} (frame {index}): the tracker returned no 'target_bbox'")
         out.setdefault("time", elapsed)
         yield index, name, image, out
-        previous = out
 
 
 def track_frames(
@@ -217,13 +191,14 @@ def track_frames(
     frames: Iterable[tuple[int, str, np.ndarray]],
     frame_info: Callable[[int], dict],
     on_frame: FrameCallback | None = None,
+    multiobject: bool | None = None,
 ) -> TrackingOutput:
     """Run ``tracker`` over ``(index, name, RGB image)`` frames (see :func:`iter_tracked_frames`) and
     collect the outputs; ``frame_info(i)`` gives the init info, ``on_frame`` sees every frame."""
     output = TrackingOutput()
     predicts_mask = tracker.predicts_segmentation_mask()
     shape: tuple[int, int] | None = None
-    for index, _name, image, out in iter_tracked_frames(tracker, frames, frame_info):
+    for index, _name, image, out in iter_tracked_frames(tracker, frames, frame_info, multiobject):
         shape = image.shape[:2]
         output.target_bbox.append(out["target_bbox"])
         output.time.append(out["time"])
@@ -260,7 +235,13 @@ def track_sequence(
     """Run ``tracker`` over the frames of ``seq`` (with a progress bar over frames on a terminal)."""
     paths = progress_items(seq.frames, len(seq.frames), seq.name, "frame", leave=False, lines=False, enabled=progress)
     frames = ((index, path, imread_rgb(path)) for index, path in enumerate(paths))
-    return track_frames(tracker, frames, seq.frame_info, on_frame=on_frame)
+    return track_frames(tracker, frames, seq.frame_info, on_frame=on_frame, multiobject=_multiobject(tracker, seq))
+
+
+def _multiobject(tracker, seq: Sequence) -> bool:
+    """Whether ``tracker`` takes ``seq``'s objects through the multi-object protocol: the wrapper
+    always; a tracker taking several objects itself ('default' mode) on a multi-object sequence."""
+    return isinstance(tracker, MultiObjectWrapper) or is_multi_object(seq)
 
 
 def _sequence_fps(output: TrackingOutput) -> float:

@@ -53,8 +53,6 @@ class MultiObjectWrapper:
         self._factory = factory or (lambda: tracker_class(params))
         self.trackers: OrderedDict[str, BaseTracker] = OrderedDict()
         self.debug_views = None
-        self._pending: OrderedDict[str, tuple] = OrderedDict()
-        self.last_output: dict[str, Any] | None = None
         # Each object's own output of the last frame (one frame, replaced every frame): what
         # add_objects merges a late object with (docs/api.md, objects added on the current frame).
         self.object_outputs: OrderedDict[str, dict] = OrderedDict()
@@ -90,20 +88,10 @@ class MultiObjectWrapper:
             return self._start_objects(image, info, outputs)
         return self._merge_outputs(outputs)
 
-    # ----- streaming use (own videos): add_object / remove_object / step ----------------------
-    def add_object(self, object_id: str, init_mask: np.ndarray | None = None, init_bbox=None) -> None:
-        """Start tracking ``object_id`` on the next :meth:`step` (give its mask, its box, or both)."""
-        if init_mask is None and init_bbox is None:
-            raise ValueError(f"object {object_id}: give init_mask or init_bbox")
-        object_id = str(object_id)
-        if object_id in self.trackers or object_id in self._pending:
-            raise ValueError(f"object {object_id} is already tracked; remove it first")
-        self._pending[object_id] = (init_mask, init_bbox)
-
+    # ----- objects added and removed while tracking (driven by pytracking_ext.api.VideoTracker) ----
     def remove_object(self, object_id: str) -> None:
         """Stop tracking ``object_id`` (from the next frame on)."""
         self.trackers.pop(str(object_id), None)
-        self._pending.pop(str(object_id), None)
         self.object_outputs.pop(str(object_id), None)
 
     def add_objects(self, image: np.ndarray, info: dict[str, Any]) -> dict[str, Any]:
@@ -112,35 +100,6 @@ class MultiObjectWrapper:
         Returns the merged output of that frame with the new objects in it.
         """
         return self._start_objects(image, info, OrderedDict(self.object_outputs))
-
-    def step(self, image: np.ndarray) -> OrderedDict[str, np.ndarray]:
-        """Track every object on ``image`` (starting the added ones here); ``uint8`` mask per object.
-
-        The full merged output (boxes, label image, scores) is kept in :attr:`last_output`.
-        """
-        info: dict[str, Any] = {"previous_output": self.last_output or {}}
-        if self._pending:
-            shape = image.shape[:2]
-            label = np.zeros(shape, np.uint8)
-            boxes = {}
-            for oid, (mask, box) in self._pending.items():
-                if mask is not None:
-                    mask = np.asarray(mask) > 0
-                    if mask.shape != shape:
-                        raise ValueError(f"object {oid}: mask shape {mask.shape} differs from the image {shape}")
-                    label[mask] = int(oid)
-                boxes[oid] = box
-            info.update(init_object_ids=list(self._pending), init_bbox=boxes, init_mask=label)
-            self._pending = OrderedDict()
-        fresh = not self.trackers
-        out = self.initialize(image, info) if fresh else self.track(image, info)
-        self.last_output = out
-        ids = list(self.trackers)
-        label = out.get("segmentation")
-        if label is None:
-            return OrderedDict((oid, np.zeros(image.shape[:2], np.uint8)) for oid in ids)
-        label = np.asarray(label)
-        return OrderedDict((oid, (label == int(oid)).astype(np.uint8)) for oid in ids)
 
     def _start_objects(
         self, image: np.ndarray, info: dict[str, Any], outputs: OrderedDict[str, dict]
