@@ -31,6 +31,7 @@ import importlib.util
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -102,32 +103,39 @@ def truncated(seq, frames: int | None):
     )
 
 
-def evaluate_row(param: str, configure, sequences, net: str | None, score_sequence) -> dict[str, Any]:
-    """Track every sequence with ``param``'s parameters changed by ``configure``; AUC, J, F, J&F, FPS."""
+def evaluate_row(param: str, configure, sequences, net: str | None, quality) -> dict[str, Any]:
+    """Track every sequence with ``param``'s parameters changed by ``configure``; AUC, J, F, J&F, FPS
+    and the share of frames per update case (``quality`` is ``rts_small_quality.py``'s module)."""
     spec = TrackerSpec("rts", param)
     scores, frames, start = [], 0, time.perf_counter()
+    cases: Counter = Counter()
     for seq in sequences:
         params = get_parameters("rts", param)
         if net:
             params.net = dataclasses.replace(params.net, path=net)
         configure(params)
-        output = track_sequence(build_tracker(spec, seq, params=params), seq, progress=False)
-        scores.append(score_sequence(seq, output))
+        tracker = build_tracker(spec, seq, params=params)
+        output = track_sequence(tracker, seq, progress=False, on_frame=quality.case_counter(tracker, cases))
+        scores.append(quality.score_sequence(seq, output))
         frames += len(seq.frames)
     curves = average_curves([s["curves"] for s in scores])
     box = scores_from_curves(curves.success, curves.precision, curves.norm_precision)
     j, f = float(np.mean([s["J"] for s in scores]) * 100), float(np.mean([s["F"] for s in scores]) * 100)
-    return {"auc": box.auc, "J": j, "F": f, "JF": (j + f) / 2, "fps": frames / (time.perf_counter() - start)}
+    fps = frames / (time.perf_counter() - start)
+    return {"auc": box.auc, "J": j, "F": f, "JF": (j + f) / 2, "fps": fps, "cases": quality.case_fractions(cases)}
 
 
 def table(results: dict[str, dict[str, dict[str, Any]]], switches: dict[str, str]) -> str:
     """One markdown table: a line per (row, data set)."""
-    lines = ["| row | switches | data set | AUC | J | F | J&F | FPS |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| row | switches | data set | AUC | J | F | J&F | FPS | frames per update case |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for row, per_set in results.items():
         for title, r in per_set.items():
             lines.append(
                 f"| {row} | {switches[row]} | {title} | {r['auc']:.1f} | {r['J']:.1f} | {r['F']:.1f} | "
-                f"{r['JF']:.1f} | {r['fps']:.1f} |"
+                f"{r['JF']:.1f} | {r['fps']:.1f} | {r['cases']} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -156,6 +164,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sequences", type=int, help="keep the first N sequences of every data set (quick checks)")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS))
+    parser.add_argument(
+        "--thresholds",
+        nargs="*",
+        type=float,
+        default=[],
+        metavar="T_SC",
+        help="more rows t_sc=T_SC (an operating point for a network whose instance scores have another scale)",
+    )
+    parser.add_argument(
+        "--distractors",
+        type=int,
+        default=0,
+        help="also a generated set with this many look-alike distractors per video (0: none)",
+    )
     parser.add_argument("--trained", nargs="*", default=[], metavar="NAME=FILE", help="release rows with these nets")
     parser.add_argument("--out", help="also write the table to this file")
     parser.add_argument("--threads", type=int, default=2)
@@ -166,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads)
-    score_sequence = _quality_module().score_sequence
+    quality = _quality_module()
     frames = args.frames if args.frames is None else max(2, args.frames)
     with tempfile.TemporaryDirectory() as tmp:
         sets: dict[str, list] = {}
@@ -180,15 +202,30 @@ def main(argv: list[str] | None = None) -> int:
             sets[f"generated {args.generated} x {length}, seed {args.seed}"] = list(
                 get_dataset("dv2016_val", root=root)
             )
+            if args.distractors:
+                crowded = generate(
+                    "davis",
+                    Path(tmp) / "crowded",
+                    args.generated,
+                    length,
+                    args.seed,
+                    davis_version=2016,
+                    distractors=args.distractors,
+                    progress=False,
+                )
+                title = f"generated with {args.distractors} distractors {args.generated} x {length}, seed {args.seed}"
+                sets[title] = list(get_dataset("dv2016_val", root=crowded))
         if not sets:
             print("error: no data: --davis is not a folder and --generated is 0", file=sys.stderr)
             return 2
         sets = {title: [truncated(s, frames) for s in seqs[: args.sequences]] for title, seqs in sets.items()}
         runs = {row: (ROWS[row][0], ROWS[row][1], args.net) for row in args.rows}
+        for value in args.thresholds:
+            runs[f"t_sc={value:g}"] = (f"clf_target_not_found_threshold={value:g}", _threshold(value), args.net)
         for name, path in extra.items():
             runs[name] = (f"release settings, net {Path(path).name}", ROWS["release"][1], path)
         results = {
-            row: {title: evaluate_row(args.param, configure, seqs, net, score_sequence) for title, seqs in sets.items()}
+            row: {title: evaluate_row(args.param, configure, seqs, net, quality) for title, seqs in sets.items()}
             for row, (_, configure, net) in runs.items()
         }
     text = table(results, {row: what for row, (what, _, _) in runs.items()})

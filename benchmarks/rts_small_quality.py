@@ -12,6 +12,8 @@ masks with DAVIS's J (region IoU) and F (boundary measure), averaged per sequenc
 sequences. The generated benchmark is DAVIS-2016-format videos written by
 ``pytracking_ext.synthetic`` with a seed the training data does not use. ``--net`` runs the ``rts``
 trackers with another weights file (an LTR checkpoint or an exported network), e.g. one you trained.
+After each table, the share of frames in each of RTS's update cases (both branches fine, instance
+lost, segmentation lost, both lost; docs/rts.md C.4.3) shows which rules the run exercised.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import copy
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -64,15 +67,42 @@ def box_only(seq):
     return seq
 
 
+def object_trackers(tracker) -> list:
+    """The single-object trackers behind ``tracker`` (itself, or each object's of a multi-object wrapper)."""
+    inner = getattr(tracker, "trackers", None)
+    return list(inner.values()) if isinstance(inner, dict) else [tracker]
+
+
+def case_counter(tracker, counts: Counter):
+    """A per-frame callback adding each object's RTS update case of the frame (``diagnostics
+    ['update_case']``, docs/rts.md C.4.3) to ``counts``; trackers without one add nothing."""
+
+    def count(index, image, out) -> None:
+        for single in object_trackers(tracker):
+            case = getattr(single, "diagnostics", {}).get("update_case")
+            if case is not None:
+                counts[case] += 1
+
+    return count
+
+
+def case_fractions(counts: Counter) -> str:
+    """``'both_ok_use_seg_box 92%, ...'`` (most frequent first), or '-' without counts."""
+    total = sum(counts.values())
+    return ", ".join(f"{case} {100 * n / total:.0f}%" for case, n in counts.most_common()) if total else "-"
+
+
 def evaluate(spec: TrackerSpec, sequences, net: str | None = None, init: str = "mask") -> dict[str, float]:
     scores, frames, start = [], 0, time.perf_counter()
     params = None
+    cases: Counter = Counter()
     if net and spec.name == "rts":
         params = get_parameters(spec.name, spec.param)
         params.net.path = net
     for seq in sequences:
         started = box_only(seq) if init == "box" else seq
-        output = track_sequence(build_tracker(spec, started, params=params), started, progress=False)
+        tracker = build_tracker(spec, started, params=params)
+        output = track_sequence(tracker, started, progress=False, on_frame=case_counter(tracker, cases))
         scores.append(score_sequence(seq, output))
         frames += len(seq.frames)
     box = scores_from_curves(
@@ -86,6 +116,7 @@ def evaluate(spec: TrackerSpec, sequences, net: str | None = None, init: str = "
         "JF": (j + f) / 2,
         "fps": frames / (time.perf_counter() - start),
         "per_sequence": {seq.name: (s["J"] * 100 + s["F"] * 100) / 2 for seq, s in zip(sequences, scores)},
+        "cases": case_fractions(cases),
     }
 
 
@@ -96,6 +127,9 @@ def print_table(title: str, results: dict[str, dict[str, float]]) -> None:
     for name, r in results.items():
         per = ", ".join(f"{k} {v:.1f}" for k, v in r["per_sequence"].items())
         print(f"| {name} | {r['auc']:.1f} | {r['J']:.1f} | {r['F']:.1f} | {r['JF']:.1f} | {r['fps']:.1f} | {per} |")
+    print("\nframes per update case (RTS's search-area decision of each frame after the first, docs/rts.md C.4.3):")
+    for name, r in results.items():
+        print(f"- {name}: {r['cases']}")
 
 
 def main(argv: list[str] | None = None) -> int:

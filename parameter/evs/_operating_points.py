@@ -30,7 +30,7 @@ class OperatingPoint:
             keyframe_interval=self.keyframe_interval,
             warp=self.warp,
             refine=self.refine,
-            keyframe_blend=blend,
+            keyframe_blend="fresh" if blend else "off",
         )
 
 

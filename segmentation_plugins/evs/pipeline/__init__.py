@@ -2,7 +2,8 @@
 
 Modules: config.py (:class:`PipelineConfig`, every pipeline setting declared once), algorithm.py
 (the per-frame steps), serial.py and threaded.py (the two runtimes), runner.py
-(:class:`EVSPipeline`), state.py, stats.py, upsampling.py, errors.py.
+(:class:`EVSPipeline`), state.py, stats.py, upsampling.py, keyframe_blend.py (the EVS 01 readings),
+errors.py.
 """
 
 from .algorithm import Backend, FrameAlgorithm

@@ -7,7 +7,8 @@ Per-frame procedure (docs/evs.md §2.3), for frame t of a video with operating p
   (1/``propagation_stride`` of the frame, 512×256 for 2048×1024, whatever D) and soft-maxed to
   P; L = argmax P; the low-level features F (1/16 of the network input) are kept when R is on.
   With ``keyframe_blend`` (EVS 01: S = 1 with W and R, §9 #13) the IAM blends ICNet's P, used as
-  P_refiner, with P warped from t-1.
+  P_refiner, with P warped from t-1; the reading (keyframe_blend.py) also says whether the blend
+  or ICNet's own P, L go on to the next frame.
 - **propagated frame, W off** (EVS 08/09/11/13): P, L and F of t-1 are copied.
 - **propagated frame, W on**: DIS flow F^{t-1→t} on the gray frames (flow.py); P, and F when R
   is on, are warped to t (warp.py). On a frame where the Refiner runs (``refine_every``,
@@ -57,6 +58,7 @@ from ..models.icnet import IMAGE_MEAN_BGR, ICNet
 from ..models.refiner import Refiner
 from ..warp import Warper, from_blocks, to_blocks
 from .config import PipelineConfig
+from .keyframe_blend import KEYFRAME_BLENDS
 from .state import Frame, NetResult, PropagationState
 from .upsampling import OUTPUT_UPSAMPLING
 
@@ -118,6 +120,8 @@ class FrameAlgorithm:
         self._gray = FlowEstimator(config.flow_method, config.flow_scale)  # only its (stateless) prepare()
         self._mean = torch.tensor(IMAGE_MEAN_BGR, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
         self._upsample = OUTPUT_UPSAMPLING.get(config.output_upsampling)
+        reading = config.blend_reading
+        self._blend = KEYFRAME_BLENDS.get(reading) if reading is not None else None
         self._keep_features = config.refine
         self.dtype = next(p.dtype for p in self.icnet.parameters())  # the networks' compute dtype
 
@@ -237,13 +241,14 @@ class FrameAlgorithm:
                     backend.unschedule_key(frame.index - offset + cfg.keyframe_interval)
                     key = info["forced_keyframe"] = True
         features = None
+        carried = None  # (P, L) for the next frame when they differ from the output (keyframe_blend.py)
         if key:
             backend.schedule_key(frame.index)
             backend.schedule_key(frame.index + cfg.keyframe_interval)  # lookahead: ICNet overlaps this cycle
             result = backend.key(frame)
             info.update(keyframe=True, mode="key", network_s=result.seconds)
             probs, labels, features, since_key = result.probabilities, result.labels, result.features, 0
-            if cfg.keyframe_blend and state is not None:
+            if self._blend is not None and state is not None:
                 warper = warper or Warper(backend.flow(frame))
                 info["flow_s"] = frame.flow_s
                 with timer("warp_s"):
@@ -252,8 +257,9 @@ class FrameAlgorithm:
                     )
                 with timer("iam_s"):
                     l_f, l_bf = self.iam.check(state.labels, warper)
-                    blended = self.iam(l_f, l_bf, probs, p_warped)
+                    blended = self._blend(self.iam, l_f, l_bf, probs, labels, p_warped)
                 probs, labels = blended.probabilities, blended.labels
+                carried = blended.state_probabilities, blended.state_labels
                 info["inconsistent_fraction"] = blended.inconsistent_fraction
         elif not cfg.warp:
             info["mode"] = "copy"
@@ -281,5 +287,6 @@ class FrameAlgorithm:
                 info["mode"] = "warp"
         with timer("upsample_s"):
             full = self._upsample(labels, probs, size)
-        new_state = PropagationState(frame.number + 1, size, since_key, probs, labels, features, frame.gray)
+        state_probs, state_labels = carried or (probs, labels)
+        new_state = PropagationState(frame.number + 1, size, since_key, state_probs, state_labels, features, frame.gray)
         return SegmentationOutput(full, probs, info), new_state

@@ -20,6 +20,7 @@ from ..errors import EVSConfigError
 from ..flow import FLOW_METHODS
 from ..schedule import KeyframeSchedule
 from ..warp import BORDERS, IGNORE_LABEL, INTERPOLATIONS
+from .keyframe_blend import blend_name
 from .upsampling import OUTPUT_UPSAMPLING
 
 GROUPS = ("schedule", "flow", "warp", "iam", "labels", "output", "runtime")
@@ -52,11 +53,12 @@ class PipelineConfig:
         "adaptive key frames (thesis future work): a propagated frame whose eq. 3.3 inconsistent fraction "
         "exceeds it becomes a key frame; None: off",
     )
-    keyframe_blend: bool = setting(
-        False,
+    keyframe_blend: bool | str = setting(
+        "off",
         "schedule",
-        "at key frames the IAM blends ICNet's P with P warped from t-1 "
-        "(EVS 01: S = 1 with W and R, docs/evs.md §9 #13)",
+        "at key frames the IAM blends ICNet's P with P warped from t-1 (EVS 01: S = 1 with W and R, "
+        "docs/evs.md §9 #13): False/'off'; True/'fresh' (ICNet's own P, L are the state); 'chain' (the "
+        "blend is the state); 'fresh_mean' (consistent regions: mean of ICNet(t) and warped ICNet(t-1))",
     )
     flow_method: str = setting("dis", "flow", "optical flow method (DIS with the thesis setting = ULTRAFAST)")
     flow_scale: float = setting(1.0, "flow", "flow resolution as a fraction of the full-resolution gray frame")
@@ -106,7 +108,7 @@ class PipelineConfig:
             raise EVSConfigError("refine=True needs warp=True (the Refiner works on warped features)")
         if self.adaptive_threshold is not None and not self.warp:
             raise EVSConfigError("adaptive_threshold needs warp=True (the check uses the flow)")
-        if self.keyframe_blend and not (self.warp and self.refine):
+        if self.blend_reading is not None and not (self.warp and self.refine):
             raise EVSConfigError("keyframe_blend needs warp=True and refine=True (the IAM blends at key frames)")
         for name, value in (("flow_threads", self.flow_threads), ("propagation_stride", self.propagation_stride)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -123,6 +125,11 @@ class PipelineConfig:
         ):
             if getattr(self, name) not in table:
                 raise EVSConfigError(f"unknown {name} '{getattr(self, name)}'; known: {', '.join(sorted(table))}")
+
+    @property
+    def blend_reading(self) -> str | None:
+        """The ``keyframe_blend`` reading's registry name (keyframe_blend.py), None when off."""
+        return blend_name(self.keyframe_blend)
 
     @property
     def frames_in_flight(self) -> int:

@@ -199,7 +199,7 @@ class ThreadedRun:
             frame = self.algorithm.intake(index, image, state, prev_gray, size)
             size = image.shape[:2]
             scheduled_key = index >= first_key and (index - first_key) % cfg.keyframe_interval == 0
-            if cfg.warp and prev_gray is not None and (schedule.adaptive or cfg.keyframe_blend or not scheduled_key):
+            if cfg.warp and prev_gray is not None and (schedule.adaptive or cfg.blend_reading or not scheduled_key):
                 frame.flow = Future()
                 self.flow_jobs.put(frame)
             prev_gray = frame.gray
