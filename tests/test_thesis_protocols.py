@@ -1,9 +1,11 @@
 """Issue 22, the thesis' own protocols and switches: EVS output upsampling and thesis scoring, LMANet
 concatenation fusion and stage epochs, RTS ablation switches and their sweep."""
 
+import importlib.util
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -307,12 +309,49 @@ SWEEP = Path(__file__).resolve().parents[1] / "benchmarks" / "rts_ablation_sweep
 def test_ablation_sweep_smoke_run_writes_one_table(tmp_path):
     out = tmp_path / "table.md"
     command = [sys.executable, str(SWEEP), "--frames", "5", "--sequences", "1", "--davis", "", "--generated", "1"]
-    command += ["--rows", "release", "no_conditioning_inference", "--threads", "1", "--out", str(out)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    command += ["--rows", "release", "no_conditioning_inference", "--thresholds", "0.03", "--threads", "1"]
+    done = subprocess.run(command + ["--out", str(out)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     rows = [line for line in out.read_text().splitlines() if line.startswith("| ") and "---" not in line][1:]
-    assert [row.split(" | ")[0].strip("| ") for row in rows] == ["release", "no_conditioning_inference"]
+    assert [row.split(" | ")[0].strip("| ") for row in rows] == ["release", "no_conditioning_inference", "t_sc=0.03"]
     assert all("generated 1 x 5" in row for row in rows)
+    # the last column: the share of frames per update case, 4 frames after the first
+    assert all(row.rstrip(" |").split(" | ")[-1].endswith("%") for row in rows)
+
+
+def _quality_module():
+    spec = importlib.util.spec_from_file_location("rts_small_quality", SWEEP.parent / "rts_small_quality.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _CaseTracker:
+    def __init__(self, cases):
+        self.cases, self.diagnostics = iter(cases), {}
+
+    def step(self):
+        self.diagnostics = {"update_case": next(self.cases)}
+
+
+def test_quality_benchmark_counts_each_objects_update_case_per_frame():
+    quality = _quality_module()
+    one, two = _CaseTracker(["both_ok_use_seg_box", "clf_lost_seg_ok_no_update"]), _CaseTracker(["x", "x"])
+    wrapper = type("Wrapper", (), {"trackers": {"1": one, "2": two}})()
+    counts = Counter()
+    count = quality.case_counter(wrapper, counts)
+    for index in range(2):
+        one.step(), two.step()
+        count(index, None, {})
+    assert counts == Counter({"x": 2, "both_ok_use_seg_box": 1, "clf_lost_seg_ok_no_update": 1})
+    assert quality.case_fractions(counts) == "x 50%, both_ok_use_seg_box 25%, clf_lost_seg_ok_no_update 25%"
+
+
+def test_quality_benchmark_reports_no_cases_for_trackers_without_them():
+    quality = _quality_module()
+    counts = Counter()
+    quality.case_counter(object(), counts)(0, None, {})
+    assert quality.case_fractions(counts) == "-"
 
 
 def test_ablation_sweep_names_a_missing_trained_network(tmp_path):
