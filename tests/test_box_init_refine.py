@@ -119,3 +119,23 @@ def test_rts_mask_start_does_not_refine(tmp_path, workspace, monkeypatch):
         image, {"init_bbox": box, "init_mask": mask}
     )
     assert "segmentation" not in out
+
+
+def test_rts_box_only_start_gives_the_box_init_method_the_trackers_parameters(tmp_path, workspace, monkeypatch):
+    # a method that loads a network ('sta') reads its file and crop settings from the parameters
+    torch.set_num_threads(1)
+    image, box = _first_frame(tmp_path)
+    seen = {}
+
+    def method(image, box, method, params):
+        seen.update(method=method, sta_net=params.get("sta_net"))
+        x, y, w, h = (int(v) for v in box)
+        mask = np.zeros(image.shape[:2], np.uint8)
+        mask[y : y + h, x : x + w] = 1
+        return mask
+
+    monkeypatch.setattr(rts_tracker, "box_to_mask", method)
+    params = get_parameters("rts", "rts_small")
+    params.box_init_method, params.sta_net = "sta", "my_sta.safetensors"
+    get_tracker_class("rts")(params).initialize(image, {"init_bbox": box})
+    assert seen == {"method": "sta", "sta_net": "my_sta.safetensors"}

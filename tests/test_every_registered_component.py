@@ -80,6 +80,16 @@ TINY_CONSTRUCTOR_KWARGS: dict[str, dict[str, Any]] = {
     "segmentation_plugins.evs.models.refiner.build_refiner": {"config": "small"},
     "segmentation_plugins.lmanet.models.lmanet.build_lmanet": {"memory_size": 2, "window": 3, "num_classes": 5},
     "segmentation_plugins.lmanet.models.lmanet.build_single_frame": {"num_classes": 5},
+    # the official STA record's own defaults are a ResNet-50 size the tiny test need not build
+    "ltr.models.lwl.sta_net.steepest_descent_resnet50": {
+        "filter_size": 3,
+        "num_filters": 16,
+        "label_encoder_dims": [16, 32, 64, 128],
+        "use_bn_in_label_enc": False,
+        "clf_feat_blocks": 0,
+        "final_conv": True,
+        "backbone_type": "mrcnn",
+    },
 }
 
 

@@ -5,19 +5,42 @@ mask without a network (methods registered in ``BOX_INIT_METHODS``, compared aga
 box), and ``refine_box_mask`` lets the tracker improve it with its own first-frame segmentation
 (docs/rts.md C.10): fit the segmentation learner to the seed, predict the first frame, keep the
 prediction inside the box, re-fit, for a few iterations.
+
+Methods that need the tracker's parameters (a network to load) are registered in
+``PARAMETRISED_BOX_INIT_METHODS``: ``'sta'`` runs the release's box-to-mask network STA
+(``ltr_ext.models.rts.sta_net``) on the weights named by the parameter ``sta_net``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+import torch
+import torch.nn as nn
 
+from ...errors import PytrackingError
+from ...evaluation.network_loading import (
+    NetworkNotFoundError,
+    NetworkSpec,
+    load_network,
+    normalize_patches,
+    select_device,
+)
 from ...utils import boxes
+from .geometry import box_to_state, paste_scores, sample_geometry, sample_patch, search_scale
 
 BoxInitMethod = Callable[[np.ndarray, Sequence[float]], np.ndarray]
+ParametrisedBoxInitMethod = Callable[[np.ndarray, Sequence[float], Any], np.ndarray]
+
+
+class BoxInitError(PytrackingError, ValueError):
+    """A box-init method cannot run: a missing parameter or weights file (one line, naming it)."""
+
 
 # GrabCut iterations and crop side: on the four DAVIS 2016 first frames of ../shared, one
 # iteration on a crop of at most 300 px scored a higher mean J (0.60) than 5 iterations at 400 px
@@ -139,18 +162,133 @@ BOX_INIT_METHODS: dict[str, BoxInitMethod] = {
     "grabcut": grabcut_mask,
 }
 
+# STA crop of the release (docs/rts.md C.1, C.10): 30 x 52 features at stride 16, side sqrt(area of 4x box).
+STA_IMAGE_SAMPLE_SIZE = (30 * 16, 52 * 16)
+STA_SEARCH_AREA_SCALE = 4.0
+# Score given to pixels outside the crop and outside the box before thresholding at 0 (release value).
+STA_OUTSIDE_SCORE = -100.0
+STA_WEIGHTS_SOURCE = (
+    "sta.pth.tar from the RTS model zoo (PyTracking MODEL_ZOO.md, 'RTS (Box)' entry: "
+    "https://drive.google.com/drive/folders/1mOSA6HZ80zDu-6R7EOSiW8YwQMlzR5SQ)"
+)
 
-def box_to_mask(image: np.ndarray, box: Sequence[float], method: str = "grabcut") -> np.ndarray:
+
+def sta_mask(
+    net: nn.Module,
+    image: np.ndarray,
+    box: Sequence[float],
+    sample_size: Sequence[int] = STA_IMAGE_SAMPLE_SIZE,
+    area_scale: float = STA_SEARCH_AREA_SCALE,
+    border_mode: str = "replicate",
+    max_scale_change: float | None = None,
+    half_pixel_corners: bool = False,
+    preprocess: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> np.ndarray:
+    """The release's STA box initialisation (``STAHelper.predict_mask``, docs/rts.md C.10) with ``net``.
+
+    Crop ``sample_size`` at side ``sqrt(prod(area_scale * box size))`` around the box, call
+    ``net(patch (1, 1, 3, h, w), box_in_crop (1, 1, 4))``, take the second (refined) output, paste
+    it into the image (``STA_OUTSIDE_SCORE`` outside the crop), set everything outside the box to
+    ``STA_OUTSIDE_SCORE`` and threshold at 0. ``preprocess`` maps the RGB 0-255 patch to the
+    network's input; the release passes the patch unnormalised (None). Returns ``(H, W) uint8`` 0/1.
+    """
+    height, width = _check_image(image)
+    _box_bounds(box, height, width)  # validates the box
+    pos, size = box_to_state(box)
+    out_size = torch.tensor(tuple(sample_size), dtype=torch.float32)
+    scale = search_scale(size, area_scale, out_size)
+    im = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float()
+    patch, coords = sample_patch(
+        im,
+        pos,
+        scale * out_size,
+        list(sample_size),
+        mode=border_mode,
+        max_scale_change=max_scale_change,
+        half_pixel_corners=half_pixel_corners,
+    )
+    centre, crop_scale = sample_geometry(coords, list(sample_size))
+    # the box in crop pixels, [x, y, w, h], from the crop's own centre and scale (release geometry)
+    box_centre = (pos - centre) / crop_scale + (out_size - 1) / 2
+    box_size = size / crop_scale
+    box_in_crop = torch.cat([(box_centre - (box_size - 1) / 2).flip(0), box_size.flip(0)])
+
+    param = next(iter(net.parameters()), None)
+    device = param.device if param is not None else torch.device("cpu")
+    patch = preprocess(patch.to(device)) if preprocess is not None else patch.to(device)
+    with torch.no_grad():
+        _, refined = net(patch[None], box_in_crop.view(1, 1, 4).to(device))
+    refined = refined.reshape(-1, *refined.shape[-2:])[0].float().cpu()
+    scores = paste_scores(refined, centre, crop_scale, (height, width))
+
+    # The release truncates the box to integers (x0 = int(x), x1 = int(x) + int(w)); a negative corner is
+    # clipped here, where the release's negative slice start would blank the wrong side.
+    x0, y0, w, h = (int(float(v)) for v in box)
+    scores[:, : max(x0, 0)] = STA_OUTSIDE_SCORE
+    scores[:, max(x0 + w, 0) :] = STA_OUTSIDE_SCORE
+    scores[: max(y0, 0), :] = STA_OUTSIDE_SCORE
+    scores[max(y0 + h, 0) :, :] = STA_OUTSIDE_SCORE
+    return (scores > 0).numpy().astype(np.uint8)
+
+
+def _sta_spec(params: Any) -> NetworkSpec:
+    value = params.get("sta_net", None) if params is not None else None
+    if value is None or value == "":
+        raise BoxInitError(
+            f"box_init_method='sta' needs the parameter sta_net: the path of {STA_WEIGHTS_SOURCE}, "
+            "absolute or under the network_path setting"
+        )
+    if isinstance(value, (str, Path)):
+        return NetworkSpec(str(value))
+    if isinstance(value, NetworkSpec):
+        return value
+    raise BoxInitError(f"parameter sta_net must be a path or a NetworkSpec, got {type(value).__name__}")
+
+
+def sta_box_mask(image: np.ndarray, box: Sequence[float], params: Any) -> np.ndarray:
+    """``'sta'``: :func:`sta_mask` with the network of the parameter ``sta_net`` (loaded once per process,
+    strictly) and the crop parameters ``sta_image_sample_size``, ``sta_search_area_scale``,
+    ``sta_border_mode``, ``sta_patch_max_scale_change``; ``sta_normalize_input=True`` feeds the network
+    the spec's normalisation instead of the release's raw RGB 0-255 patch (docs/rts.md C.10)."""
+    spec = _sta_spec(params)
+    device = torch.device(params.device) if params.has("device") else select_device(params.get("use_gpu", True))
+    try:
+        net = load_network(spec, device)
+    except NetworkNotFoundError:
+        raise BoxInitError(
+            f"parameter sta_net: {spec.resolve()}: STA weights not found; download {STA_WEIGHTS_SOURCE}"
+        ) from None
+    normalize = params.get("sta_normalize_input", False)
+    return sta_mask(
+        net,
+        image,
+        box,
+        sample_size=tuple(params.get("sta_image_sample_size", STA_IMAGE_SAMPLE_SIZE)),
+        area_scale=float(params.get("sta_search_area_scale", STA_SEARCH_AREA_SCALE)),
+        border_mode=params.get("sta_border_mode", "replicate"),
+        max_scale_change=params.get("sta_patch_max_scale_change", None),
+        half_pixel_corners=bool(params.get("crop_half_pixel_corners", False)),
+        preprocess=(lambda patch: normalize_patches(patch, spec)) if normalize else None,
+    )
+
+
+PARAMETRISED_BOX_INIT_METHODS: dict[str, ParametrisedBoxInitMethod] = {
+    "sta": sta_box_mask,
+}
+
+
+def box_to_mask(image: np.ndarray, box: Sequence[float], method: str = "grabcut", params: Any = None) -> np.ndarray:
     """Initial object mask ``(H, W) uint8`` 0/1 from an RGB ``image`` and a box ``[x, y, w, h]``.
 
-    ``method`` is a key of ``BOX_INIT_METHODS``.
+    ``method`` is a key of ``BOX_INIT_METHODS`` or of ``PARAMETRISED_BOX_INIT_METHODS`` (these also
+    get the tracker parameters ``params``).
     """
-    try:
-        func = BOX_INIT_METHODS[method]
-    except KeyError:
-        known = ", ".join(sorted(BOX_INIT_METHODS))
-        raise ValueError(f"unknown box init method {method!r}; known methods: {known}") from None
-    return func(image, box)
+    if method in BOX_INIT_METHODS:
+        return BOX_INIT_METHODS[method](image, box)
+    if method in PARAMETRISED_BOX_INIT_METHODS:
+        return PARAMETRISED_BOX_INIT_METHODS[method](image, box, params)
+    known = ", ".join(sorted([*BOX_INIT_METHODS, *PARAMETRISED_BOX_INIT_METHODS]))
+    raise ValueError(f"unknown box init method {method!r}; known methods: {known}")
 
 
 def refine_box_mask(

@@ -126,7 +126,7 @@ class RTS(BaseTracker):
         init_mask = info.get("init_mask")
         box_only = init_mask is None
         if box_only:
-            init_mask = box_to_mask(image, box, method=p.get("box_init_method", "grabcut"))
+            init_mask = box_to_mask(image, box, method=p.get("box_init_method", "grabcut"), params=p)
 
         self.img_sample_sz = torch.tensor(p.image_sample_size, dtype=torch.float32)
         self.pos, self.target_sz, self.target_scale = self._state_from_box(box)
