@@ -76,4 +76,5 @@ COMMON: dict[str, Any] = dict(
     train_max_frame_step=31,
     val_max_frame_step=2,
     val_epoch_interval=0,
+    samples_per_epoch=0,  # 0: every training clip once per epoch; N: N random clips (recipe.train_stage)
 )

@@ -111,22 +111,38 @@ def run_preset(settings: Any, preset: str) -> None:
     settings.defaults(preset=preset, description=f"LMANet {preset}, stage {stage}", **{**COMMON, **PRESETS[preset]})
     settings.defaults(max_epochs=getattr(settings, STAGE_EPOCHS[stage]))  # --set max_epochs wins
     settings.project_path = project_path(settings, stage)
+    train_stage(settings, stage)
+
+
+def train_stage(settings: Any, stage: Any) -> None:
+    """Train ``stage`` with ``settings`` (a preset's values already applied): data, network with its
+    frozen parts, Adam with plateau decay, the LTR trainer. ``samples_per_epoch`` > 0 draws that many
+    random clips per epoch instead of every clip once."""
     clip_length = 1 if stage == "single" else settings.memory_size + 1
     train_clips = clip_datasets(settings, clip_length, training=True)
     weights = class_weights(settings, clip_datasets(settings, 1, training=True))
     augment = ClipAugment(flip_prob=settings.flip_prob, max_shift=settings.max_shift)
     generator = torch.Generator().manual_seed(int(settings.seed))
+    train_tensors = ClipTensors(train_clips, augment)
+    samples = int(settings.samples_per_epoch or 0)
+    # N random clips per epoch: runs of different memory sizes take the same number of steps
+    # (the trainer reseeds the generator each epoch, so the draw depends on seed and epoch only)
+    order = (
+        {"sampler": torch.utils.data.RandomSampler(train_tensors, num_samples=samples, generator=generator)}
+        if samples > 0
+        else {"shuffle": True}
+    )
     loaders = [
         LTRLoader(
             "train",
-            ClipTensors(train_clips, augment),
+            train_tensors,
             training=True,
             batch_size=settings.batch_size,
-            shuffle=True,
             num_workers=settings.num_workers,
             drop_last=True,
             worker_init_fn=worker_init_fn,
             generator=generator,
+            **order,
         )
     ]
     if settings.val_epoch_interval:
