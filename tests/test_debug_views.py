@@ -135,3 +135,18 @@ def test_visdom_pause_and_step_keys(visdom_server):
     assert not views.paused
     views.close()
     assert not views.vis.use_socket
+
+
+def test_rts_debug_run_logs_each_frames_decisions(workspace, tmp_path):
+    # issue 22: the instance branch's and the memories' decisions of every frame, readable afterwards
+    import torch
+
+    torch.set_num_threads(1)
+    seq = moving_square_sequence(tmp_path, frames=4, with_masks=True)
+    assert run_sequence(seq, TrackerSpec("rts", "rts_small"), debug=1)[0] == "done"
+    log = workspace / "tracking_results" / "rts" / "rts_small" / "debug" / "seq" / "info.jsonl"
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    # every tracked frame; RTS numbers frames from 1 (the init frame, which has no decisions)
+    assert [row["frame"] for row in rows] == [2, 3, 4]
+    decisions = ("update_case", "clf_flag", "clf_max_score", "is_lost_seg", "seg_update_iters", "clf_updated")
+    assert all(all(key in row for key in decisions) for row in rows)
