@@ -13,7 +13,7 @@ sequences. The generated benchmark is DAVIS-2016-format videos written by
 ``pytracking_ext.synthetic`` with a seed the training data does not use. ``--net`` runs the ``rts``
 trackers with another weights file (an LTR checkpoint or an exported network), e.g. one you trained.
 After each table, the share of frames in each of RTS's update cases (both branches fine, instance
-lost, segmentation lost, both lost; docs/rts.md C.4.3) shows which rules the run exercised.
+lost, segmentation lost, both lost; docs/rts.md C.4 step 3) shows which rules the run exercised.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def object_trackers(tracker) -> list:
 
 def case_counter(tracker, counts: Counter):
     """A per-frame callback adding each object's RTS update case of the frame (``diagnostics
-    ['update_case']``, docs/rts.md C.4.3) to ``counts``; trackers without one add nothing."""
+    ['update_case']``, docs/rts.md C.4 step 3) to ``counts``; trackers without one add nothing."""
 
     def count(index, image, out) -> None:
         for single in object_trackers(tracker):
@@ -127,7 +127,7 @@ def print_table(title: str, results: dict[str, dict[str, float]]) -> None:
     for name, r in results.items():
         per = ", ".join(f"{k} {v:.1f}" for k, v in r["per_sequence"].items())
         print(f"| {name} | {r['auc']:.1f} | {r['J']:.1f} | {r['F']:.1f} | {r['JF']:.1f} | {r['fps']:.1f} | {per} |")
-    print("\nframes per update case (RTS's search-area decision of each frame after the first, docs/rts.md C.4.3):")
+    print("\nframes per update case (RTS's search-area decision of each frame after the first, docs/rts.md C.4 step 3):")
     for name, r in results.items():
         print(f"- {name}: {r['cases']}")
 

@@ -373,7 +373,7 @@ class RTS(BaseTracker):
         diag["seg_sample_weights_first4"] = [float(w) for w in self.seg_memory.weights[:4]]
 
     def _reposition(self, prev_prob: torch.Tensor, diag: dict[str, Any]) -> None:
-        """Move and rescale the search area from last frame's result (the four cases of C.4.3)."""
+        """Move and rescale the search area from last frame's result (the four cases of C.4 step 3)."""
         p = self.params
         diag["target_scale_before"] = float(self.target_scale)
         diag["raw_scale_change"], diag["scale_clipped"] = None, False
