@@ -127,7 +127,7 @@ def print_table(title: str, results: dict[str, dict[str, float]]) -> None:
     for name, r in results.items():
         per = ", ".join(f"{k} {v:.1f}" for k, v in r["per_sequence"].items())
         print(f"| {name} | {r['auc']:.1f} | {r['J']:.1f} | {r['F']:.1f} | {r['JF']:.1f} | {r['fps']:.1f} | {per} |")
-    print("\nframes per update case (RTS's search-area decision of each frame after the first, docs/rts.md C.4 step 3):")
+    print("\nframes per update case (RTS's search-area decision of each frame after the first, rts.md C.4 step 3):")
     for name, r in results.items():
         print(f"- {name}: {r['cases']}")
 
