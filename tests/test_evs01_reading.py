@@ -11,7 +11,7 @@ from segmentation_plugins.evs.errors import EVSConfigError
 from segmentation_plugins.evs.iam import InconsistencyAttention
 from segmentation_plugins.evs.models import build_icnet, build_refiner
 from segmentation_plugins.evs.pipeline import EVSPipeline, PipelineConfig
-from segmentation_plugins.evs.pipeline.keyframe_blend import KEYFRAME_BLENDS, blend_name
+from segmentation_plugins.evs.pipeline.keyframe_blend import KEYFRAME_BLENDS, KeyframeInputs, blend_name
 
 H, W, CLASSES = 8, 8, 4
 BLOCK = (slice(2, 4), slice(5, 7))  # the pixels where L_F != L_BF
@@ -47,15 +47,15 @@ def expected_labels(consistent: int, inconsistent: int) -> np.ndarray:
 
 @pytest.mark.parametrize("reading", ["chain", "fresh"])
 def test_eq_3_4_readings_keep_the_warped_label_where_consistent_and_icnet_elsewhere(reading):
-    out = KEYFRAME_BLENDS.get(reading)(*constructed_case())
+    out = KEYFRAME_BLENDS.get(reading)(KeyframeInputs(*constructed_case()))
     np.testing.assert_array_equal(out.labels, expected_labels(consistent=1, inconsistent=2))
     assert out.inconsistent_fraction == pytest.approx(4 / (H * W))
 
 
 def test_chain_carries_the_blend_and_fresh_carries_icnet_own_output():
     case = constructed_case()
-    chain = KEYFRAME_BLENDS.get("chain")(*case)
-    fresh = KEYFRAME_BLENDS.get("fresh")(*case)
+    chain = KEYFRAME_BLENDS.get("chain")(KeyframeInputs(*case))
+    fresh = KEYFRAME_BLENDS.get("fresh")(KeyframeInputs(*case))
     np.testing.assert_array_equal(chain.state_labels, chain.labels)
     assert torch.equal(chain.state_probabilities, chain.probabilities)
     np.testing.assert_array_equal(fresh.state_labels, np.full((H, W), 2, np.uint8))
@@ -64,7 +64,7 @@ def test_chain_carries_the_blend_and_fresh_carries_icnet_own_output():
 
 def test_fresh_mean_averages_icnet_and_the_warped_p_where_consistent():
     case = constructed_case()
-    out = KEYFRAME_BLENDS.get("fresh_mean")(*case)
+    out = KEYFRAME_BLENDS.get("fresh_mean")(KeyframeInputs(*case))
     # mean {1: .275, 2: .3, 3: .425} -> 3 where consistent; ICNet's 2 where inconsistent
     np.testing.assert_array_equal(out.labels, expected_labels(consistent=3, inconsistent=2))
     torch.testing.assert_close(out.probabilities[:, 0, 0], torch.tensor([0.0, 0.275, 0.3, 0.425]))

@@ -29,13 +29,15 @@ from .optim import (
 from .prroi_pool import prroi_pool2d
 
 
-class TargetModel(nn.Module):
-    """Segmentation branch: features F and the learned regulariser of the few-shot learner A."""
+class FilterLearner(nn.Module):
+    """A segmentation learner: its learned regulariser (the release's ``LinearFilter`` key layout), and
+    the features it learns on when it computes them itself (``feature_extractor``)."""
 
-    def __init__(self, out_dim: int = 512, filter_size: int = 3, init_reg: float = 0.01, in_dim: int = 1024) -> None:
+    def __init__(self, filter_size: int, init_reg: float, feature_extractor: nn.Module | None = None) -> None:
         super().__init__()
         self.filter_size = filter_size
-        self.feature_extractor = feature_extractor(in_dim, out_dim, 1, norm_scale(out_dim, filter_size))
+        if feature_extractor is not None:
+            self.feature_extractor = feature_extractor
         self.filter_optimizer = nn.Module()
         self.filter_optimizer.residual_module = nn.Module()
         self.filter_optimizer.residual_module.filter_reg = nn.Parameter(torch.full((1,), init_reg))
@@ -43,6 +45,13 @@ class TargetModel(nn.Module):
     @property
     def filter_reg(self) -> torch.Tensor:
         return self.filter_optimizer.residual_module.filter_reg
+
+
+class TargetModel(FilterLearner):
+    """Segmentation branch: features F and the learned regulariser of the few-shot learner A."""
+
+    def __init__(self, out_dim: int = 512, filter_size: int = 3, init_reg: float = 0.01, in_dim: int = 1024) -> None:
+        super().__init__(filter_size, init_reg, feature_extractor(in_dim, out_dim, 1, norm_scale(out_dim, filter_size)))
 
 
 class FilterInitializerLinear(nn.Module):

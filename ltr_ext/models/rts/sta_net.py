@@ -23,7 +23,7 @@ from ..backbone.resnet_mrcnn import ResNetMRCNN
 from .decoder import FEATURE_CHANNELS, LAYERS, RTSDecoder
 from .label_encoder import BasicBlockNoBN, MaskEncoder
 from .optim import apply_filter, linear_steepest_descent, segmentation_problem, steepest_descent
-from .rts_net import TargetModel
+from .rts_net import FilterLearner, TargetModel
 
 #: the name an official STA checkpoint's constructor record carries (STAHelper calls ``net.forward(image, box)``,
 #: which is STANet's signature; RTSNet's box-init constructor builds a net whose forward takes the full RTS inputs)
@@ -71,22 +71,6 @@ class BoxEncoder(nn.Module):
         x = self.res3(torch.cat([x, features.reshape(-1, *features.shape[-3:])], dim=1))
         label, weights = self.label_pred(x), self.samp_w_pred(x)
         return label.view(frames, seq, *label.shape[-3:]), weights.view(frames, seq, *weights.shape[-3:])
-
-
-class FilterLearner(nn.Module):
-    """A segmentation learner on features computed elsewhere: only its learned regulariser is a weight
-    (the release's ``LinearFilter`` without a feature extractor)."""
-
-    def __init__(self, filter_size: int, init_reg: float) -> None:
-        super().__init__()
-        self.filter_size = filter_size
-        self.filter_optimizer = nn.Module()
-        self.filter_optimizer.residual_module = nn.Module()
-        self.filter_optimizer.residual_module.filter_reg = nn.Parameter(torch.full((1,), init_reg))
-
-    @property
-    def filter_reg(self) -> torch.Tensor:
-        return self.filter_optimizer.residual_module.filter_reg
 
 
 class STANet(nn.Module):

@@ -58,7 +58,7 @@ from ..models.icnet import IMAGE_MEAN_BGR, ICNet
 from ..models.refiner import Refiner
 from ..warp import Warper, from_blocks, to_blocks
 from .config import PipelineConfig
-from .keyframe_blend import KEYFRAME_BLENDS
+from .keyframe_blend import KEYFRAME_BLENDS, KeyframeInputs
 from .state import Frame, NetResult, PropagationState
 from .upsampling import OUTPUT_UPSAMPLING
 
@@ -257,7 +257,7 @@ class FrameAlgorithm:
                     )
                 with timer("iam_s"):
                     l_f, l_bf = self.iam.check(state.labels, warper)
-                    blended = self._blend(self.iam, l_f, l_bf, probs, labels, p_warped)
+                    blended = self._blend(KeyframeInputs(self.iam, l_f, l_bf, probs, labels, p_warped))
                 probs, labels = blended.probabilities, blended.labels
                 carried = blended.state_probabilities, blended.state_labels
                 info["inconsistent_fraction"] = blended.inconsistent_fraction

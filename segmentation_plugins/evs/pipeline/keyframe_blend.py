@@ -19,13 +19,14 @@ the ``keyframe_blend`` setting (``True`` = ``DEFAULT_READING``, ``False`` = ``'o
   warped (a two-frame temporal average), inconsistent ones ICNet(t) alone (55.25; the average is
   ours, eq. 3.4 has none).
 
-Each reading is ``(iam, l_f, l_bf, p_key, l_key, p_warped) -> KeyframeBlend``; L_F, L_BF and
-P_warped come from the state of t-1.
+Each reading is ``KeyframeInputs -> KeyframeBlend``; L_F, L_BF and P_warped come from the state of
+t-1.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,46 +48,41 @@ class KeyframeBlend:
     inconsistent_fraction: float
 
 
-def chain_blend(
-    iam: InconsistencyAttention,
-    l_f: np.ndarray,
-    l_bf: np.ndarray,
-    p_key: torch.Tensor,
-    l_key: np.ndarray,
-    p_warped: torch.Tensor,
-) -> KeyframeBlend:
+@dataclass(frozen=True)
+class KeyframeInputs:
+    """What a reading blends: the IAM, L_F and L_BF of eq. 3.3, ICNet's P and L of the key frame, and
+    P of t-1 warped to it."""
+
+    iam: InconsistencyAttention
+    l_f: np.ndarray
+    l_bf: np.ndarray
+    p_key: torch.Tensor
+    l_key: np.ndarray
+    p_warped: torch.Tensor
+
+    def blend(self, p_previous: torch.Tensor) -> Any:
+        """Eq. 3.4 with ICNet's P as P_refiner against ``p_previous`` (the IAM's output)."""
+        return self.iam(self.l_f, self.l_bf, self.p_key, p_previous)
+
+
+def chain_blend(x: KeyframeInputs) -> KeyframeBlend:
     """Eq. 3.4 with ICNet as P_refiner; the blend is also the state (the reading before issue 22)."""
-    out = iam(l_f, l_bf, p_key, p_warped)
+    out = x.blend(x.p_warped)
     return KeyframeBlend(out.probabilities, out.labels, out.probabilities, out.labels, out.inconsistent_fraction)
 
 
-def fresh_blend(
-    iam: InconsistencyAttention,
-    l_f: np.ndarray,
-    l_bf: np.ndarray,
-    p_key: torch.Tensor,
-    l_key: np.ndarray,
-    p_warped: torch.Tensor,
-) -> KeyframeBlend:
+def fresh_blend(x: KeyframeInputs) -> KeyframeBlend:
     """Eq. 3.4 with ICNet as P_refiner for the output; ICNet's own P, L go on to the next frame."""
-    out = iam(l_f, l_bf, p_key, p_warped)
-    return KeyframeBlend(out.probabilities, out.labels, p_key, l_key, out.inconsistent_fraction)
+    out = x.blend(x.p_warped)
+    return KeyframeBlend(out.probabilities, out.labels, x.p_key, x.l_key, out.inconsistent_fraction)
 
 
-def fresh_mean_blend(
-    iam: InconsistencyAttention,
-    l_f: np.ndarray,
-    l_bf: np.ndarray,
-    p_key: torch.Tensor,
-    l_key: np.ndarray,
-    p_warped: torch.Tensor,
-) -> KeyframeBlend:
+def fresh_mean_blend(x: KeyframeInputs) -> KeyframeBlend:
     """Consistent regions: mean of ICNet(t) and ICNet(t-1) warped; inconsistent: ICNet(t); state: ICNet(t)."""
     # pixels without a class in P_warped (outside frame t-1) are inconsistent (L_F = ignore), so
     # the mask is 1 there and the halved mean never reaches the output
-    mean = p_warped.add(p_key.to(p_warped.dtype)).mul_(0.5)
-    out = iam(l_f, l_bf, p_key, mean)
-    return KeyframeBlend(out.probabilities, out.labels, p_key, l_key, out.inconsistent_fraction)
+    out = x.blend(x.p_warped.add(x.p_key.to(x.p_warped.dtype)).mul_(0.5))
+    return KeyframeBlend(out.probabilities, out.labels, x.p_key, x.l_key, out.inconsistent_fraction)
 
 
 # name -> the key-frame step of that reading (False means 'off', True DEFAULT_READING: blend_name)
