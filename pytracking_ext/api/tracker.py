@@ -45,7 +45,7 @@ def tracker_parameters(
     return params
 
 
-def _object_id(key: Any) -> int | None:
+def _object_id(key: Any) -> int:
     """A contract object id (a label value as a string, e.g. ``'3'``) as the API's int id."""
     try:
         return int(key)
