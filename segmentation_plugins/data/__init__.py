@@ -4,6 +4,7 @@
 * :mod:`.cityscapes`: :class:`CityscapesClips`, clips of L frames ending at each snippet's 20th frame.
 * :mod:`.camvid`: :class:`CamVidClips` (consecutive labelled frames) and :func:`camvid_sequences` (streaming).
 * :mod:`.clips`: the clip sample format and :func:`to_tensors`.
+* :mod:`.camera_motion`: :class:`CameraMotionClips`, pseudo-video clips of one frame under a moving camera.
 * :mod:`.augment`: :class:`ClipAugment`, one random flip/shift/scale/crop for a whole clip.
 * :mod:`.lazy`: imports the names listed below on first use.
 
@@ -17,6 +18,7 @@ from .lazy import lazy_exports
 
 _EXPORTS = {
     "augment": ("AugmentParams", "ClipAugment"),
+    "camera_motion": ("CameraMotion", "CameraMotionClips"),
     "camvid": ("CamVidClips", "CamVidFrame", "CamVidSequence", "camvid_sequences", "consecutive_runs", "read_split"),
     "cityscapes": ("CityscapesClips", "CityscapesSnippet", "find_snippets"),
     "clips": ("to_tensors",),

@@ -1,5 +1,5 @@
 """Training data of the segmentation plugins: clips of CamVid or Cityscapes (plus generated street
-clips) as tensors, and the class weights over their labels.
+clips and camera-motion pseudo-videos) as tensors, and the class weights over their labels.
 
 LMANet's recipe and EVS's ICNet and Refiner recipes share these helpers, so both methods train on
 the same frames with the same class weights (and the same cached frequencies).
@@ -19,7 +19,7 @@ from torch.utils.data import ConcatDataset, Dataset
 from ltr_ext.models.loss.class_weights import class_frequencies, log_inverse_weights
 from pytracking_ext.registry import Registry
 from pytracking_ext.utils.io import atomic_write_text
-from segmentation_plugins.data import CamVidClips, CityscapesClips
+from segmentation_plugins.data import CameraMotionClips, CamVidClips, CityscapesClips
 from segmentation_plugins.synthetic import generate_camvid
 
 
@@ -82,12 +82,25 @@ DATASETS = Registry("LMANet training dataset")  # the name shows in errors ("unk
 DATASETS.add_all({"camvid": _camvid, "cityscapes": _cityscapes})
 
 
+def _camera_motion(settings: Any, clip_length: int, training: bool) -> Dataset | None:
+    """``camera_motion_clips`` pseudo-videos per epoch: each training frame under a moving camera
+    (issue 19: CamVid train is labelled at 1 Hz, too far apart for the memory's local window)."""
+    # getattr: EVS's presets do not declare the setting (its Refiner then trains without these clips)
+    count = int(getattr(settings, "camera_motion_clips", 0)) if training and clip_length > 1 else 0
+    if count <= 0:
+        return None
+    frames = DATASETS.get(settings.dataset)(settings, 1, training)
+    return CameraMotionClips(frames, clip_length, clips=count)
+
+
 def clip_datasets(settings: Any, clip_length: int, training: bool) -> Dataset:
-    """The clips of ``settings.dataset`` (plus generated street clips when asked) for training or validation."""
+    """The clips of ``settings.dataset`` (plus generated street and camera-motion clips when asked)
+    for training or validation."""
     parts = [DATASETS.get(settings.dataset)(settings, clip_length, training)]
-    generated = _generated_street(settings, clip_length, training)
-    if generated is not None:
-        parts.append(generated)
+    for extra in (_generated_street, _camera_motion):
+        dataset = extra(settings, clip_length, training)
+        if dataset is not None:
+            parts.append(dataset)
     return parts[0] if len(parts) == 1 else ConcatDataset(parts)
 
 

@@ -73,6 +73,7 @@ COMMON: dict[str, Any] = dict(
     generated_videos=0,
     generated_frames=30,
     generated_seed=0,
+    camera_motion_clips=0,  # pseudo-videos per epoch from the training frames (clip_data.py, issue 19)
     train_max_frame_step=31,
     val_max_frame_step=2,
     val_epoch_interval=0,
