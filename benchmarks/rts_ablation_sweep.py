@@ -30,8 +30,6 @@ import dataclasses
 import importlib.util
 import sys
 import tempfile
-import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,13 +37,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from pytracking_ext.analysis.box_metrics import average_curves, scores_from_curves
-from pytracking_ext.datasets import get_dataset
 from pytracking_ext.errors import PytrackingError
-from pytracking_ext.evaluation.running import build_tracker, track_sequence
 from pytracking_ext.evaluation.tracker_spec import TrackerSpec
-from pytracking_ext.synthetic import generate
-from pytracking_ext.trackers import TrackerParams, get_parameters
+from pytracking_ext.trackers import TrackerParams
 from pytracking_ext.utils.io import atomic_write_text
 
 HERE = Path(__file__).resolve().parent
@@ -101,28 +95,6 @@ def truncated(seq, frames: int | None):
         ground_truth_seg=None if seq.ground_truth_seg is None else seq.ground_truth_seg[:frames],
         target_visible=None if seq.target_visible is None else seq.target_visible[:frames],
     )
-
-
-def evaluate_row(param: str, configure, sequences, net: str | None, quality) -> dict[str, Any]:
-    """Track every sequence with ``param``'s parameters changed by ``configure``; AUC, J, F, J&F, FPS
-    and the share of frames per update case (``quality`` is ``rts_small_quality.py``'s module)."""
-    spec = TrackerSpec("rts", param)
-    scores, frames, start = [], 0, time.perf_counter()
-    cases: Counter = Counter()
-    for seq in sequences:
-        params = get_parameters("rts", param)
-        if net:
-            params.net = dataclasses.replace(params.net, path=net)
-        configure(params)
-        tracker = build_tracker(spec, seq, params=params)
-        output = track_sequence(tracker, seq, progress=False, on_frame=quality.case_counter(tracker, cases))
-        scores.append(quality.score_sequence(seq, output))
-        frames += len(seq.frames)
-    curves = average_curves([s["curves"] for s in scores])
-    box = scores_from_curves(curves.success, curves.precision, curves.norm_precision)
-    j, f = float(np.mean([s["J"] for s in scores]) * 100), float(np.mean([s["F"] for s in scores]) * 100)
-    fps = frames / (time.perf_counter() - start)
-    return {"auc": box.auc, "J": j, "F": f, "JF": (j + f) / 2, "fps": fps, "cases": quality.case_fractions(cases)}
 
 
 def table(results: dict[str, dict[str, dict[str, Any]]], switches: dict[str, str]) -> str:
@@ -191,30 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     quality = _quality_module()
     frames = args.frames if args.frames is None else max(2, args.frames)
     with tempfile.TemporaryDirectory() as tmp:
-        sets: dict[str, list] = {}
-        if args.davis and Path(args.davis).is_dir():
-            sets[f"DAVIS 2016 clips ({Path(args.davis).name})"] = list(get_dataset("dv2016_val", root=args.davis))
-        if args.generated:
-            length = args.generated_frames if frames is None else min(args.generated_frames, frames)
-            root = generate(
-                "davis", Path(tmp) / "gen", args.generated, length, args.seed, davis_version=2016, progress=False
-            )
-            sets[f"generated {args.generated} x {length}, seed {args.seed}"] = list(
-                get_dataset("dv2016_val", root=root)
-            )
-            if args.distractors:
-                crowded = generate(
-                    "davis",
-                    Path(tmp) / "crowded",
-                    args.generated,
-                    length,
-                    args.seed,
-                    davis_version=2016,
-                    distractors=args.distractors,
-                    progress=False,
-                )
-                title = f"generated with {args.distractors} distractors {args.generated} x {length}, seed {args.seed}"
-                sets[title] = list(get_dataset("dv2016_val", root=crowded))
+        length = args.generated_frames if frames is None else min(args.generated_frames, frames)
+        sets = quality.benchmark_sets(args.davis, args.generated, length, args.seed, args.distractors, Path(tmp))
         if not sets:
             print("error: no data: --davis is not a folder and --generated is 0", file=sys.stderr)
             return 2
@@ -224,8 +174,9 @@ def main(argv: list[str] | None = None) -> int:
             runs[f"t_sc={value:g}"] = (f"clf_target_not_found_threshold={value:g}", _threshold(value), args.net)
         for name, path in extra.items():
             runs[name] = (f"release settings, net {Path(path).name}", ROWS["release"][1], path)
+        spec = TrackerSpec("rts", args.param)
         results = {
-            row: {title: evaluate_row(args.param, configure, seqs, net, quality) for title, seqs in sets.items()}
+            row: {title: quality.evaluate(spec, seqs, net, configure=configure) for title, seqs in sets.items()}
             for row, (_, configure, net) in runs.items()
         }
     text = table(results, {row: what for row, (what, _, _) in runs.items()})

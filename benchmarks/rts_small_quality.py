@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,7 +37,7 @@ from pytracking_ext.datasets import get_dataset
 from pytracking_ext.evaluation.running import build_tracker, track_sequence
 from pytracking_ext.evaluation.tracker_spec import TrackerSpec
 from pytracking_ext.synthetic import generate
-from pytracking_ext.trackers import get_parameters
+from pytracking_ext.trackers import TrackerParams, get_parameters
 from pytracking_ext.utils.io import imread_indexed
 
 
@@ -92,14 +95,25 @@ def case_fractions(counts: Counter) -> str:
     return ", ".join(f"{case} {100 * n / total:.0f}%" for case, n in counts.most_common()) if total else "-"
 
 
-def evaluate(spec: TrackerSpec, sequences, net: str | None = None, init: str = "mask") -> dict[str, float]:
+def evaluate(
+    spec: TrackerSpec,
+    sequences,
+    net: str | None = None,
+    init: str = "mask",
+    configure: Callable[[TrackerParams], None] | None = None,
+) -> dict[str, Any]:
+    """Track ``sequences`` with ``spec`` (its ``rts`` weights replaced by ``net``, its parameters changed
+    by ``configure``); AUC, J, F, J&F, FPS, J&F per sequence and the share of frames per update case."""
     scores, frames, start = [], 0, time.perf_counter()
-    params = None
     cases: Counter = Counter()
-    if net and spec.name == "rts":
-        params = get_parameters(spec.name, spec.param)
-        params.net.path = net
     for seq in sequences:
+        params = None
+        if (net and spec.name == "rts") or configure is not None:
+            params = get_parameters(spec.name, spec.param)  # fresh per sequence: trackers may change them
+            if net and spec.name == "rts":
+                params.net = dataclasses.replace(params.net, path=net)
+            if configure is not None:
+                configure(params)
         started = box_only(seq) if init == "box" else seq
         tracker = build_tracker(spec, started, params=params)
         output = track_sequence(tracker, started, progress=False, on_frame=case_counter(tracker, cases))
@@ -118,6 +132,28 @@ def evaluate(spec: TrackerSpec, sequences, net: str | None = None, init: str = "
         "per_sequence": {seq.name: (s["J"] * 100 + s["F"] * 100) / 2 for seq, s in zip(sequences, scores)},
         "cases": case_fractions(cases),
     }
+
+
+def benchmark_sets(
+    davis: str | None, generated: int, frames: int, seed: int, distractors: int, folder: Path
+) -> dict[str, list]:
+    """The sequences to score, by title: the DAVIS 2016 clips under ``davis`` (when it is a folder),
+    ``generated`` generated videos of ``frames`` frames, and as many again with ``distractors``
+    look-alikes each (written into ``folder``)."""
+    sets: dict[str, list] = {}
+    if davis and Path(davis).is_dir():
+        sets[f"DAVIS 2016 clips ({Path(davis).name})"] = list(get_dataset("dv2016_val", root=davis))
+    if not generated:
+        return sets
+    variants = {f"generated {generated} x {frames}, seed {seed}": ("gen", 0)}
+    if distractors:
+        title = f"generated with {distractors} look-alike distractors, {generated} x {frames}, seed {seed}"
+        variants[title] = ("crowded", distractors)
+    for title, (name, count) in variants.items():
+        extra = {"distractors": count} if count else {}
+        root = generate("davis", folder / name, generated, frames, seed, davis_version=2016, progress=False, **extra)
+        sets[title] = list(get_dataset("dv2016_val", root=root))
+    return sets
 
 
 def print_table(title: str, results: dict[str, dict[str, float]]) -> None:
@@ -153,30 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     specs = [TrackerSpec(*t.split(":", 1)) for t in args.trackers]
-    sets = {}
-    if Path(args.davis).is_dir():
-        sets[f"DAVIS 2016 clips ({args.davis})"] = list(get_dataset("dv2016_val", root=args.davis))
     with tempfile.TemporaryDirectory() as tmp:
-        if args.generated:
-            root = generate(
-                "davis", Path(tmp) / "gen", args.generated, args.frames, args.seed, davis_version=2016, progress=False
-            )
-            sets[f"generated DAVIS-2016-format, {args.generated} x {args.frames} frames, seed {args.seed}"] = list(
-                get_dataset("dv2016_val", root=root)
-            )
-            if args.distractors:
-                crowded = generate(
-                    "davis",
-                    Path(tmp) / "crowded",
-                    args.generated,
-                    args.frames,
-                    args.seed,
-                    davis_version=2016,
-                    distractors=args.distractors,
-                    progress=False,
-                )
-                title = f"generated with {args.distractors} look-alike distractors, {args.generated} x {args.frames}"
-                sets[f"{title} frames, seed {args.seed}"] = list(get_dataset("dv2016_val", root=crowded))
+        sets = benchmark_sets(args.davis, args.generated, args.frames, args.seed, args.distractors, Path(tmp))
         for title, sequences in sets.items():
             print_table(title, {f"{s.name}/{s.param}": evaluate(s, sequences, args.net, args.init) for s in specs})
     return 0

@@ -46,3 +46,30 @@ def moving_square_sequence(
         return Sequence(name, paths, "test", np.asarray(boxes["1"]), ground_truth_seg=masks or None)
     gt = {oid: np.asarray(b) for oid, b in boxes.items()}
     return Sequence(name, paths, "test", gt, ground_truth_seg=masks or None, object_ids=list(gt), multiobj_mode=True)
+
+
+def write_square_video(
+    path: Path,
+    frames: int,
+    size: tuple[int, int],
+    side: int,
+    start: tuple[int, int],
+    step: int,
+    seed: int,
+) -> Path:
+    """An mp4v video (as OpenCV writes it) of a textured ``side`` px square moving right by ``step`` px
+    per frame from ``start`` ``(x, y)`` over a noisy background; returns ``path``."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    h, w = size
+    background = rng.integers(0, 80, size=(h, w, 3), dtype=np.uint8)
+    texture = rng.integers(150, 255, size=(side, side, 3), dtype=np.uint8)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (w, h))
+    x0, y = start
+    for t in range(frames):
+        image = background.copy()
+        image[y : y + side, x0 + step * t : x0 + step * t + side] = texture
+        writer.write(image)
+    writer.release()
+    return path

@@ -18,9 +18,10 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
+
+from seqgen import write_square_video
 
 CHROMIUM = Path(os.environ.get("PYTRACKING_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
@@ -42,18 +43,7 @@ def _free_port() -> int:
 
 
 def _write_video(path: Path, frames: int = 10, size=(120, 160)) -> None:
-    """A textured square moving right over a noisy background (mp4v, as OpenCV writes it)."""
-    rng = np.random.default_rng(3)
-    h, w = size
-    background = rng.integers(0, 80, size=(h, w, 3), dtype=np.uint8)
-    texture = rng.integers(150, 255, size=(28, 28, 3), dtype=np.uint8)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (w, h))
-    for t in range(frames):
-        image = background.copy()
-        x = 30 + 4 * t
-        image[40:68, x : x + 28] = texture
-        writer.write(image)
-    writer.release()
+    write_square_video(path, frames, size, side=28, start=(30, 40), step=4, seed=3)
 
 
 @pytest.fixture

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import zipfile
 
-import cv2
 import numpy as np
 import pytest
 
 from pytracking_ext.app.__main__ import host_warning, parse_args
 from pytracking_ext.app.session import MIN_POINT_BOX, Selection
+from seqgen import write_square_video
 
 
 def _video(path, frames=6, size=(96, 128)):
-    rng = np.random.default_rng(1)
-    h, w = size
-    background = rng.integers(0, 80, size=(h, w, 3), dtype=np.uint8)
-    texture = rng.integers(150, 255, size=(20, 20, 3), dtype=np.uint8)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (w, h))
-    for t in range(frames):
-        image = background.copy()
-        image[30:50, 20 + 3 * t : 40 + 3 * t] = texture
-        writer.write(image)
-    writer.release()
-    return path
+    return write_square_video(path, frames, size, side=20, start=(20, 30), step=3, seed=1)
 
 
 def _opened(tmp_path) -> Selection:

@@ -76,24 +76,23 @@ class LeakyTracker(BaseTracker):
         return {"target_bbox": self.box}
 
 
+def _footprint_growth(frames: list[np.ndarray]) -> tuple[int, int]:
+    """Growth of the state footprint (bytes, items) of a ``VideoTracker`` over ``frames[2:]``."""
+    tracker = VideoTracker("api_test_leaky", TrackerParams())
+    tracker.add_object(frames[0], box=(5, 5, 10, 10))
+    tracker.track(frames[1])
+    before = state_footprint(tracker)
+    for frame in frames[2:]:
+        tracker.track(frame)
+    after = state_footprint(tracker)
+    return after[0] - before[0], after[1] - before[1]
+
+
 def test_state_footprint_sees_per_frame_growth_and_the_api_keeps_none(monkeypatch):
     TRACKERS.names()
     monkeypatch.setitem(TRACKERS._items, "api_test_leaky", LeakyTracker)
     frames = [np.full((40, 60, 3), i, np.uint8) for i in range(12)]
-    leaky = VideoTracker("api_test_leaky", TrackerParams())
-    leaky.add_object(frames[0], box=(5, 5, 10, 10))
-    leaky.track(frames[1])
-    before = state_footprint(leaky)
-    for frame in frames[2:]:
-        leaky.track(frame)
-    after = state_footprint(leaky)
-    assert after[0] - before[0] == 10 * 32 and after[1] - before[1] == 10
+    assert _footprint_growth(frames) == (10 * 32, 10)
 
     monkeypatch.setattr(LeakyTracker, "track", lambda self, image, info=None: {"target_bbox": self.box})
-    steady = VideoTracker("api_test_leaky", TrackerParams())
-    steady.add_object(frames[0], box=(5, 5, 10, 10))
-    steady.track(frames[1])
-    before = state_footprint(steady)
-    for frame in frames[2:]:
-        steady.track(frame)
-    assert state_footprint(steady) == before
+    assert _footprint_growth(frames) == (0, 0)

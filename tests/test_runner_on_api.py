@@ -9,7 +9,7 @@ import numpy as np
 from pytracking_ext.api import VideoTracker
 from pytracking_ext.evaluation.running import track_sequence
 from pytracking_ext.trackers.base import BaseTracker
-from tests.seqgen import moving_square_sequence
+from seqgen import moving_square_sequence
 
 
 class AllObjectsTracker(BaseTracker):
