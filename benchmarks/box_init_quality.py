@@ -1,14 +1,17 @@
 """First-frame mask quality of the RTS box-only initialisation methods on a DAVIS 2016 layout folder.
 
-    python benchmarks/box_init_quality.py [--davis ROOT] [--methods box,grabcut] [--repeat 3]
+    python benchmarks/box_init_quality.py [--davis ROOT [ROOT ...]] [--methods box,grabcut] [--repeat 3]
+        [--grabcut-variants 2x300 3x480]
 
 For every sequence, the tight box of the first-frame ground truth is turned into a mask by each
 method; prints a markdown table of the IoU (J) with the ground truth and the time per call.
+``--grabcut-variants ITERxSIDE ...`` adds GrabCut with other iteration counts and crop sides.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import time
@@ -17,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pytracking_ext.trackers.rts.box_init import BOX_INIT_METHODS, box_to_mask
+from pytracking_ext.trackers.rts.box_init import BOX_INIT_METHODS, grabcut_mask
 from pytracking_ext.utils.io import imread_rgb
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +31,15 @@ def tight_box(mask: np.ndarray) -> list[float]:
     """``[x, y, w, h]`` of the non-zero pixels, with ``w = x_max - x_min + 1``."""
     ys, xs = np.nonzero(mask)
     return [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)]
+
+
+def read_object_mask(path: Path) -> np.ndarray:
+    """The object pixels of an annotation: palette index > 0 (DAVIS 2017 style), else grey > 127
+    (DAVIS 2016's 0/255 masks)."""
+    image = Image.open(path)
+    if image.mode == "P":
+        return np.asarray(image) > 0
+    return np.asarray(image.convert("L")) > 127
 
 
 def iou(prediction: np.ndarray, truth: np.ndarray) -> float:
@@ -47,21 +59,37 @@ def first_frames(root: Path) -> list[tuple[str, Path, Path]]:
     return frames
 
 
-def timed_call(image: np.ndarray, box: list[float], method: str, repeat: int) -> tuple[np.ndarray, float]:
-    """The mask and the median seconds per call (the first call is a warm-up and not timed)."""
-    mask = box_to_mask(image, box, method)
+def grabcut_variant(text: str):
+    """``'3x480'``: GrabCut with 3 iterations on a crop of at most 480 pixels."""
+    try:
+        iterations, side = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--grabcut-variants: expected ITERxSIDE such as 3x480, got {text!r}"
+        ) from None
+    return f"grabcut_{iterations}x{side}", functools.partial(grabcut_mask, iterations=iterations, max_side=side)
+
+
+def timed_call(image: np.ndarray, box: list[float], method, repeat: int) -> tuple[np.ndarray, float]:
+    """The mask of ``method(image, box)`` and the median seconds per call (the first call is a
+    warm-up and not timed)."""
+    mask = method(image, box)
     seconds = []
     for _ in range(repeat):
         start = time.perf_counter()
-        box_to_mask(image, box, method)
+        method(image, box)
         seconds.append(time.perf_counter() - start)
     return mask, statistics.median(seconds)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--davis", type=Path, default=DEFAULT_DAVIS, help=f"DAVIS 2016 layout root (default: {DEFAULT_DAVIS})"
+        "--davis",
+        type=Path,
+        nargs="+",
+        default=[DEFAULT_DAVIS],
+        help=f"DAVIS 2016 layout roots (default: {DEFAULT_DAVIS})",
     )
     parser.add_argument(
         "--methods",
@@ -69,32 +97,40 @@ def main() -> None:
         help=f"comma-separated methods out of: {', '.join(sorted(BOX_INIT_METHODS))}",
     )
     parser.add_argument("--repeat", type=int, default=3, help="timed calls per method and sequence")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--grabcut-variants", type=grabcut_variant, nargs="*", default=[], help="extra GrabCut runs, ITERxSIDE"
+    )
+    args = parser.parse_args(argv)
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = [m for m in methods if m not in BOX_INIT_METHODS]
     if not methods or unknown:
         sys.exit(f"error: unknown method(s) {unknown or methods}; known: {', '.join(sorted(BOX_INIT_METHODS))}")
-    root = args.davis
-    if not (root / "JPEGImages" / "480p").is_dir() or not (root / "Annotations" / "480p").is_dir():
-        sys.exit(
-            f"error: no DAVIS 2016 folder at {root} (expected JPEGImages/480p and Annotations/480p); pass --davis ROOT"
-        )
-    frames = first_frames(root)
-    if not frames:
-        sys.exit(f"error: no sequence in {root} has JPEGImages/480p/<seq>/00000.jpg and its annotation")
+    frames = []
+    for root in args.davis:
+        if not (root / "JPEGImages" / "480p").is_dir() or not (root / "Annotations" / "480p").is_dir():
+            sys.exit(
+                f"error: no DAVIS 2016 folder at {root} (expected JPEGImages/480p and Annotations/480p); "
+                "pass --davis ROOT"
+            )
+        found = first_frames(root)
+        if not found:
+            sys.exit(f"error: no sequence in {root} has JPEGImages/480p/<seq>/00000.jpg and its annotation")
+        frames += found
+    runs = {m: BOX_INIT_METHODS[m] for m in methods} | dict(args.grabcut_variants)
+    methods = list(runs)
 
     rows: list[tuple[str, dict[str, float], dict[str, float]]] = []
     for name, image_path, annotation_path in frames:
         image = imread_rgb(image_path)
-        truth = np.asarray(Image.open(annotation_path).convert("L")) > 127
+        truth = read_object_mask(annotation_path)
         if not truth.any():
             print(f"note: {name}: empty first-frame annotation, skipped", file=sys.stderr)
             continue
         box = tight_box(truth)
         scores, times = {}, {}
         for method in methods:
-            mask, seconds = timed_call(image, box, method, max(1, args.repeat))
+            mask, seconds = timed_call(image, box, runs[method], max(1, args.repeat))
             scores[method], times[method] = iou(mask, truth), seconds
         rows.append((name, scores, times))
 

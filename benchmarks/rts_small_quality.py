@@ -76,17 +76,28 @@ def object_trackers(tracker) -> list:
     return list(inner.values()) if isinstance(inner, dict) else [tracker]
 
 
-def case_counter(tracker, counts: Counter):
-    """A per-frame callback adding each object's RTS update case of the frame (``diagnostics
-    ['update_case']``, docs/rts.md C.4 step 3) to ``counts``; trackers without one add nothing."""
+def case_counter(tracker, counts: Counter, key: str = "update_case"):
+    """A per-frame callback adding each object's RTS decision ``diagnostics[key]`` of the frame to
+    ``counts``: the update case (docs/rts.md C.4 step 3) or, with ``key='clf_flag'``, the instance
+    branch's flag (C.6); trackers without one add nothing."""
 
     def count(index, image, out) -> None:
         for single in object_trackers(tracker):
-            case = getattr(single, "diagnostics", {}).get("update_case")
+            case = getattr(single, "diagnostics", {}).get(key)
             if case is not None:
                 counts[case] += 1
 
     return count
+
+
+def chained(*callbacks):
+    """One per-frame callback calling each of ``callbacks`` in turn."""
+
+    def call(*frame) -> None:
+        for callback in callbacks:
+            callback(*frame)
+
+    return call
 
 
 def case_fractions(counts: Counter) -> str:
@@ -106,6 +117,7 @@ def evaluate(
     by ``configure``); AUC, J, F, J&F, FPS, J&F per sequence and the share of frames per update case."""
     scores, frames, start = [], 0, time.perf_counter()
     cases: Counter = Counter()
+    flags: Counter = Counter()
     for seq in sequences:
         params = None
         if (net and spec.name == "rts") or configure is not None:
@@ -116,7 +128,8 @@ def evaluate(
                 configure(params)
         started = box_only(seq) if init == "box" else seq
         tracker = build_tracker(spec, started, params=params)
-        output = track_sequence(tracker, started, progress=False, on_frame=case_counter(tracker, cases))
+        counters = chained(case_counter(tracker, cases), case_counter(tracker, flags, "clf_flag"))
+        output = track_sequence(tracker, started, progress=False, on_frame=counters)
         scores.append(score_sequence(seq, output))
         frames += len(seq.frames)
     box = scores_from_curves(
@@ -131,6 +144,7 @@ def evaluate(
         "fps": frames / (time.perf_counter() - start),
         "per_sequence": {seq.name: (s["J"] * 100 + s["F"] * 100) / 2 for seq, s in zip(sequences, scores)},
         "cases": case_fractions(cases),
+        "flags": case_fractions(flags),
     }
 
 
@@ -166,6 +180,9 @@ def print_table(title: str, results: dict[str, dict[str, float]]) -> None:
     print("\nframes per update case (RTS's search-area decision of each frame after the first, rts.md C.4 step 3):")
     for name, r in results.items():
         print(f"- {name}: {r['cases']}")
+    print("instance-branch flags per frame (rts.md C.6; 'hard_negative' / 'uncertain' need distractor thresholds):")
+    for name, r in results.items():
+        print(f"- {name}: {r['flags']}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,12 +1,11 @@
 """``benchmarks/evs_refiner_recovery.py`` (thesis Table 3.1 at the refined offset) on generated CamVid."""
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
+from script_loading import load_script
 from segmentation_plugins.synthetic import generate_camvid
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "evs_refiner_recovery.py"
@@ -18,11 +17,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("evs_refiner_recovery", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "evs_refiner_recovery")
 
 
 @pytest.fixture(scope="module")

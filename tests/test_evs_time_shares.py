@@ -1,10 +1,10 @@
 """``benchmarks/evs_time_shares.py`` (thesis Fig. 3.5) on a tiny input: parts, shares and the chart."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+
+from script_loading import load_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "evs_time_shares.py"
 
@@ -13,11 +13,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("evs_time_shares", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "evs_time_shares")
 
 
 def test_every_part_takes_time_and_the_shares_add_up_to_100_percent(script):

@@ -1,13 +1,12 @@
 """``benchmarks/lmanet_ablation_retrain.py``: retrain ablation rows once, tabulate retrained vs swapped figures."""
 
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
+from script_loading import load_script
 from segmentation_plugins.synthetic import generate_camvid
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "lmanet_ablation_retrain.py"
@@ -15,11 +14,7 @@ TINY = ["input_size=(64,48)", "batch_size=2", "num_workers=0", "generated_videos
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("lmanet_ablation_retrain", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "lmanet_ablation_retrain")
 
 
 @pytest.fixture(scope="module")

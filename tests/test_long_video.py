@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 from pytracking_ext import VideoTracker
 from pytracking_ext.trackers import TRACKERS, BaseTracker, TrackerParams
 from pytracking_ext.trackers.base import state_footprint
+from script_loading import load_script
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -22,10 +22,7 @@ BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "long_video.py"
 
 
 def _benchmark_module():
-    spec = importlib.util.spec_from_file_location("long_video_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(BENCHMARK, "long_video_benchmark")
 
 
 def test_benchmark_prints_one_row_per_window_and_the_ratios(workspace, capsys):

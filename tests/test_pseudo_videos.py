@@ -4,6 +4,7 @@ filters of the rts_small train settings."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 
 from ltr_ext.dataset import davis
 from ltr_ext.dataset.pseudo_videos import PseudoVideoSpec, annotated_frames, render_video, write_pseudo_videos
-from ltr_ext.train_settings.rts.rts_small import real_clip_weights, real_clips
+from ltr_ext.train_settings.rts.rts_small import pseudo_video_plan, real_clip_weights, real_clips
 from pytracking_ext.errors import DatasetError
 from pytracking_ext.utils.io import atomic_write_text, imread_indexed, imwrite_indexed
 
@@ -102,3 +103,38 @@ def test_masks_are_written_as_indexed_pngs(tmp_path):
     out = write_pseudo_videos(tmp_path / "pv", [_source(tmp_path / "src")], PseudoVideoSpec(num_videos=1, num_frames=2))
     values = np.unique(imread_indexed(out / "Annotations" / "480p" / "pseudo0000" / "00000.png"))
     assert set(values.tolist()) <= {0, 1}
+
+
+def _target_areas(items, spec: PseudoVideoSpec, videos: int) -> list[float]:
+    """Last-frame over first-frame target area of each video (alone, nothing in front)."""
+    ratios = []
+    for index in range(videos):
+        _, masks = render_video(index, items, spec)
+        ratios.append(masks[-1].sum() / max(masks[0].sum(), 1))
+    return ratios
+
+
+def test_a_larger_scale_drift_makes_targets_grow_and_shrink_more(tmp_path):
+    items = annotated_frames([_source(tmp_path / "src")])
+    common = dict(num_frames=20, size=(320, 240), occluder_probability=0.0, max_distractors=0)
+    calm = _target_areas(items, PseudoVideoSpec(**common), 12)
+    drifting = _target_areas(items, PseudoVideoSpec(**common, scale_drift=0.05), 12)
+    spread = lambda ratios: float(np.std(np.log(np.maximum(ratios, 1e-3))))  # noqa: E731
+    assert spread(drifting) > 2 * spread(calm)
+    assert max(max(drifting), 1 / min(drifting)) > 2.0  # some target changes size more than 2x
+
+
+def test_the_default_scale_drift_keeps_the_folder_name_of_earlier_runs():
+    settings = SimpleNamespace(
+        pseudo_video_sources=["x"],
+        pseudo_videos=2,
+        pseudo_video_frames=3,
+        seed=0,
+        pseudo_video_sequences=None,
+        pseudo_video_scale_drift=PseudoVideoSpec.scale_drift,
+        env=SimpleNamespace(workspace_dir="ws"),
+    )
+    assert pseudo_video_plan(settings)[0].name == "rts_small_pseudo_2x3_seed0_1src"
+    settings.pseudo_video_scale_drift = 0.04
+    root, spec = pseudo_video_plan(settings)
+    assert root.name == "rts_small_pseudo_2x3_seed0_1src_drift0.04" and spec.scale_drift == 0.04

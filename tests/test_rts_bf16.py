@@ -10,6 +10,7 @@ from pytracking_ext.evaluation import network_loading, precision
 from pytracking_ext.trackers import get_parameters, get_tracker_class
 from pytracking_ext.trackers.rts.bf16 import PARTS, apply_bf16_islands
 from pytracking_ext.utils.io import imread_rgb
+from script_loading import load_script
 from seqgen import moving_square_sequence
 
 FRAMES = 4
@@ -192,12 +193,9 @@ def _fixture_run(weights, ref, precision_setting):
 
 
 def test_bf16_stays_close_to_fp32_on_the_fixture_sequence(shared_dir, tmp_path, monkeypatch):
-    import importlib.util
 
     folder = shared_dir / "fixtures" / "rts"
-    spec = importlib.util.spec_from_file_location("synth_weights", shared_dir / "fixtures" / "synth_weights.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(shared_dir / "fixtures" / "synth_weights.py", "synth_weights")
     weights = tmp_path / "rts50_seed0.pth"
     torch.save(module.make_state_dict(str(folder / "state_dict_manifest.json"), 0), weights)
     monkeypatch.setattr(network_loading, "_CACHE", {})

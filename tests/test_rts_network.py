@@ -1,6 +1,5 @@
 """The rts50 network: official state-dict layout, training-style forward parity, PrRoIPool."""
 
-import importlib.util
 import json
 
 import numpy as np
@@ -10,14 +9,13 @@ import torch
 from ltr_ext.admin.loading import load_network, load_state_dict_strict
 from ltr_ext.models.rts import build_rts50
 from ltr_ext.models.rts.prroi_pool import prroi_pool2d
+from script_loading import load_script
 
 
 @pytest.fixture(scope="module")
 def official(shared_dir):
     folder = shared_dir / "fixtures" / "rts"
-    spec = importlib.util.spec_from_file_location("synth_weights", shared_dir / "fixtures" / "synth_weights.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(shared_dir / "fixtures" / "synth_weights.py", "synth_weights")
     state = module.make_state_dict(str(folder / "state_dict_manifest.json"), 0)
     net = build_rts50()
     load_state_dict_strict(net, state)

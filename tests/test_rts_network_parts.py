@@ -1,7 +1,5 @@
 """RTS network modules reproduce the official intermediates with seed-0 synthetic weights."""
 
-import importlib.util
-
 import numpy as np
 import pytest
 import torch
@@ -10,13 +8,12 @@ from ltr_ext.admin.loading import load_state_dict_strict
 from ltr_ext.models.backbone import resnet50_mrcnn
 from ltr_ext.models.rts.features import InstanceL2Norm, feature_extractor, norm_scale
 from ltr_ext.models.rts.label_encoder import label_encoder, score_encoder
+from script_loading import load_script
 
 
 @pytest.fixture(scope="module")
 def official(shared_dir):
-    spec = importlib.util.spec_from_file_location("synth_weights", shared_dir / "fixtures" / "synth_weights.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(shared_dir / "fixtures" / "synth_weights.py", "synth_weights")
     state = module.make_state_dict(str(shared_dir / "fixtures" / "rts" / "state_dict_manifest.json"), 0)
     return state, dict(np.load(shared_dir / "fixtures" / "rts" / "outputs.npz"))
 

@@ -1,6 +1,5 @@
 """The RTS tracker: parity with the official tracker's outputs, init augmentations, multi-object use."""
 
-import importlib.util
 import json
 
 import numpy as np
@@ -17,6 +16,7 @@ from pytracking_ext.trackers import get_parameters, get_tracker_class
 from pytracking_ext.trackers.rts.augmentation import build_augmentations, crop_to_output, gaussian_blur
 from pytracking_ext.trackers.rts.geometry import sample_patch
 from pytracking_ext.utils.io import imread_rgb
+from script_loading import load_script
 from seqgen import moving_square_sequence
 
 MASK_TOLERANCE = 0.001  # the issue's bound: masks may differ on at most 0.1 % of the pixels
@@ -26,9 +26,7 @@ MASK_TOLERANCE = 0.001  # the issue's bound: masks may differ on at most 0.1 % o
 def official_run(shared_dir, tmp_path_factory):
     """Our tracker with seed-0 synthetic weights on the reference sequence, frame by frame."""
     folder = shared_dir / "fixtures" / "rts"
-    spec = importlib.util.spec_from_file_location("synth_weights", shared_dir / "fixtures" / "synth_weights.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(shared_dir / "fixtures" / "synth_weights.py", "synth_weights")
     weights = tmp_path_factory.mktemp("rts_seed0") / "rts50_seed0.pth"
     torch.save(module.make_state_dict(str(folder / "state_dict_manifest.json"), 0), weights)
     params = get_parameters("rts", "rts50")

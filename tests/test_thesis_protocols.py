@@ -1,7 +1,6 @@
 """Issue 22, the thesis' own protocols and switches: EVS output upsampling and thesis scoring, LMANet
 concatenation fusion and stage epochs, RTS ablation switches and their sweep."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import torch
 from parameter.evs import OPERATING_POINTS, operating_point
 from pytracking_ext.errors import PytrackingError
 from pytracking_ext.trackers import TrackerParams
+from script_loading import load_script
 from segmentation_plugins.evaluation.distance import keyframe_distances
 from segmentation_plugins.evaluation.protocols import protocol_clip_length
 from segmentation_plugins.evs.pipeline import PipelineConfig
@@ -320,10 +320,7 @@ def test_ablation_sweep_smoke_run_writes_one_table(tmp_path):
 
 
 def _quality_module():
-    spec = importlib.util.spec_from_file_location("rts_small_quality", SWEEP.parent / "rts_small_quality.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SWEEP.parent / "rts_small_quality.py", "rts_small_quality")
 
 
 class _CaseTracker:
@@ -345,6 +342,16 @@ def test_quality_benchmark_counts_each_objects_update_case_per_frame():
         count(index, None, {})
     assert counts == Counter({"x": 2, "both_ok_use_seg_box": 1, "clf_lost_seg_ok_no_update": 1})
     assert quality.case_fractions(counts) == "x 50%, both_ok_use_seg_box 25%, clf_lost_seg_ok_no_update 25%"
+
+
+def test_quality_benchmark_counts_the_instance_flags_beside_the_cases():
+    quality = _quality_module()
+    tracker = _CaseTracker([None])
+    tracker.diagnostics = {"update_case": "both_ok_use_seg_box", "clf_flag": "hard_negative"}
+    wrapper = type("Wrapper", (), {"trackers": {"1": tracker}})()
+    cases, flags = Counter(), Counter()
+    quality.chained(quality.case_counter(wrapper, cases), quality.case_counter(wrapper, flags, "clf_flag"))(0, None, {})
+    assert cases == Counter({"both_ok_use_seg_box": 1}) and flags == Counter({"hard_negative": 1})
 
 
 def test_quality_benchmark_reports_no_cases_for_trackers_without_them():

@@ -39,6 +39,9 @@ class PseudoVideoSpec:
     max_distractors: int = 2
     min_area_fraction: float = 0.02  # target area at the start, as a fraction of the frame
     max_area_fraction: float = 0.15
+    # spread of the per-frame log-scale rate of every sprite: 0.04 lets a target grow or shrink
+    # several-fold within 30 frames, as a motorbike passing the camera does (issue 19)
+    scale_drift: float = 0.008
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ def _sprite(rgb, alpha, rng, spec: PseudoVideoSpec, area_fraction: float) -> _Sp
         centre=np.array([rng.uniform(0.2, 0.8) * width, rng.uniform(0.2, 0.8) * height]),
         velocity=rng.normal(0.0, 3.0, 2),
         scale=scale,
-        scale_rate=float(rng.normal(0.0, 0.008)),
+        scale_rate=float(rng.normal(0.0, spec.scale_drift)),
         angle=float(rng.uniform(-10, 10)),
         spin=float(rng.normal(0.0, 0.5)),
     )

@@ -104,19 +104,35 @@ def real_clip_weights(weight: float, per_folder, count: int) -> list[float]:
     return [float(w) for w in per_folder]
 
 
+def pseudo_video_plan(settings) -> tuple[Path, PseudoVideoSpec]:
+    """Where the pseudo-videos of these settings live in the workspace, and what they hold."""
+    spec = PseudoVideoSpec(
+        num_videos=settings.pseudo_videos,
+        num_frames=settings.pseudo_video_frames,
+        seed=settings.seed,
+        scale_drift=settings.pseudo_video_scale_drift,
+    )
+    names = settings.pseudo_video_sequences
+    tag = f"{spec.num_videos}x{spec.num_frames}_seed{spec.seed}_{len(settings.pseudo_video_sources)}src"
+    tag += f"_{len(names)}seq" if names else ""
+    if spec.scale_drift != PseudoVideoSpec.scale_drift:  # folders written before the setting keep their names
+        tag += f"_drift{spec.scale_drift:g}"
+    return Path(settings.env.workspace_dir) / "generated" / f"rts_small_pseudo_{tag}", spec
+
+
 def pseudo_videos(settings) -> list[SequenceVideoDataset]:
     """Pseudo-videos cut from the frames of ``pseudo_video_sources`` (see ltr_ext.dataset.pseudo_videos),
     written once per configuration into the workspace."""
     if not settings.pseudo_video_sources or not settings.pseudo_videos:
         return []
-    spec = PseudoVideoSpec(
-        num_videos=settings.pseudo_videos, num_frames=settings.pseudo_video_frames, seed=settings.seed
-    )
-    names = settings.pseudo_video_sequences
-    tag = f"{spec.num_videos}x{spec.num_frames}_seed{spec.seed}_{len(settings.pseudo_video_sources)}src"
-    tag += f"_{len(names)}seq" if names else ""
-    root = Path(settings.env.workspace_dir) / "generated" / f"rts_small_pseudo_{tag}"
-    return [davis(write_pseudo_videos(root, settings.pseudo_video_sources, spec, names), "2017", "train")]
+    root, spec = pseudo_video_plan(settings)
+    return [
+        davis(
+            write_pseudo_videos(root, settings.pseudo_video_sources, spec, settings.pseudo_video_sequences),
+            "2017",
+            "train",
+        )
+    ]
 
 
 def start_from(net, path: str | None) -> None:
@@ -166,6 +182,7 @@ def run(settings) -> None:
         pseudo_videos=60,
         pseudo_video_frames=30,
         pseudo_video_weight=1.0,
+        pseudo_video_scale_drift=PseudoVideoSpec.scale_drift,
         init_network=None,
     )
     root = generated_videos(settings)

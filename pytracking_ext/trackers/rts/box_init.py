@@ -89,11 +89,17 @@ def filled_box_mask(image: np.ndarray, box: Sequence[float]) -> np.ndarray:
     return boxes.box_to_mask(box, (height, width))
 
 
-def grabcut_mask(image: np.ndarray, box: Sequence[float]) -> np.ndarray:
+def grabcut_mask(
+    image: np.ndarray,
+    box: Sequence[float],
+    iterations: int = GRABCUT_ITERATIONS,
+    max_side: int = GRABCUT_MAX_SIDE,
+) -> np.ndarray:
     """GrabCut (rectangle initialisation) restricted to the box, as an ``(H, W) uint8`` 0/1 mask.
 
     Deterministic (OpenCV's RNG is seeded). Falls back to the filled box for tiny boxes, boxes
-    without surrounding background and collapsed results.
+    without surrounding background and collapsed results. ``iterations`` and ``max_side`` (the
+    longer side of the processed crop) default to the values chosen below the imports.
     """
     height, width = _check_image(image)
     fallback = filled_box_mask(image, box)
@@ -116,7 +122,7 @@ def grabcut_mask(image: np.ndarray, box: Sequence[float]) -> np.ndarray:
 
     # A bounded crop keeps the cost independent of the object size, at the price of a blockier
     # boundary on large objects.
-    scale = min(1.0, GRABCUT_MAX_SIDE / max(crop_w, crop_h))
+    scale = min(1.0, max_side / max(crop_w, crop_h))
     if scale < 1.0:
         small_w, small_h = max(1, round(crop_w * scale)), max(1, round(crop_h * scale))
         crop = cv2.resize(crop, (small_w, small_h), interpolation=cv2.INTER_AREA)
@@ -138,7 +144,7 @@ def grabcut_mask(image: np.ndarray, box: Sequence[float]) -> np.ndarray:
     # The GMM initialisation uses k-means on OpenCV's RNG; seeding makes the mask reproducible.
     cv2.setRNGSeed(0)
     try:
-        cv2.grabCut(crop, labels, rect, bgd_model, fgd_model, GRABCUT_ITERATIONS, cv2.GC_INIT_WITH_RECT)
+        cv2.grabCut(crop, labels, rect, bgd_model, fgd_model, iterations, cv2.GC_INIT_WITH_RECT)
     except cv2.error:
         # Raised e.g. when one side has no samples for its colour model (uniform crop, thin margin).
         return fallback

@@ -16,6 +16,7 @@ from ..params import TrackerParams
 from .augmentation import Augmentation, build_augmentations
 from .geometry import sample_geometry, sample_patch, search_scale
 from .memory import SampleMemory
+from .peak_decision import PeakThresholds, decide_peak
 
 
 def gaussian_label(
@@ -57,6 +58,7 @@ class InstanceBranch:
         self.max_score: float | None = None
         self.output_box: list[float] | None = None
         self.search_area_box: list[float] | None = None
+        self.peak_thresholds = PeakThresholds.from_params(params)
 
     # ----- initialisation ------------------------------------------------------------------
     def initialize(self, image: torch.Tensor, pos: torch.Tensor, target_sz: torch.Tensor) -> None:
@@ -146,14 +148,22 @@ class InstanceBranch:
         return x, scores
 
     def localize(self, scores: torch.Tensor, sample_pos: torch.Tensor, sample_scale) -> tuple[torch.Tensor, str]:
-        """Translation of the score peak (image pixels) and the flag 'normal' or 'not_found'.
-
-        With the release's thresholds the distractor and hard-negative tests never fire (their
-        thresholds are 10000 x the peak), so only the not-found test is evaluated here.
-        """
-        translation, self.max_score = peak_translation(scores, self.img_sample_sz, self.ksz_even, sample_scale)
-        flag = "not_found" if self.max_score < self.params.clf_target_not_found_threshold else "normal"
-        return translation, flag
+        """Translation of the target's peak (image pixels) and the flag: 'normal', 'not_found', or
+        with distractor thresholds below the release's 10000, 'uncertain' / 'hard_negative'
+        (:mod:`.peak_decision`)."""
+        s = scores.reshape(scores.shape[-2:])
+        score_sz = torch.tensor(s.shape, dtype=torch.float32)
+        cells_to_crop = self.img_sample_sz / (score_sz - self.ksz_even)
+        cell_px = cells_to_crop * sample_scale  # image pixels per cell
+        centre = (score_sz - 1) / 2
+        decision = decide_peak(
+            s,
+            target_cells=self.target_sz / cell_px,
+            previous_cell=(self.pos - sample_pos) / cell_px + centre,
+            thresholds=self.peak_thresholds,
+        )
+        self.max_score = decision.max_score
+        return (decision.cell - centre) * cells_to_crop * sample_scale, decision.flag
 
     def update(
         self, x: torch.Tensor, scores: torch.Tensor, coords: torch.Tensor, seg_state: dict[str, Any] | None
@@ -184,22 +194,31 @@ class InstanceBranch:
             self.output_box = [-1.0, -1.0, -1.0, -1.0]
         self.updated = False
         if flag not in ("not_found", "uncertain") and p.get("update_classifier", False):
-            self._update_model(x, sample_pos, sample_scale)
+            self._update_model(x, sample_pos, sample_scale, hard_negative=flag == "hard_negative")
         return self.output_box, self.pos, self.target_sz
 
-    def _update_model(self, x: torch.Tensor, sample_pos: torch.Tensor, sample_scale: torch.Tensor) -> None:
+    def _update_model(
+        self, x: torch.Tensor, sample_pos: torch.Tensor, sample_scale: torch.Tensor, hard_negative: bool = False
+    ) -> None:
+        """Store the frame and re-fit the filter on schedule; a hard-negative frame (a distractor
+        next to the target) gets ``clf_hard_negative_learning_rate`` and an immediate re-fit of
+        ``clf_net_opt_hn_iter`` steps, as DiMP does (docs/rts.md C.6)."""
         p = self.params
         box = self.box_in_crop(self.pos, self.target_sz, sample_pos, sample_scale)
         label = gaussian_label(
             self.feature_sz, self.sigma, self.label_centre(self.pos, sample_pos, sample_scale), self.ksz_even
         )
+        rate = p.get("clf_hard_negative_learning_rate", None) if hard_negative else None
         if self.frame_num % p.get("clf_train_sample_interval", 1) == 0:
-            self.memory.add(features=x[0], labels=label.to(x.device), boxes=box.to(x.device))
+            self.memory.add(features=x[0], labels=label.to(x.device), boxes=box.to(x.device), learning_rate=rate)
         init_buffer = p.get("clf_alr_init_buff", 100)
         force = init_buffer > 0 and self.frame_num < init_buffer
-        if not ((self.frame_num - 1) % p.clf_train_skipping == 0 or force):
+        if hard_negative:
+            num_iter = p.get("clf_net_opt_hn_iter", 1)
+        elif (self.frame_num - 1) % p.clf_train_skipping == 0 or force:
+            num_iter = p.get("clf_net_opt_update_iter", 0)
+        else:
             return
-        num_iter = p.get("clf_net_opt_update_iter", 0)
         if num_iter <= 0:
             return
         weights = self.memory.stored_weights().to(x.dtype).view(-1, 1, 1, 1)

@@ -80,10 +80,12 @@ class SampleMemory:
         self.num_stored = self.num_init = count
         self.previous_index = None
 
-    def add(self, **sample: torch.Tensor) -> int:
-        """Store one sample (no sample dim) and return its slot."""
+    def add(self, learning_rate: float | None = None, **sample: torch.Tensor) -> int:
+        """Store one sample (no sample dim) and return its slot; ``learning_rate`` overrides the
+        memory's own for this sample (DiMP's hard negatives, docs/rts.md C.6)."""
+        rate = self.learning_rate if learning_rate is None else learning_rate
         index = update_sample_weights(
-            self.weights, self.previous_index, self.num_stored, self.num_init, self.learning_rate, self.init_min_weight
+            self.weights, self.previous_index, self.num_stored, self.num_init, rate, self.init_min_weight
         )
         for name, value in sample.items():
             self.fields[name][index] = value
