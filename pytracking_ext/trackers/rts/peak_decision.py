@@ -17,9 +17,6 @@ from typing import Any
 
 import torch
 
-FLAGS = ("normal", "not_found", "uncertain", "hard_negative")
-
-
 @dataclass(frozen=True)
 class PeakThresholds:
     """The tests' thresholds, as fractions of the first peak except ``not_found`` (a score)."""
