@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+
 @dataclass(frozen=True)
 class PeakThresholds:
     """The tests' thresholds, as fractions of the first peak except ``not_found`` (a score)."""
