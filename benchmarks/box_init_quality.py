@@ -1,11 +1,13 @@
 """First-frame mask quality of the RTS box-only initialisation methods on a DAVIS 2016 layout folder.
 
     python benchmarks/box_init_quality.py [--davis ROOT [ROOT ...]] [--methods box,grabcut] [--repeat 3]
-        [--grabcut-variants 2x300 3x480]
+        [--grabcut-variants 2x300 3x480] [--refined-by rts:rts_small rts:rts_small_hires]
 
 For every sequence, the tight box of the first-frame ground truth is turned into a mask by each
 method; prints a markdown table of the IoU (J) with the ground truth and the time per call.
-``--grabcut-variants ITERxSIDE ...`` adds GrabCut with other iteration counts and crop sides.
+``--grabcut-variants ITERxSIDE ...`` adds GrabCut with other iteration counts and crop sides;
+``--refined-by TRACKER:PARAM ...`` adds the mask a tracker starts from after its own box-init
+refinement (RTS: GrabCut refined by its first-frame segmentation, docs/rts.md C.10).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from pytracking_ext.evaluation.tracker_factory import build_tracker
+from pytracking_ext.evaluation.tracker_spec import TrackerSpec
 from pytracking_ext.trackers.rts.box_init import BOX_INIT_METHODS, grabcut_mask
 from pytracking_ext.utils.io import imread_rgb
 
@@ -70,6 +74,22 @@ def grabcut_variant(text: str):
     return f"grabcut_{iterations}x{side}", functools.partial(grabcut_mask, iterations=iterations, max_side=side)
 
 
+def refined_by(text: str):
+    """``'rts:rts_small'``: the first-frame mask that tracker returns when started from the box."""
+    name, _, param = text.partition(":")
+    if not name or not param:
+        raise argparse.ArgumentTypeError(f"--refined-by: expected TRACKER:PARAM such as rts:rts_small, got {text!r}")
+    spec = TrackerSpec(name, param)
+
+    def start(image: np.ndarray, box: list[float]) -> np.ndarray:
+        out = build_tracker(spec, multiobject=False).initialize(image, {"init_bbox": list(box)}) or {}
+        if "segmentation" not in out:
+            sys.exit(f"error: --refined-by {text}: the tracker returns no first-frame segmentation for a box")
+        return np.asarray(out["segmentation"])
+
+    return f"refined_{param}", start
+
+
 def timed_call(image: np.ndarray, box: list[float], method, repeat: int) -> tuple[np.ndarray, float]:
     """The mask of ``method(image, box)`` and the median seconds per call (the first call is a
     warm-up and not timed)."""
@@ -100,6 +120,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--grabcut-variants", type=grabcut_variant, nargs="*", default=[], help="extra GrabCut runs, ITERxSIDE"
     )
+    parser.add_argument(
+        "--refined-by", type=refined_by, nargs="*", default=[], help="trackers whose box-init mask to score"
+    )
     args = parser.parse_args(argv)
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -117,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         if not found:
             sys.exit(f"error: no sequence in {root} has JPEGImages/480p/<seq>/00000.jpg and its annotation")
         frames += found
-    runs = {m: BOX_INIT_METHODS[m] for m in methods} | dict(args.grabcut_variants)
+    runs = {m: BOX_INIT_METHODS[m] for m in methods} | dict(args.grabcut_variants) | dict(args.refined_by)
     methods = list(runs)
 
     rows: list[tuple[str, dict[str, float], dict[str, float]]] = []

@@ -42,6 +42,15 @@ def test_grabcut_variants_and_several_roots_give_one_row_per_clip_and_a_column_p
     assert grabcut_j > box_j and variant_j > box_j  # both GrabCut runs find the disc inside its box
 
 
+def test_a_trackers_refined_box_init_mask_is_scored_too(script, tmp_path, capsys):
+    root = _davis_root(tmp_path / "a", "disc")
+    script.main(["--davis", str(root), "--methods", "box", "--repeat", "1", "--refined-by", "rts:rts_small"])
+    lines = capsys.readouterr().out.splitlines()
+    assert "J refined_rts_small" in lines[0]
+    box_j, refined_j = (float(v) for v in lines[2].split("|")[2:4])
+    assert refined_j > box_j  # GrabCut plus the tracker's refinement finds the disc inside its box
+
+
 def test_a_malformed_variant_is_one_line(script, tmp_path, capsys):
     with pytest.raises(SystemExit):
         script.main(["--davis", str(tmp_path), "--grabcut-variants", "three"])
