@@ -185,6 +185,29 @@ def print_table(title: str, results: dict[str, dict[str, float]]) -> None:
         print(f"- {name}: {r['flags']}")
 
 
+def crop_size(text: str) -> tuple[int, int]:
+    """``'288x160'`` -> ``(288, 160)`` (width, height; multiples of 32, the instance branch's stride)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--crop: expected WxH such as 288x160, got {text!r}") from None
+    if w <= 0 or h <= 0 or w % 32 or h % 32:
+        raise argparse.ArgumentTypeError(f"--crop: {w}x{h} must be positive multiples of 32")
+    return w, h
+
+
+def set_crop(size: tuple[int, int]) -> Callable[[TrackerParams], None]:
+    """A ``configure`` for :func:`evaluate` that sets both branches' crop to ``size`` (w, h); only RTS
+    parameter sets have these keys, other trackers are left as they are."""
+
+    def configure(params: TrackerParams) -> None:
+        if params.has("image_sample_size"):
+            params.image_sample_size = (size[1], size[0])
+            params.clf_image_sample_size = (size[1], size[0])
+
+    return configure
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trackers", nargs="+", default=["rts:rts_small", "opencv_mil:mask"])
@@ -203,13 +226,19 @@ def main(argv: list[str] | None = None) -> int:
         "--init", choices=("mask", "box"), default="mask", help="start from the first-frame mask or only its box"
     )
     parser.add_argument("--net", help="weights file for the rts trackers (default: each parameter set's own)")
+    parser.add_argument(
+        "--crop", type=crop_size, help="WxH: the rts trackers' crop (both branches), e.g. 288x160 for earlier networks"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     specs = [TrackerSpec(*t.split(":", 1)) for t in args.trackers]
     with tempfile.TemporaryDirectory() as tmp:
         sets = benchmark_sets(args.davis, args.generated, args.frames, args.seed, args.distractors, Path(tmp))
         for title, sequences in sets.items():
-            print_table(title, {f"{s.name}/{s.param}": evaluate(s, sequences, args.net, args.init) for s in specs})
+            configure = None if args.crop is None else set_crop(args.crop)
+            print_table(
+                title, {f"{s.name}/{s.param}": evaluate(s, sequences, args.net, args.init, configure) for s in specs}
+            )
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,15 @@ def test_benchmark_prints_one_row_per_window_and_the_ratios(workspace, capsys):
     # the state columns (KiB, items) are equal on every row: nothing kept per frame
     assert len({(r[4], r[5]) for r in rows}) == 1
     assert re.search(r"last / first after warm-up .*memory \d\.\d+, time \d\.\d+, CPU time \d\.\d+", out.out)
+
+
+def test_a_bounded_deque_counts_at_its_capacity_and_a_list_at_its_length():
+    holder = type("Holder", (), {})()
+    holder.history, holder.log = deque([1.0], maxlen=60), [1.0]
+    assert state_footprint(holder)[1] == 61
+    holder.history.extend([2.0] * 10)
+    holder.log.append(2.0)
+    assert state_footprint(holder)[1] == 62  # only the unbounded list grew
 
 
 def test_benchmark_rejects_a_bad_size():

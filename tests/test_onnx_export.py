@@ -14,6 +14,7 @@ import torch
 from ltr_ext.admin import export_onnx
 from ltr_ext.admin.checkpoint import save_checkpoint
 from ltr_ext.models.rts.rts_net import build_rts_small
+from parameter.rts.rts_small import SAMPLE_SIZE
 from pytracking_ext.errors import PytrackingError
 from pytracking_ext.evaluation import network_loading
 from pytracking_ext.trackers import get_parameters, get_tracker_class
@@ -81,21 +82,21 @@ def test_export_writes_every_part_and_a_manifest_keyed_on_the_network_hash(expor
     assert set(manifest["parts"]) == {part.name for part in export_onnx.RTS_PARTS}
     assert all((exported / entry["file"]).is_file() for entry in manifest["parts"].values())
     assert manifest["network_sha256"] == export_onnx.file_sha256(network_file)
-    assert manifest["sample_size"] == [160, 288]
+    assert manifest["sample_size"] == list(SAMPLE_SIZE)
 
 
 def test_onnxruntime_outputs_equal_torch_for_every_part(exported, network_file):
     import onnxruntime as ort
 
     net = _plain_net(network_file)
-    examples = export_onnx.rts_examples(net, (160, 288))
+    examples = export_onnx.rts_examples(net, SAMPLE_SIZE)
     for part in export_onnx.RTS_PARTS:
         session = ort.InferenceSession(str(exported / f"{part.name}.onnx"), providers=["CPUExecutionProvider"])
         # batched inputs once at the traced batch and once at another (the free batch dimension)
         for batch in (None, 1) if part.batched else (None,):
             args = [examples[n][:batch] if n in part.batched and batch else examples[n] for n in part.inputs]
             with torch.no_grad():
-                expected = part.build(net, (160, 288)).eval()(*args)
+                expected = part.build(net, SAMPLE_SIZE).eval()(*args)
             expected = expected if isinstance(expected, tuple) else (expected,)
             got = session.run(None, {n: a.contiguous().numpy() for n, a in zip(part.inputs, args)})
             for name, e, g in zip(part.outputs, expected, got):
@@ -144,7 +145,7 @@ def test_without_onnx_dir_the_graphs_are_exported_once_into_the_cache_keyed_on_t
     assert onnx_backend.onnx_folder(params) == first
     digest = export_onnx.file_sha256(network_file)
     assert calls == [digest]
-    assert first == tmp_path / "cache" / "onnx" / f"{digest}_160x288"
+    assert first == tmp_path / "cache" / "onnx" / f"{digest}_{SAMPLE_SIZE[0]}x{SAMPLE_SIZE[1]}"
     # exported into a temporary sibling and renamed: nothing else is left in the cache folder
     assert sorted(p.name for p in first.parent.iterdir()) == [first.name]
 

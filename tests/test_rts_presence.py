@@ -22,7 +22,6 @@ RTS_SETS = (
     "rts50_redetect",
     "rts_small",
     "rts_small_fast",
-    "rts_small_hires",
     "rts_small_redetect",
 )
 
@@ -87,10 +86,3 @@ def test_multi_object_runs_report_one_presence_score_per_object(tmp_path, worksp
     assert all(output.object_presence_score[0][oid] == 1.0 for oid in ("1", "2"))
     written = write_result_files(seq, output, tmp_path)
     assert {"seq_1_object_presence_scores.txt", "seq_2_object_presence_scores.txt"} <= set(written)
-
-
-def test_the_hires_set_is_rts_small_at_twice_the_crop_and_nothing_else():
-    small, hires = vars(get_parameters("rts", "rts_small")), vars(get_parameters("rts", "rts_small_hires"))
-    differing = {key for key in small.keys() | hires.keys() if small.get(key) != hires.get(key)}
-    assert differing - {"param_name"} == {"image_sample_size", "clf_image_sample_size"}
-    assert tuple(hires["image_sample_size"]) == tuple(2 * v for v in small["image_sample_size"])

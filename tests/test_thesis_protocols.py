@@ -1,6 +1,7 @@
 """Issue 22, the thesis' own protocols and switches: EVS output upsampling and thesis scoring, LMANet
 concatenation fusion and stage epochs, RTS ablation switches and their sweep."""
 
+import argparse
 import json
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import torch
 
 from parameter.evs import OPERATING_POINTS, operating_point
 from pytracking_ext.errors import PytrackingError
-from pytracking_ext.trackers import TrackerParams
+from pytracking_ext.trackers import TrackerParams, get_parameters
 from script_loading import load_script
 from segmentation_plugins.evaluation.distance import keyframe_distances
 from segmentation_plugins.evaluation.protocols import protocol_clip_length
@@ -352,6 +353,19 @@ def test_quality_benchmark_counts_the_instance_flags_beside_the_cases():
     cases, flags = Counter(), Counter()
     quality.chained(quality.case_counter(wrapper, cases), quality.case_counter(wrapper, flags, "clf_flag"))(0, None, {})
     assert cases == Counter({"both_ok_use_seg_box": 1}) and flags == Counter({"hard_negative": 1})
+
+
+def test_quality_benchmark_sets_the_crop_of_rts_parameter_sets_only():
+    quality = _quality_module()
+    assert quality.crop_size("288x160") == (288, 160)
+    with pytest.raises(argparse.ArgumentTypeError, match="multiples of 32"):
+        quality.crop_size("300x160")
+    params = get_parameters("rts", "rts_small")
+    quality.set_crop((288, 160))(params)
+    assert tuple(params.image_sample_size) == (160, 288) and tuple(params.clf_image_sample_size) == (160, 288)
+    other = TrackerParams(debug=0)
+    quality.set_crop((288, 160))(other)
+    assert not other.has("image_sample_size")
 
 
 def test_quality_benchmark_reports_no_cases_for_trackers_without_them():

@@ -47,6 +47,7 @@ def state_footprint(tracker: Any) -> tuple[int, int]:
     Networks (objects with ``state_dict``), parameter sets and classes are left out: they do not
     change while tracking. Used by ``benchmarks/long_video.py`` and its test to check that nothing
     is kept per frame (docs/api.md, long videos): both numbers must stay flat after the first frames.
+    A deque with a ``maxlen`` counts as ``maxlen`` items (RTS's scale history fills to 60 entries).
     """
     seen: set[int] = set()
     total_bytes = total_items = 0
@@ -64,7 +65,9 @@ def state_footprint(tracker: Any) -> tuple[int, int]:
             total_items += len(value)
             stack.extend(value.values())
         elif isinstance(value, (list, tuple, set, frozenset)) or type(value).__name__ == "deque":
-            total_items += len(value)
+            # a bounded deque counts at its capacity: filling it up to its bound is not growth
+            bound = getattr(value, "maxlen", None)
+            total_items += len(value) if bound is None else bound
             stack.extend(value)
         elif hasattr(value, "state_dict") or isinstance(value, TrackerParams) or callable(value):
             continue
