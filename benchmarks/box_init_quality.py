@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from pytracking_ext.cli import int_pair
 from pytracking_ext.evaluation.tracker_factory import build_tracker
 from pytracking_ext.evaluation.tracker_spec import TrackerSpec
 from pytracking_ext.trackers.rts.box_init import BOX_INIT_METHODS, grabcut_mask
@@ -65,12 +66,7 @@ def first_frames(root: Path) -> list[tuple[str, Path, Path]]:
 
 def grabcut_variant(text: str):
     """``'3x480'``: GrabCut with 3 iterations on a crop of at most 480 pixels."""
-    try:
-        iterations, side = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--grabcut-variants: expected ITERxSIDE such as 3x480, got {text!r}"
-        ) from None
+    iterations, side = int_pair("--grabcut-variants (ITERxSIDE)", "3x480")(text)
     return f"grabcut_{iterations}x{side}", functools.partial(grabcut_mask, iterations=iterations, max_side=side)
 
 

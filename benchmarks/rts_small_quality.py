@@ -33,6 +33,7 @@ import torch
 
 from pytracking_ext.analysis.box_metrics import average_curves, scores_from_curves, sequence_curves, sequence_errors
 from pytracking_ext.analysis.vos_metrics import boundary_measure, region_similarity
+from pytracking_ext.cli import int_pair
 from pytracking_ext.datasets import get_dataset
 from pytracking_ext.evaluation.running import build_tracker, track_sequence
 from pytracking_ext.evaluation.tracker_spec import TrackerSpec
@@ -187,11 +188,8 @@ def print_table(title: str, results: dict[str, dict[str, float]]) -> None:
 
 def crop_size(text: str) -> tuple[int, int]:
     """``'288x160'`` -> ``(288, 160)`` (width, height; multiples of 32, the instance branch's stride)."""
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--crop: expected WxH such as 288x160, got {text!r}") from None
-    if w <= 0 or h <= 0 or w % 32 or h % 32:
+    w, h = int_pair("--crop", "288x160")(text)
+    if w % 32 or h % 32:
         raise argparse.ArgumentTypeError(f"--crop: {w}x{h} must be positive multiples of 32")
     return w, h
 

@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from pytracking_ext.analysis.vos_metrics import evaluate_objects
+from pytracking_ext.cli import int_pair
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DAVIS = REPO_ROOT.parent / "shared" / "data" / "davis2016"
@@ -60,19 +61,13 @@ def load_masks(root: Path, sequence: str) -> list[np.ndarray]:
     return [(np.array(Image.open(p)) > 0).astype(np.uint8) for p in sorted(folder.glob("*.png"))]
 
 
-def parse_crop(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--crop: expected WxH such as 288x160, got {text!r}") from None
-    return w, h
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--davis", type=Path, default=DEFAULT_DAVIS, help="DAVIS 2016 layout folder")
     parser.add_argument("--widths", type=int, nargs="+", default=[3, 5, 7, 9], help="opening widths in pixels")
-    parser.add_argument("--crop", type=parse_crop, default=(288, 160), help="the tracker's crop, WxH")
+    parser.add_argument(
+        "--crop", type=int_pair("--crop", "288x160"), default=(288, 160), help="the tracker's crop, WxH"
+    )
     args = parser.parse_args(argv)
     folder = args.davis / "Annotations" / "480p"
     if not folder.is_dir():

@@ -15,6 +15,22 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def int_pair(option: str, example: str) -> Callable[[str], tuple[int, int]]:
+    """argparse type of an ``AxB`` option such as ``--crop 288x160``: two positive integers, or a
+    one-line usage error naming ``option`` and an ``example``."""
+
+    def parse(text: str) -> tuple[int, int]:
+        try:
+            first, second = (int(v) for v in text.lower().split("x"))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option}: expected AxB such as {example}, got {text!r}") from None
+        if first <= 0 or second <= 0:
+            raise argparse.ArgumentTypeError(f"{option}: both numbers must be positive, got {text!r}")
+        return first, second
+
+    return parse
+
+
 def report_error(err: BaseException, code: int = 2) -> int:
     """Print ``error: <message>`` (one line) on stderr and return the exit code for it."""
     print(f"error: {err}", file=sys.stderr)

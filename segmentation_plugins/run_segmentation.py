@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from pytracking_ext import overrides
-from pytracking_ext.cli import OneLineParser, add_set_argument
+from pytracking_ext.cli import OneLineParser, add_set_argument, int_pair
 from pytracking_ext.errors import PytrackingError
 from pytracking_ext.settings import env_settings, ltr_env_settings
 from pytracking_ext.trackers import TrackerParams
@@ -28,17 +28,6 @@ from pytracking_ext.utils.io import atomic_write_text, imwrite_indexed
 from .data.labels import get_label_set
 from .evaluation.protocols import PROTOCOLS, get_protocol, protocol_clip_length
 from .registry import SEGMENTERS, build_segmenter, segmenter_parameters
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``WxH`` with two positive integers (``480x352``)."""
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must look like 480x352, got '{text}'") from None
-    if width <= 0 or height <= 0:
-        raise argparse.ArgumentTypeError(f"size must be positive on both axes, got '{text}'")
-    return width, height
 
 
 def positive_int(text: str) -> int:
@@ -77,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         "thesis: EVS clips of S = keyframe_interval frames, the scored frame S - 1 after the key frame",
     )
     parser.add_argument("--clip-length", type=positive_int, default=4, help="frames per clip in clip mode (memory + 1)")
-    parser.add_argument("--size", type=parse_size, help="resize frames and labels to WxH before segmenting")
+    parser.add_argument(
+        "--size", type=int_pair("--size", "480x352"), help="resize frames and labels to WxH before segmenting"
+    )
     parser.add_argument("--out", help="output folder")
     parser.add_argument("--save-predictions", action="store_true", help="also write every prediction as a PNG")
     parser.add_argument("--max-videos", type=positive_int, help="stop after this many videos/clips (quick checks)")

@@ -54,4 +54,4 @@ def test_a_trackers_refined_box_init_mask_is_scored_too(script, tmp_path, capsys
 def test_a_malformed_variant_is_one_line(script, tmp_path, capsys):
     with pytest.raises(SystemExit):
         script.main(["--davis", str(tmp_path), "--grabcut-variants", "three"])
-    assert "expected ITERxSIDE" in capsys.readouterr().err
+    assert "--grabcut-variants (ITERxSIDE): expected AxB such as 3x480" in capsys.readouterr().err

@@ -190,7 +190,7 @@ def test_command_line_writes_a_dataset(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--size", "32by24"], "WIDTHxHEIGHT"),
+        (["--size", "32by24"], "--size: expected AxB such as 512x256"),
         (["--videos", "0"], "videos must be"),
         (["--size", "8x8"], "at least 16"),
     ],

@@ -6,19 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from pytracking_ext.cli import OneLineParser
+from pytracking_ext.cli import OneLineParser, int_pair
 from pytracking_ext.errors import PytrackingError
 
 from . import DEFAULT_SIZES, FORMATS, generate
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``"512x256"`` -> ``(512, 256)``."""
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must look like WIDTHxHEIGHT (e.g. 512x256), got '{text}'") from None
-    return width, height
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--frames", type=int, default=30, help="frames per video (default 30)")
     parser.add_argument(
         "--size",
-        type=parse_size,
+        type=int_pair("--size", "512x256"),
         default=None,
         help="WIDTHxHEIGHT (default 512x256 for cityscapes, 480x360 for camvid)",
     )
