@@ -1,7 +1,7 @@
 """First-frame mask quality of the RTS box-only initialisation methods on a DAVIS 2016 layout folder.
 
     python benchmarks/box_init_quality.py [--davis ROOT [ROOT ...]] [--methods box,grabcut] [--repeat 3]
-        [--grabcut-variants 2x300 3x480] [--refined-by rts:rts_small rts:rts_small_hires]
+        [--grabcut-variants 2x300 3x480] [--refined-by rts:rts_small rts:rts_small_fast]
 
 For every sequence, the tight box of the first-frame ground truth is turned into a mask by each
 method; prints a markdown table of the IoU (J) with the ground truth and the time per call.
