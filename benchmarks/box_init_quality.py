@@ -24,7 +24,7 @@ from PIL import Image
 
 from pytracking_ext.cli import int_pair
 from pytracking_ext.evaluation.tracker_factory import build_tracker
-from pytracking_ext.evaluation.tracker_spec import TrackerSpec
+from pytracking_ext.evaluation.tracker_spec import parse_tracker_arg
 from pytracking_ext.trackers.rts.box_init import BOX_INIT_METHODS, grabcut_mask
 from pytracking_ext.utils.io import imread_rgb
 
@@ -72,10 +72,10 @@ def grabcut_variant(text: str):
 
 def refined_by(text: str):
     """``'rts:rts_small'``: the first-frame mask that tracker returns when started from the box."""
-    name, _, param = text.partition(":")
-    if not name or not param:
-        raise argparse.ArgumentTypeError(f"--refined-by: expected TRACKER:PARAM such as rts:rts_small, got {text!r}")
-    spec = TrackerSpec(name, param)
+    try:
+        (spec,) = parse_tracker_arg(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"--refined-by: {err} (one run)") from None
 
     def start(image: np.ndarray, box: list[float]) -> np.ndarray:
         out = build_tracker(spec, multiobject=False).initialize(image, {"init_bbox": list(box)}) or {}
@@ -83,7 +83,7 @@ def refined_by(text: str):
             sys.exit(f"error: --refined-by {text}: the tracker returns no first-frame segmentation for a box")
         return np.asarray(out["segmentation"])
 
-    return f"refined_{param}", start
+    return f"refined_{spec.param}", start
 
 
 def timed_call(image: np.ndarray, box: list[float], method, repeat: int) -> tuple[np.ndarray, float]:

@@ -230,10 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     specs = [TrackerSpec(*t.split(":", 1)) for t in args.trackers]
+    configure = None if args.crop is None else set_crop(args.crop)
     with tempfile.TemporaryDirectory() as tmp:
         sets = benchmark_sets(args.davis, args.generated, args.frames, args.seed, args.distractors, Path(tmp))
         for title, sequences in sets.items():
-            configure = None if args.crop is None else set_crop(args.crop)
             print_table(
                 title, {f"{s.name}/{s.param}": evaluate(s, sequences, args.net, args.init, configure) for s in specs}
             )

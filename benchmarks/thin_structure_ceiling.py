@@ -6,8 +6,8 @@ Each ground-truth mask is opened (eroded, then dilated) with a ``k x k`` square:
 narrower than ``k`` pixels disappears and the rest stays as it is. Scoring the opened masks
 against the ground truth, with the benchmark's own J and F (pytracking_ext.analysis.vos_metrics),
 gives the ceiling of a segmenter whose finest detail is ``k`` image pixels. The table also gives,
-for the first frame, how many image pixels one pixel of the tracker's crop covers (the crop is
-``search_area_scale`` times the target's area, shrunk to fit inside the image the way
+for the first frame, how many image pixels one pixel of the tracker's crop covers (the crop's side
+is ``search_area_scale`` times the target's, shrunk to fit inside the image the way
 ``border_mode='inside_major'`` does, docs/rts.md C.2): a network whose masks resolve about two
 crop pixels has a ceiling near ``k = 2 x`` that figure.
 
@@ -19,16 +19,17 @@ network").
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 from PIL import Image
 
 from pytracking_ext.analysis.vos_metrics import evaluate_objects
 from pytracking_ext.cli import int_pair
+from pytracking_ext.trackers.rts.geometry import fitted_sample_size, search_scale
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DAVIS = REPO_ROOT.parent / "shared" / "data" / "davis2016"
@@ -41,13 +42,14 @@ def opened(mask: np.ndarray, width: int) -> np.ndarray:
 
 
 def image_pixels_per_crop_pixel(mask: np.ndarray, crop_wh: tuple[int, int], search_area_scale: float = 6.0) -> float:
-    """Image pixels per crop pixel for a target with this mask (its tight box), as the tracker crops it."""
+    """Image pixels per crop pixel for a target with this mask (its tight box), as the tracker crops
+    it: :func:`search_scale` sizes the crop, :func:`fitted_sample_size` shrinks it into the image."""
     ys, xs = np.nonzero(mask)
-    w, h = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
-    scale = math.sqrt(w * h) * search_area_scale / math.sqrt(crop_wh[0] * crop_wh[1])
-    sample = np.array([crop_wh[1], crop_wh[0]], float) * scale  # (h, w) of the crop in image pixels
-    shrink = max(1.0, float(np.min(sample / np.array(mask.shape, float))))  # inside_major
-    return scale / shrink
+    size = torch.tensor([ys.max() - ys.min() + 1, xs.max() - xs.min() + 1], dtype=torch.float32)
+    output = torch.tensor([crop_wh[1], crop_wh[0]], dtype=torch.float32)
+    crop = output * search_scale(size, search_area_scale, output)
+    fitted = fitted_sample_size(crop, mask.shape, "inside_major")
+    return float(fitted.prod().sqrt() / output.prod().sqrt())
 
 
 def sequence_ceiling(masks: list[np.ndarray], width: int, name: str) -> tuple[float, float]:

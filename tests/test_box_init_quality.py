@@ -51,6 +51,12 @@ def test_a_trackers_refined_box_init_mask_is_scored_too(script, tmp_path, capsys
     assert refined_j > box_j  # GrabCut plus the tracker's refinement finds the disc inside its box
 
 
+def test_a_malformed_tracker_is_one_line(script, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        script.main(["--davis", str(tmp_path), "--refined-by", "rts"])
+    assert "--refined-by: tracker 'rts': expected NAME:PARAM" in capsys.readouterr().err
+
+
 def test_a_malformed_variant_is_one_line(script, tmp_path, capsys):
     with pytest.raises(SystemExit):
         script.main(["--davis", str(tmp_path), "--grabcut-variants", "three"])

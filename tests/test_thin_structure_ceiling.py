@@ -35,8 +35,9 @@ def test_a_large_target_is_cropped_at_the_image_scale_and_a_small_one_at_six_tim
     big[100:400, 200:700] = 1
     assert script.image_pixels_per_crop_pixel(big, (288, 160)) == pytest.approx(3.0, abs=0.02)
     small = np.zeros((480, 854), np.uint8)
-    small[200:216, 400:416] = 1  # 16 x 16: the 6x crop is 96 pixels wide on a side, no shrink
-    assert script.image_pixels_per_crop_pixel(small, (288, 160)) == pytest.approx(96 / np.sqrt(288 * 160))
+    small[200:216, 400:416] = 1  # 16 x 16: a 6x crop of 96 x 96 pixels' area, no shrink
+    # the crop keeps the output's aspect: 160 x 288 times 96 / sqrt(160 * 288), cut to whole pixels (71 x 128)
+    assert script.image_pixels_per_crop_pixel(small, (288, 160)) == pytest.approx(np.sqrt(71 * 128 / (288 * 160)))
 
 
 def test_the_table_has_a_perfect_ceiling_without_thin_parts_and_a_lower_one_with_them(script, tmp_path, capsys):

@@ -163,6 +163,7 @@ class InstanceBranch:
             thresholds=self.peak_thresholds,
         )
         self.max_score = decision.max_score
+        # multiplied in this order (not by cell_px) so the translation stays bit-equal to the release's
         return (decision.cell - centre) * cells_to_crop * sample_scale, decision.flag
 
     def update(
