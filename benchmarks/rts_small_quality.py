@@ -3,7 +3,7 @@
 
     python benchmarks/rts_small_quality.py [--trackers rts:rts_small opencv_mil:mask]
         [--davis ../shared/data/davis2016] [--generated 8 --frames 50 --seed 1234] [--distractors 3] [--threads 2]
-        [--net workspace/checkpoints/ltr/rts/rts_small/RTSNet_ep0010.pth.tar]
+        [--net workspace/checkpoints/ltr/rts/rts_small/RTSNet_ep0010.pth.tar] [--set strict_force_seg=False]
 
 Every tracker starts from the first-frame mask (``--init box``: from its box only, the way a user
 who draws a box starts). Boxes are scored against the tight box of each
@@ -13,7 +13,10 @@ sequences. The generated benchmark is DAVIS-2016-format videos written by
 ``pytracking_ext.synthetic`` with a seed the training data does not use. ``--net`` runs the ``rts``
 trackers with another weights file (an LTR checkpoint or an exported network), e.g. one you trained.
 After each table, the share of frames in each of RTS's update cases (both branches fine, instance
-lost, segmentation lost, both lost; docs/rts.md C.4 step 3) shows which rules the run exercised.
+lost, segmentation lost, both lost; docs/rts.md C.4 step 3) shows which rules the run exercised,
+and the share of visible-target frames whose mask is on the target, empty ("lost") or mostly on
+something else ("drifted": the drift to look-alikes of issue 19). ``--set KEY=VALUE`` changes an
+RTS parameter for the run.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import torch
 
 from pytracking_ext.analysis.box_metrics import average_curves, scores_from_curves, sequence_curves, sequence_errors
 from pytracking_ext.analysis.vos_metrics import boundary_measure, region_similarity
-from pytracking_ext.cli import int_pair
+from pytracking_ext.cli import add_set_argument, int_pair
 from pytracking_ext.datasets import get_dataset
 from pytracking_ext.evaluation.running import build_tracker, track_sequence
 from pytracking_ext.evaluation.tracker_spec import TrackerSpec
@@ -47,13 +50,28 @@ def _single(value):
     return next(iter(value.values())) if isinstance(value, dict) else value
 
 
+#: a mask with less than this share of its pixels on the target is on something else ("drifted")
+DRIFT_ON_TARGET = 0.2
+
+
+def mask_outcome(pred: np.ndarray, gt: np.ndarray) -> str | None:
+    """What a frame's mask did where the target is visible: 'drifted' (non-empty, under
+    :data:`DRIFT_ON_TARGET` of it on the target: a look-alike or the background), 'lost' (empty)
+    or 'on_target'; None where the target is not visible."""
+    if not gt.any():
+        return None
+    if not pred.any():
+        return "lost"
+    return "drifted" if np.count_nonzero(pred & gt) < DRIFT_ON_TARGET * np.count_nonzero(pred) else "on_target"
+
+
 def score_sequence(seq, output) -> dict[str, float]:
     boxes = np.array([_single(b) for b in output.target_bbox], dtype=np.float64)
     gt_boxes = np.asarray(_single(seq.ground_truth_rect), dtype=np.float64)
     curves = sequence_curves(sequence_errors(boxes[1:], gt_boxes[1:], "DAVIS"))
-    j, f = [], []
+    j, f, outcomes = [], [], Counter()
     if not output.has_segmentation:
-        return {"curves": curves, "J": float("nan"), "F": float("nan")}
+        return {"curves": curves, "J": float("nan"), "F": float("nan"), "outcomes": outcomes}
     for mask, gt_path in list(zip(output.segmentation, seq.ground_truth_seg))[1:]:
         if gt_path is None:  # frame without annotation
             continue
@@ -61,7 +79,9 @@ def score_sequence(seq, output) -> dict[str, float]:
         pred = np.zeros_like(gt) if mask is None else np.asarray(_single(mask)) > 0
         j.append(region_similarity(pred, gt))
         f.append(boundary_measure(pred, gt))
-    return {"curves": curves, "J": float(np.mean(j)), "F": float(np.mean(f))}
+        outcomes[mask_outcome(pred, gt)] += 1
+    outcomes.pop(None, None)
+    return {"curves": curves, "J": float(np.mean(j)), "F": float(np.mean(f)), "outcomes": outcomes}
 
 
 def box_only(seq):
@@ -146,6 +166,7 @@ def evaluate(
         "per_sequence": {seq.name: (s["J"] * 100 + s["F"] * 100) / 2 for seq, s in zip(sequences, scores)},
         "cases": case_fractions(cases),
         "flags": case_fractions(flags),
+        "outcomes": case_fractions(sum((s["outcomes"] for s in scores), Counter())),
     }
 
 
@@ -184,6 +205,9 @@ def print_table(title: str, results: dict[str, dict[str, float]]) -> None:
     print("instance-branch flags per frame (rts.md C.6; 'hard_negative' / 'uncertain' need distractor thresholds):")
     for name, r in results.items():
         print(f"- {name}: {r['flags']}")
+    print(f"masks on frames with the target visible (drifted: under {DRIFT_ON_TARGET:.0%} of the mask on the target):")
+    for name, r in results.items():
+        print(f"- {name}: {r['outcomes']}")
 
 
 def crop_size(text: str) -> tuple[int, int]:
@@ -202,6 +226,22 @@ def set_crop(size: tuple[int, int]) -> Callable[[TrackerParams], None]:
         if params.has("image_sample_size"):
             params.image_sample_size = (size[1], size[0])
             params.clf_image_sample_size = (size[1], size[0])
+
+    return configure
+
+
+def set_values(assignments: list[tuple[str, object]]) -> Callable[[TrackerParams], None]:
+    """A ``configure`` for :func:`evaluate` that sets each ``(key, value)`` on RTS parameter sets,
+    e.g. ``strict_force_seg=False`` for the thesis' memory rule (docs/thesis_vs_release.md R1); a key
+    no RTS parameter set declares is an error, other trackers are left as they are."""
+
+    def configure(params: TrackerParams) -> None:
+        if not params.has("image_sample_size"):
+            return
+        for key, value in assignments:
+            if not params.has(key):
+                raise SystemExit(f"--set: {key!r} is not a parameter of this RTS parameter set")
+            setattr(params, key, value)
 
     return configure
 
@@ -227,10 +267,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--crop", type=crop_size, help="WxH: the rts trackers' crop (both branches), e.g. 288x160 for earlier networks"
     )
+    add_set_argument(
+        parser, "KEY=VALUE: change an RTS parameter for this run (repeatable), e.g. trust_seg_when_no_clf=True"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     specs = [TrackerSpec(*t.split(":", 1)) for t in args.trackers]
-    configure = None if args.crop is None else set_crop(args.crop)
+    steps = ([set_crop(args.crop)] if args.crop else []) + ([set_values(args.assignments)] if args.assignments else [])
+    configure = chained(*steps) if steps else None
     with tempfile.TemporaryDirectory() as tmp:
         sets = benchmark_sets(args.davis, args.generated, args.frames, args.seed, args.distractors, Path(tmp))
         for title, sequences in sets.items():

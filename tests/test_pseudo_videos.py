@@ -132,9 +132,83 @@ def test_the_default_scale_drift_keeps_the_folder_name_of_earlier_runs():
         seed=0,
         pseudo_video_sequences=None,
         pseudo_video_scale_drift=PseudoVideoSpec.scale_drift,
+        pseudo_video_max_distractors=PseudoVideoSpec.max_distractors,
+        pseudo_video_distractor_spread=PseudoVideoSpec.distractor_spread,
         env=SimpleNamespace(workspace_dir="ws"),
     )
     assert pseudo_video_plan(settings)[0].name == "rts_small_pseudo_2x3_seed0_1src"
     settings.pseudo_video_scale_drift = 0.04
     root, spec = pseudo_video_plan(settings)
     assert root.name == "rts_small_pseudo_2x3_seed0_1src_drift0.04" and spec.scale_drift == 0.04
+
+
+def test_distractor_settings_name_their_own_pseudo_video_folder():
+    settings = SimpleNamespace(
+        pseudo_video_sources=["x"],
+        pseudo_videos=2,
+        pseudo_video_frames=3,
+        seed=0,
+        pseudo_video_sequences=None,
+        pseudo_video_scale_drift=PseudoVideoSpec.scale_drift,
+        pseudo_video_max_distractors=3,
+        pseudo_video_distractor_spread=1.5,
+        env=SimpleNamespace(workspace_dir="ws"),
+    )
+    root, spec = pseudo_video_plan(settings)
+    assert root.name == "rts_small_pseudo_2x3_seed0_1src_d3_near1.5"
+    assert (spec.max_distractors, spec.distractor_spread) == (3, 1.5)
+
+
+def _first_frame_look_alike_distances(items, spec: PseudoVideoSpec, videos: int) -> list[float]:
+    """Per video with a look-alike: distance from the target's centre to the centre of the nearest
+    other object-coloured blob (at least a third of the target's area) in the first frame, in
+    target sizes."""
+    distances = []
+    for index in range(videos):
+        frames, masks = render_video(index, items, spec)
+        target = masks[0]
+        others = (_is_object_colour(frames[0]) & ~target).astype(np.uint8)
+        count, _, stats, centres = cv2.connectedComponentsWithStats(others)
+        blobs = [centres[i] for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] > target.sum() / 3]
+        if target.sum() < 50 or not blobs:
+            continue
+        ty, tx = np.argwhere(target).mean(axis=0)
+        distances.append(min(float(np.hypot(cx - tx, cy - ty)) for cx, cy in blobs) / np.sqrt(target.sum()))
+    return distances
+
+
+def test_near_distractors_start_close_to_the_target(tmp_path):
+    items = annotated_frames([_source(tmp_path / "src")])
+    # small targets, so that "anywhere in the frame" is several target sizes away on average
+    common = dict(num_frames=1, size=(320, 240), occluder_probability=0.0, max_distractors=2)
+    common.update(min_area_fraction=0.005, max_area_fraction=0.01)
+    anywhere = _first_frame_look_alike_distances(items, PseudoVideoSpec(**common), 30)
+    near = _first_frame_look_alike_distances(items, PseudoVideoSpec(**common, distractor_spread=1.0), 30)
+    assert anywhere and near
+    assert np.median(near) < 0.7 * np.median(anywhere)
+
+
+def test_generated_look_alikes_are_passed_to_the_generator_and_name_their_folder(tmp_path, monkeypatch):
+    from ltr_ext.train_settings.rts import rts_small
+
+    calls = []
+
+    def fake_generate(fmt, out, n, frames, seed, **options):
+        calls.append(options)
+        atomic_write_text(Path(out) / "ImageSets" / "2017" / "val.txt", "x\n")
+        return out
+
+    monkeypatch.setattr(rts_small, "generate", fake_generate)
+    settings = SimpleNamespace(
+        generated_sequences=2,
+        generated_frames=3,
+        generated_seed=0,
+        generated_size=(64, 48),
+        generated_distractors=None,
+        env=SimpleNamespace(workspace_dir=str(tmp_path)),
+    )
+    assert rts_small.generated_videos(settings).name == "rts_small_davis_2x3_seed0"
+    assert "distractors" not in calls[-1]
+    settings.generated_distractors = 2
+    assert rts_small.generated_videos(settings).name == "rts_small_davis_2x3_seed0_d2"
+    assert calls[-1]["distractors"] == 2

@@ -368,6 +368,30 @@ def test_quality_benchmark_sets_the_crop_of_rts_parameter_sets_only():
     assert not other.has("image_sample_size")
 
 
+def test_quality_benchmark_tells_drift_from_loss():
+    quality = _quality_module()
+    gt = np.zeros((10, 10), bool)
+    gt[2:5, 2:5] = True
+    elsewhere = np.zeros_like(gt)
+    elsewhere[6:9, 6:9] = True
+    assert quality.mask_outcome(elsewhere, gt) == "drifted"
+    assert quality.mask_outcome(np.zeros_like(gt), gt) == "lost"
+    assert quality.mask_outcome(gt | elsewhere, gt) == "on_target"  # half on the target
+    assert quality.mask_outcome(elsewhere, np.zeros_like(gt)) is None  # target not visible: not scored
+
+
+def test_quality_benchmark_sets_rts_parameters_and_names_an_unknown_one():
+    quality = _quality_module()
+    params = get_parameters("rts", "rts_small")
+    quality.set_values([("strict_force_seg", False)])(params)
+    assert params.strict_force_seg is False
+    with pytest.raises(SystemExit, match="'no_such_key' is not a parameter"):
+        quality.set_values([("no_such_key", 1)])(get_parameters("rts", "rts_small"))
+    other = TrackerParams(debug=0)
+    quality.set_values([("strict_force_seg", False)])(other)
+    assert not other.has("strict_force_seg")
+
+
 def test_quality_benchmark_reports_no_cases_for_trackers_without_them():
     quality = _quality_module()
     counts = Counter()

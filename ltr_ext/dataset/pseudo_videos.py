@@ -42,6 +42,9 @@ class PseudoVideoSpec:
     # spread of the per-frame log-scale rate of every sprite: 0.04 lets a target grow or shrink
     # several-fold within 30 frames, as a motorbike passing the camera does (issue 19)
     scale_drift: float = 0.008
+    # None: distractors start anywhere in the frame; a number: they start this many target sizes
+    # (normal spread) from the target, so they cross its path, the case that makes trackers drift
+    distractor_spread: float | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,10 @@ def render_video(index: int, items: list[_Annotated], spec: PseudoVideoSpec):
         _sprite(_jitter_colours(rgb, rng), alpha, rng, spec, area * rng.uniform(0.7, 1.3))
         for _ in range(int(rng.integers(0, spec.max_distractors + 1)))
     ]
+    if spec.distractor_spread is not None:
+        target_size = np.sqrt(area * spec.size[0] * spec.size[1])
+        for distractor in distractors:
+            distractor.centre = target.centre + rng.normal(0.0, spec.distractor_spread * target_size, 2)
     # distractors behind or in front of the target: both happen with similar objects in real videos
     in_front = [bool(rng.random() < 0.3) for _ in distractors]
     occluder = None

@@ -64,6 +64,7 @@ def parameters(net_path: str = "rts50.pth") -> TrackerParams:
         strict_force_seg=True,  # ... even when a branch is lost (False: only when both are fine)
         seg_mem_safe=True,  # False: update the segmentation memory whatever the branches say
         trust_seg_when_no_clf=False,  # "instance lost, segmentation fine": True re-centres on the mask
+        use_seg_pos_sz_for_clf_update=True,  # the instance memory learns the mask's position (False: its own peak's)
         clf_target_not_found_threshold_too_small=0.50,  # unused by the release (kept for reference)
         clf_distractor_threshold=10000,
         clf_hard_negative_threshold=10000,

@@ -40,7 +40,10 @@ def input_format(backbone: str) -> InputFormat:
 def generated_videos(settings) -> Path:
     """The generated training videos (written once per size/seed into the workspace, atomically)."""
     n, frames, seed = settings.generated_sequences, settings.generated_frames, settings.generated_seed
-    root = Path(settings.env.workspace_dir) / "generated" / f"rts_small_davis_{n}x{frames}_seed{seed}"
+    crowd = settings.generated_distractors
+    # without look-alikes set, folders written before the setting keep their names
+    tag = f"{n}x{frames}_seed{seed}" + ("" if crowd is None else f"_d{crowd}")
+    root = Path(settings.env.workspace_dir) / "generated" / f"rts_small_davis_{tag}"
     if not (root / "ImageSets" / "2017" / "val.txt").is_file():
         partial = root.with_name(root.name + f".partial{os.getpid()}")
         shutil.rmtree(partial, ignore_errors=True)
@@ -53,6 +56,7 @@ def generated_videos(settings) -> Path:
             width=settings.generated_size[0],
             height=settings.generated_size[1],
             num_objects=2,
+            **({} if crowd is None else {"distractors": crowd}),
         )
         shutil.rmtree(root, ignore_errors=True)
         partial.rename(root)
@@ -111,12 +115,18 @@ def pseudo_video_plan(settings) -> tuple[Path, PseudoVideoSpec]:
         num_frames=settings.pseudo_video_frames,
         seed=settings.seed,
         scale_drift=settings.pseudo_video_scale_drift,
+        max_distractors=settings.pseudo_video_max_distractors,
+        distractor_spread=settings.pseudo_video_distractor_spread,
     )
     names = settings.pseudo_video_sequences
     tag = f"{spec.num_videos}x{spec.num_frames}_seed{spec.seed}_{len(settings.pseudo_video_sources)}src"
     tag += f"_{len(names)}seq" if names else ""
     if spec.scale_drift != PseudoVideoSpec.scale_drift:  # folders written before the setting keep their names
         tag += f"_drift{spec.scale_drift:g}"
+    if spec.max_distractors != PseudoVideoSpec.max_distractors:
+        tag += f"_d{spec.max_distractors}"
+    if spec.distractor_spread is not None:
+        tag += f"_near{spec.distractor_spread:g}"
     return Path(settings.env.workspace_dir) / "generated" / f"rts_small_pseudo_{tag}", spec
 
 
@@ -169,6 +179,7 @@ def run(settings) -> None:
         generated_frames=40,
         generated_seed=0,
         generated_size=(320, 240),
+        generated_distractors=None,
         real_clips=None,
         real_clip_sequences=None,
         real_clip_weight=1.0,
@@ -183,6 +194,8 @@ def run(settings) -> None:
         pseudo_video_frames=30,
         pseudo_video_weight=1.0,
         pseudo_video_scale_drift=PseudoVideoSpec.scale_drift,
+        pseudo_video_max_distractors=PseudoVideoSpec.max_distractors,
+        pseudo_video_distractor_spread=PseudoVideoSpec.distractor_spread,
         init_network=None,
     )
     root = generated_videos(settings)
