@@ -124,8 +124,9 @@ def test_a_larger_scale_drift_makes_targets_grow_and_shrink_more(tmp_path):
     assert max(max(drifting), 1 / min(drifting)) > 2.0  # some target changes size more than 2x
 
 
-def test_the_default_scale_drift_keeps_the_folder_name_of_earlier_runs():
-    settings = SimpleNamespace(
+def _pseudo_video_settings(**changes) -> SimpleNamespace:
+    """The pseudo-video settings of rts_small at their defaults (2 videos of 3 frames), with ``changes``."""
+    settings = dict(
         pseudo_video_sources=["x"],
         pseudo_videos=2,
         pseudo_video_frames=3,
@@ -136,6 +137,11 @@ def test_the_default_scale_drift_keeps_the_folder_name_of_earlier_runs():
         pseudo_video_distractor_spread=PseudoVideoSpec.distractor_spread,
         env=SimpleNamespace(workspace_dir="ws"),
     )
+    return SimpleNamespace(**{**settings, **changes})
+
+
+def test_the_default_scale_drift_keeps_the_folder_name_of_earlier_runs():
+    settings = _pseudo_video_settings()
     assert pseudo_video_plan(settings)[0].name == "rts_small_pseudo_2x3_seed0_1src"
     settings.pseudo_video_scale_drift = 0.04
     root, spec = pseudo_video_plan(settings)
@@ -143,17 +149,7 @@ def test_the_default_scale_drift_keeps_the_folder_name_of_earlier_runs():
 
 
 def test_distractor_settings_name_their_own_pseudo_video_folder():
-    settings = SimpleNamespace(
-        pseudo_video_sources=["x"],
-        pseudo_videos=2,
-        pseudo_video_frames=3,
-        seed=0,
-        pseudo_video_sequences=None,
-        pseudo_video_scale_drift=PseudoVideoSpec.scale_drift,
-        pseudo_video_max_distractors=3,
-        pseudo_video_distractor_spread=1.5,
-        env=SimpleNamespace(workspace_dir="ws"),
-    )
+    settings = _pseudo_video_settings(pseudo_video_max_distractors=3, pseudo_video_distractor_spread=1.5)
     root, spec = pseudo_video_plan(settings)
     assert root.name == "rts_small_pseudo_2x3_seed0_1src_d3_near1.5"
     assert (spec.max_distractors, spec.distractor_spread) == (3, 1.5)
