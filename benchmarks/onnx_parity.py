@@ -1,7 +1,7 @@
 """RTS with its network parts in onnxruntime against the PyTorch path: parity and same-run speed.
 
     python benchmarks/onnx_parity.py [--param rts_small] [--davis ../shared/data/davis2016]
-        [--frames N] [--threads 1] [--onnx-dir DIR] [--net FILE]
+        [--frames N] [--threads 1] [--onnx-dir DIR] [--net FILE] [--per-frame]
 
 Exports the parameter set's network (``ltr_ext.admin.export_onnx``; into ``--onnx-dir`` when given,
 else a temporary folder), then tracks every DAVIS clip with two trackers, ``backend='torch'`` and
@@ -134,6 +134,17 @@ def box_differences(a: list, b: list) -> np.ndarray:
     return np.abs(np.asarray(a[1:], dtype=np.float64) - np.asarray(b[1:], dtype=np.float64)).max(axis=1)
 
 
+def per_frame_line(name: str, box_diffs: np.ndarray, masks_a: list, masks_b: list) -> str:
+    """``'blackswan: frame 1 0.0 px 0, frame 2 ...'``: per frame after the first, the largest box
+    coordinate difference and the number of mask pixels that differ (whether differences come and
+    go, as float rounding does, or build up into another track)."""
+    cells = [
+        f"frame {i} {d:.1f} px {int(np.count_nonzero(a != b))}"
+        for i, (d, a, b) in enumerate(zip(box_diffs, masks_a[1:], masks_b[1:]), start=1)
+    ]
+    return f"{name}: " + ", ".join(cells)
+
+
 def _row(name: str, n: int, scores: dict, d: np.ndarray, pixels: str, times: dict) -> str:
     mt, mo = (statistics.median(times[b]) * 1000 for b in BACKENDS)
     cells = [
@@ -155,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads; onnxruntime uses as many")
     parser.add_argument("--onnx-dir", default=None, help="export into this folder (default: a temporary one)")
     parser.add_argument("--net", default=None, help="another weights file of the parameter set's architecture")
+    parser.add_argument(
+        "--per-frame", action="store_true", help="also print each frame's box difference and differing mask pixels"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     sequences = list(get_dataset("dv2016_val", root=args.davis))
@@ -170,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
                 gt = seq.ground_truth_seg[: len(r["torch"]["masks"])]
                 scores = {b: jf(r[b]["masks"], gt) for b in BACKENDS}
                 d = box_differences(r["torch"]["boxes"], r["onnx"]["boxes"])
+                if args.per_frame:
+                    print(per_frame_line(seq.name, d, r["torch"]["masks"], r["onnx"]["masks"]))
                 pixels = float(np.mean([np.mean(m0 != m1) for m0, m1 in zip(r["torch"]["masks"], r["onnx"]["masks"])]))
                 times = {b: r[b]["times"][1:] for b in BACKENDS}
                 for b in BACKENDS:

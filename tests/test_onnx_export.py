@@ -6,6 +6,7 @@ One export of a randomly initialised rts_small-architecture network is shared by
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from pytracking_ext.trackers import get_parameters, get_tracker_class
 from pytracking_ext.trackers.rts import onnx_backend
 from pytracking_ext.trackers.rts.tracker import RTS
 from pytracking_ext.utils.io import imread_rgb
+from script_loading import load_script
 from seqgen import moving_square_sequence
 
 for _module, _why in (("onnxruntime", "runs the exported graphs"), ("onnx", "export"), ("onnxscript", "export")):
@@ -199,3 +201,12 @@ def test_bad_export_arguments_are_one_line_errors(argv, message, tmp_path, capsy
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_parity_benchmark_prints_each_frames_box_and_pixel_differences():
+    parity = load_script(Path(__file__).resolve().parents[1] / "benchmarks" / "onnx_parity.py", "onnx_parity")
+    same = np.zeros((4, 4), bool)
+    moved = same.copy()
+    moved[0, :3] = True
+    line = parity.per_frame_line("clip", np.array([0.0, 1.0]), [same, same, same], [same, same, moved])
+    assert line == "clip: frame 1 0.0 px 0, frame 2 1.0 px 3"
