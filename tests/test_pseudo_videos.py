@@ -12,6 +12,7 @@ import pytest
 
 from ltr_ext.dataset import davis
 from ltr_ext.dataset.pseudo_videos import PseudoVideoSpec, annotated_frames, render_video, write_pseudo_videos
+from ltr_ext.train_settings.rts import rts_small
 from ltr_ext.train_settings.rts.rts_small import pseudo_video_plan, real_clip_weights, real_clips
 from pytracking_ext.errors import DatasetError
 from pytracking_ext.utils.io import atomic_write_text, imread_indexed, imwrite_indexed
@@ -185,8 +186,6 @@ def test_near_distractors_start_close_to_the_target(tmp_path):
 
 
 def test_generated_look_alikes_are_passed_to_the_generator_and_name_their_folder(tmp_path, monkeypatch):
-    from ltr_ext.train_settings.rts import rts_small
-
     calls = []
 
     def fake_generate(fmt, out, n, frames, seed, **options):
