@@ -16,7 +16,7 @@ After each table, the share of frames in each of RTS's update cases (both branch
 lost, segmentation lost, both lost; docs/rts.md C.4 step 3) shows which rules the run exercised,
 and the share of visible-target frames whose mask is on the target, empty ("lost") or mostly on
 something else ("drifted": the drift to look-alikes of issue 19). ``--set KEY=VALUE`` changes an
-RTS parameter for the run.
+RTS parameter for the run; ``--trace SEQUENCE`` prints the named sequences frame by frame.
 """
 
 from __future__ import annotations
@@ -69,10 +69,10 @@ def score_sequence(seq, output) -> dict[str, float]:
     boxes = np.array([_single(b) for b in output.target_bbox], dtype=np.float64)
     gt_boxes = np.asarray(_single(seq.ground_truth_rect), dtype=np.float64)
     curves = sequence_curves(sequence_errors(boxes[1:], gt_boxes[1:], "DAVIS"))
-    j, f, outcomes = [], [], Counter()
+    j, f, outcomes, frames = [], [], Counter(), []
     if not output.has_segmentation:
-        return {"curves": curves, "J": float("nan"), "F": float("nan"), "outcomes": outcomes}
-    for mask, gt_path in list(zip(output.segmentation, seq.ground_truth_seg))[1:]:
+        return {"curves": curves, "J": float("nan"), "F": float("nan"), "outcomes": outcomes, "frames": frames}
+    for index, (mask, gt_path) in list(enumerate(zip(output.segmentation, seq.ground_truth_seg)))[1:]:
         if gt_path is None:  # frame without annotation
             continue
         gt = imread_indexed(gt_path) > 0
@@ -80,8 +80,9 @@ def score_sequence(seq, output) -> dict[str, float]:
         j.append(region_similarity(pred, gt))
         f.append(boundary_measure(pred, gt))
         outcomes[mask_outcome(pred, gt)] += 1
+        frames.append((index, j[-1], int(np.count_nonzero(gt)), int(np.count_nonzero(pred))))
     outcomes.pop(None, None)
-    return {"curves": curves, "J": float(np.mean(j)), "F": float(np.mean(f)), "outcomes": outcomes}
+    return {"curves": curves, "J": float(np.mean(j)), "F": float(np.mean(f)), "outcomes": outcomes, "frames": frames}
 
 
 def box_only(seq):
@@ -111,6 +112,26 @@ def case_counter(tracker, counts: Counter, key: str = "update_case"):
     return count
 
 
+def decision_log(tracker, log: dict[int, tuple]):
+    """A per-frame callback storing, per frame index, the first object's RTS update case and
+    instance flag (``(None, None)`` for trackers without them)."""
+
+    def record(index, image, out) -> None:
+        diagnostics = getattr(object_trackers(tracker)[0], "diagnostics", {})
+        log[index] = (diagnostics.get("update_case"), diagnostics.get("clf_flag"))
+
+    return record
+
+
+def trace_lines(name: str, frames: list[tuple], decisions: dict[int, tuple]) -> list[str]:
+    """One line per scored frame of sequence ``name``: J, target and mask pixels, RTS's decisions."""
+    lines = []
+    for index, j, target_px, mask_px in frames:
+        case, flag = decisions.get(index, (None, None))
+        lines.append(f"{name} frame {index}: J {j:.2f}, target {target_px} px, mask {mask_px} px, {case}, {flag}")
+    return lines
+
+
 def chained(*callbacks):
     """One per-frame callback calling each of ``callbacks`` in turn."""
 
@@ -133,12 +154,15 @@ def evaluate(
     net: str | None = None,
     init: str = "mask",
     configure: Callable[[TrackerParams], None] | None = None,
+    trace: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Track ``sequences`` with ``spec`` (its ``rts`` weights replaced by ``net``, its parameters changed
-    by ``configure``); AUC, J, F, J&F, FPS, J&F per sequence and the share of frames per update case."""
+    by ``configure``); AUC, J, F, J&F, FPS, J&F per sequence, the share of frames per update case
+    and, for the sequences named in ``trace``, one line per frame (:func:`trace_lines`)."""
     scores, frames, start = [], 0, time.perf_counter()
     cases: Counter = Counter()
     flags: Counter = Counter()
+    traces: list[str] = []
     for seq in sequences:
         params = None
         if (net and spec.name == "rts") or configure is not None:
@@ -149,10 +173,15 @@ def evaluate(
                 configure(params)
         started = box_only(seq) if init == "box" else seq
         tracker = build_tracker(spec, started, params=params)
-        counters = chained(case_counter(tracker, cases), case_counter(tracker, flags, "clf_flag"))
+        decisions: dict[int, tuple] = {}
+        counters = chained(
+            case_counter(tracker, cases), case_counter(tracker, flags, "clf_flag"), decision_log(tracker, decisions)
+        )
         output = track_sequence(tracker, started, progress=False, on_frame=counters)
         scores.append(score_sequence(seq, output))
         frames += len(seq.frames)
+        if seq.name in trace:
+            traces += trace_lines(seq.name, scores[-1]["frames"], decisions)
     box = scores_from_curves(
         *(lambda c: (c.success, c.precision, c.norm_precision))(average_curves([s["curves"] for s in scores]))
     )
@@ -167,6 +196,7 @@ def evaluate(
         "cases": case_fractions(cases),
         "flags": case_fractions(flags),
         "outcomes": case_fractions(sum((s["outcomes"] for s in scores), Counter())),
+        "trace": traces,
     }
 
 
@@ -208,6 +238,10 @@ def print_table(title: str, results: dict[str, dict[str, float]]) -> None:
     print(f"masks on frames with the target visible (drifted: under {DRIFT_ON_TARGET:.0%} of the mask on the target):")
     for name, r in results.items():
         print(f"- {name}: {r['outcomes']}")
+    for name, r in results.items():
+        if r["trace"]:
+            print(f"per frame, {name}:")
+            print("\n".join(r["trace"]))
 
 
 def crop_size(text: str) -> tuple[int, int]:
@@ -267,6 +301,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--crop", type=crop_size, help="WxH: the rts trackers' crop (both branches), e.g. 288x160 for earlier networks"
     )
+    parser.add_argument(
+        "--trace",
+        nargs="+",
+        default=(),
+        metavar="SEQUENCE",
+        help="print these sequences frame by frame: J, target and mask pixels, RTS's update case and instance flag",
+    )
     add_set_argument(
         parser, "KEY=VALUE: change an RTS parameter for this run (repeatable), e.g. trust_seg_when_no_clf=True"
     )
@@ -279,7 +320,11 @@ def main(argv: list[str] | None = None) -> int:
         sets = benchmark_sets(args.davis, args.generated, args.frames, args.seed, args.distractors, Path(tmp))
         for title, sequences in sets.items():
             print_table(
-                title, {f"{s.name}/{s.param}": evaluate(s, sequences, args.net, args.init, configure) for s in specs}
+                title,
+                {
+                    f"{s.name}/{s.param}": evaluate(s, sequences, args.net, args.init, configure, tuple(args.trace))
+                    for s in specs
+                },
             )
     return 0
 

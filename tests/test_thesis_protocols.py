@@ -380,6 +380,19 @@ def test_quality_benchmark_tells_drift_from_loss():
     assert quality.mask_outcome(elsewhere, np.zeros_like(gt)) is None  # target not visible: not scored
 
 
+def test_quality_benchmark_traces_a_sequence_frame_by_frame():
+    quality = _quality_module()
+    tracker = _CaseTracker([None])
+    tracker.diagnostics = {"update_case": "clf_lost_seg_ok_no_update", "clf_flag": "not_found"}
+    decisions = {}
+    quality.decision_log(tracker, decisions)(3, None, {})
+    lines = quality.trace_lines("moto", [(3, 0.456, 1000, 400), (4, 0.0, 50, 0)], decisions)
+    assert lines == [
+        "moto frame 3: J 0.46, target 1000 px, mask 400 px, clf_lost_seg_ok_no_update, not_found",
+        "moto frame 4: J 0.00, target 50 px, mask 0 px, None, None",
+    ]
+
+
 def test_quality_benchmark_sets_rts_parameters_and_names_an_unknown_one():
     quality = _quality_module()
     params = get_parameters("rts", "rts_small")
