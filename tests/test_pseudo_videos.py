@@ -203,7 +203,7 @@ def test_generated_look_alikes_are_passed_to_the_generator_and_name_their_folder
         env=SimpleNamespace(workspace_dir=str(tmp_path)),
     )
     assert rts_small.generated_videos(settings).name == "rts_small_davis_2x3_seed0"
-    assert "distractors" not in calls[-1]
+    assert calls[-1]["distractors"] is None  # the generator's own default
     settings.generated_distractors = 2
     assert rts_small.generated_videos(settings).name == "rts_small_davis_2x3_seed0_d2"
     assert calls[-1]["distractors"] == 2

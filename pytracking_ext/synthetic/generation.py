@@ -35,6 +35,7 @@ def generate(format: str, out: Path, num_sequences: int, num_frames: int, seed: 
 
     Options: ``width``, ``height`` (default 320x240), ``num_objects`` (DAVIS 2017, YouTube-VOS;
     default 2), ``vot_region`` (``rectangle``/``polygon``/``mask``), ``davis_version`` (2016/2017),
+    ``distractors`` (look-alikes of the first object per video; default None: 0 or 1),
     ``progress`` (tqdm bar, default True).
     """
     return generate_dataset(format, out, num_sequences, num_frames, seed, **options).root

@@ -56,7 +56,7 @@ def generated_videos(settings) -> Path:
             width=settings.generated_size[0],
             height=settings.generated_size[1],
             num_objects=2,
-            **({} if crowd is None else {"distractors": crowd}),
+            distractors=crowd,  # None: the generator's own 0 or 1 per video
         )
         shutil.rmtree(root, ignore_errors=True)
         partial.rename(root)
