@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     frames = args.frames if args.frames is None else max(2, args.frames)
     with tempfile.TemporaryDirectory() as tmp:
         length = args.generated_frames if frames is None else min(args.generated_frames, frames)
-        sets = quality.benchmark_sets(args.davis, args.generated, length, args.seed, args.distractors, Path(tmp))
+        sets = quality.benchmark_sets(args.davis, args.generated, length, (args.seed,), args.distractors, Path(tmp))
         if not sets:
             print("error: no data: --davis is not a folder and --generated is 0", file=sys.stderr)
             return 2

@@ -250,6 +250,7 @@ def test_registry_has_the_pytracking_keys():
         "vot",
         "dv2017_val",
         "dv2016_val",
+        "dv2016_train",
         "dv2017_test_dev",
         "yt2019_valid",
         "yt2019_valid_all",
@@ -577,6 +578,17 @@ def test_davis2016_real_clips(workspace, shared_dir):
     x, y, w, h = swan.init_data[0]["bbox"]["1"]
     ys, xs = np.nonzero(mask)
     assert (x, y, w, h) == (xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+
+
+def test_dv2016_train_reads_the_2016_train_list(workspace, tmp_path):
+    root = make_davis(tmp_path, version="2016", split="train", names=("goat", "libby"))
+    assert get_dataset("dv2016_train", root=root).names() == ["goat", "libby"]
+
+
+def test_davis2016_training_clips(workspace, shared_dir):
+    ds = get_dataset("dv2016_train", root=shared_dir / "data" / "davis2016_train")
+    assert len(ds) == 12 and "paragliding-launch" in ds.names()
+    assert not {"kite-surf", "motocross-jump"} & set(ds.names())  # the validation clips stay out
 
 
 # ---------------------------------------------------------------- YouTube-VOS

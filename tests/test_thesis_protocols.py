@@ -15,6 +15,7 @@ import torch
 from parameter.evs import OPERATING_POINTS, operating_point
 from pytracking_ext.errors import PytrackingError
 from pytracking_ext.trackers import TrackerParams, get_parameters
+from pytracking_ext.utils.io import imread_rgb
 from script_loading import load_script
 from segmentation_plugins.evaluation.distance import keyframe_distances
 from segmentation_plugins.evaluation.protocols import protocol_clip_length
@@ -366,6 +367,19 @@ def test_quality_benchmark_sets_the_crop_of_rts_parameter_sets_only():
     other = TrackerParams(debug=0)
     quality.set_crop((288, 160))(other)
     assert not other.has("image_sample_size")
+
+
+def test_quality_benchmark_scores_one_pair_of_generated_sets_per_seed(tmp_path):
+    quality = _quality_module()
+    sets = quality.benchmark_sets(None, 1, 3, (5, 6), 1, tmp_path)
+    assert list(sets) == [
+        "generated 1 x 3, seed 5",
+        "generated with 1 look-alike distractors, 1 x 3, seed 5",
+        "generated 1 x 3, seed 6",
+        "generated with 1 look-alike distractors, 1 x 3, seed 6",
+    ]
+    first_frames = [imread_rgb(seqs[0].frames[0]) for seqs in sets.values()]
+    assert not np.array_equal(first_frames[0], first_frames[2])  # the seeds give other videos
 
 
 def test_quality_benchmark_tells_drift_from_loss():

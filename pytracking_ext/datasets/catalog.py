@@ -33,6 +33,8 @@ OTB = _spec("otb", "load_otb", "otb_path", attribute_file="otb_attributes.json")
 VOT = _spec("vot", "load_vot", "vot_path")
 DV2017_VAL = _spec("davis", "load_davis", "davis_dir", version="2017", split="val")
 DV2016_VAL = _spec("davis", "load_davis", "davis16_dir", version="2016", split="val")
+# the 2016 training clips (ImageSets/2016/train.txt): how well a network fits what it was trained on
+DV2016_TRAIN = _spec("davis", "load_davis", "davis16_dir", version="2016", split="train")
 DV2017_TEST_DEV = _spec("davis", "load_davis", "davis_testdev_dir", version="2017", split="test-dev")
 YT2019_VALID = _spec("youtubevos", "load_youtubevos", "youtubevos_dir", version="2019", split="valid")
 YT2019_VALID_ALL = _spec(
