@@ -210,3 +210,12 @@ def test_parity_benchmark_prints_each_frames_box_and_pixel_differences():
     moved[0, :3] = True
     line = parity.per_frame_line("clip", np.array([0.0, 1.0]), [same, same, same], [same, same, moved])
     assert line == "clip: frame 1 0.0 px 0, frame 2 1.0 px 3"
+
+
+def test_parity_benchmark_marks_the_frames_whose_crops_differ():
+    parity = load_script(Path(__file__).resolve().parents[1] / "benchmarks" / "onnx_parity.py", "onnx_parity")
+    crops = parity.crop_differences([None, [0, 0, 10, 10], [-5, 0, 10, 10]], [None, [0, 0, 10, 10], [-4, 0, 10, 10]])
+    assert crops.tolist() == [0.0, 1.0]
+    same = np.zeros((4, 4), bool)
+    line = parity.per_frame_line("clip", np.array([0.0, 2.0]), [same] * 3, [same] * 3, crops)
+    assert line == "clip: frame 1 0.0 px 0, frame 2 2.0 px 0 crop 1 px"
