@@ -39,6 +39,7 @@ from pytracking_ext.datasets import get_dataset
 from pytracking_ext.evaluation.running import build_tracker, iter_tracked_frames
 from pytracking_ext.evaluation.tracker_spec import TrackerSpec
 from pytracking_ext.trackers import get_parameters
+from pytracking_ext.trackers.multiobject import object_trackers
 from pytracking_ext.trackers.rts import onnx_backend
 from pytracking_ext.trackers.rts.tracker import RTS
 from pytracking_ext.utils.io import imread_indexed, imread_rgb
@@ -66,11 +67,10 @@ def backend_hook() -> Iterator[None]:
 
 def frame_crop(tracker) -> list[float] | None:
     """The last frame's crop, ``[x, y, w, h]`` in image pixels (the instance branch's search area, cut
-    with the same integer crop arithmetic as the segmentation's), of the one RTS object behind
-    ``tracker`` (itself or a multi-object wrapper's only tracker; the merged output drops it)."""
-    inner = getattr(tracker, "trackers", None)
-    single = next(iter(inner.values())) if isinstance(inner, dict) and inner else tracker
-    clf = getattr(single, "clf", None)
+    with the same integer crop arithmetic as the segmentation's), of the first RTS object behind
+    ``tracker`` (the merged multi-object output drops it)."""
+    singles = object_trackers(tracker)
+    clf = getattr(singles[0], "clf", None) if singles else None
     return None if clf is None or clf.search_area_box is None else list(clf.search_area_box)
 
 

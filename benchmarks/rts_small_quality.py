@@ -44,6 +44,7 @@ from pytracking_ext.evaluation.running import build_tracker, track_sequence
 from pytracking_ext.evaluation.tracker_spec import TrackerSpec
 from pytracking_ext.synthetic import generate
 from pytracking_ext.trackers import TrackerParams, get_parameters
+from pytracking_ext.trackers.multiobject import object_trackers
 from pytracking_ext.utils.io import imread_indexed
 
 
@@ -94,12 +95,6 @@ def box_only(seq):
     return seq
 
 
-def object_trackers(tracker) -> list:
-    """The single-object trackers behind ``tracker`` (itself, or each object's of a multi-object wrapper)."""
-    inner = getattr(tracker, "trackers", None)
-    return list(inner.values()) if isinstance(inner, dict) else [tracker]
-
-
 def case_counter(tracker, counts: Counter, key: str = "update_case"):
     """A per-frame callback adding each object's RTS decision ``diagnostics[key]`` of the frame to
     ``counts``: the update case (docs/rts.md C.4 step 3) or, with ``key='clf_flag'``, the instance
@@ -119,7 +114,8 @@ def decision_log(tracker, log: dict[int, tuple]):
     instance flag (``(None, None)`` for trackers without them)."""
 
     def record(index, image, out) -> None:
-        diagnostics = getattr(object_trackers(tracker)[0], "diagnostics", {})
+        first = next(iter(object_trackers(tracker)), None)  # none yet where every object starts later
+        diagnostics = getattr(first, "diagnostics", {})
         log[index] = (diagnostics.get("update_case"), diagnostics.get("clf_flag"))
 
     return record

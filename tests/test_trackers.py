@@ -4,7 +4,7 @@ import numpy as np
 
 from pytracking_ext.evaluation.running import build_tracker, track_sequence
 from pytracking_ext.evaluation.tracker_spec import TrackerSpec
-from pytracking_ext.trackers.multiobject import MultiObjectWrapper, default_merge
+from pytracking_ext.trackers.multiobject import MultiObjectWrapper, default_merge, object_trackers
 from seqgen import moving_square_sequence
 
 
@@ -49,6 +49,15 @@ def test_wrapper_objects_can_start_late_and_be_removed(workspace, tmp_path):
     assert list(wrapper.trackers) == ["1", "2"] and set(tracker.last_output["target_bbox"]) == {"1", "2"}
     tracker.remove_object(1)
     assert list(tracker.track(frames[2])) == [2] and list(wrapper.trackers) == ["2"]
+
+
+def test_object_trackers_are_the_wrappers_per_object_trackers_or_the_tracker_itself(workspace, tmp_path):
+    seq = moving_square_sequence(tmp_path, frames=2, objects=2, with_masks=True)
+    wrapper = build_tracker(TrackerSpec("opencv_mil", "mask"), seq)
+    track_sequence(wrapper, seq, progress=False)
+    singles = object_trackers(wrapper)
+    assert singles == list(wrapper.trackers.values()) and len(singles) == 2
+    assert object_trackers(singles[0]) == [singles[0]]
 
 
 def test_opencv_baseline_refuses_a_box_it_would_never_return_from(tmp_path):

@@ -132,3 +132,12 @@ class MultiObjectWrapper:
         if self._merge is not None:
             return self._merge(outputs)
         return default_merge(outputs, self.params.get("segmentation_threshold", 0.5))
+
+
+def object_trackers(tracker: Any) -> list:
+    """The single-object trackers behind ``tracker``: each object's, in start order, for a
+    :class:`MultiObjectWrapper` (or any tracker holding them in a ``trackers`` dict); else
+    ``[tracker]``. What per-object state (RTS's diagnostics, its crops) is read from: the wrapper's
+    merged output keeps only what the result files need."""
+    inner = getattr(tracker, "trackers", None)
+    return list(inner.values()) if isinstance(inner, dict) else [tracker]
