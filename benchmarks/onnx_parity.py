@@ -157,6 +157,14 @@ def crop_differences(a: list, b: list) -> np.ndarray:
     )
 
 
+def crop_summary(moved: np.ndarray, d: np.ndarray) -> str:
+    """How many frames the backends cropped apart, and how their boxes agree on those and the others."""
+    line = f"frames whose crop differs between the backends: {int(moved.sum())} of {moved.size}"
+    parts = [(moved, "of them"), (~moved, "of the others" if moved.any() else "of the frames")]
+    shares = [f"{np.mean(d[rows] <= 1) * 100:.1f} % {label}" for rows, label in parts if rows.any()]
+    return f"{line}; boxes within 1 px on " + " and on ".join(shares) if shares else line
+
+
 def per_frame_line(
     name: str, box_diffs: np.ndarray, masks_a: list, masks_b: list, crop_diffs: np.ndarray | None = None
 ) -> str:
@@ -234,12 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     d = np.concatenate(diffs)
     mean = {b: float(np.mean([s[b] for _, _, s, *_ in rows])) for b in BACKENDS}
     print(_row("all", sum(r[1] for r in rows), mean, d, "", all_times))
-    moved = np.concatenate(crop_diffs) > 0
-    print(
-        f"frames whose crop differs between the backends: {int(moved.sum())} of {moved.size}; "
-        f"boxes within 1 px on {np.mean(d[moved] <= 1) * 100 if moved.any() else 100:.1f} % of them "
-        f"and on {np.mean(d[~moved] <= 1) * 100 if (~moved).any() else 100:.1f} % of the others"
-    )
+    print(crop_summary(np.concatenate(crop_diffs) > 0, d))
     per_frame = learner_seconds[0] / frames_total * 1000
     print(f"PyTorch learners (both backends): {per_frame:.1f} ms per frame on average (init frames included)")
     worst_jf = max(abs(s["onnx"] - s["torch"]) for _, _, s, *_ in rows)

@@ -219,3 +219,16 @@ def test_parity_benchmark_marks_the_frames_whose_crops_differ():
     same = np.zeros((4, 4), bool)
     line = parity.per_frame_line("clip", np.array([0.0, 2.0]), [same] * 3, [same] * 3, crops)
     assert line == "clip: frame 1 0.0 px 0, frame 2 2.0 px 0 crop 1 px"
+
+
+def test_parity_benchmark_summarises_boxes_on_moved_and_unmoved_crops():
+    parity = load_script(Path(__file__).resolve().parents[1] / "benchmarks" / "onnx_parity.py", "onnx_parity")
+    d = np.array([0.0, 3.0, 1.0, 0.0])
+    moved = np.array([False, True, True, False])
+    assert parity.crop_summary(moved, d) == (
+        "frames whose crop differs between the backends: 2 of 4; "
+        "boxes within 1 px on 50.0 % of them and on 100.0 % of the others"
+    )
+    assert parity.crop_summary(np.zeros(4, bool), d) == (
+        "frames whose crop differs between the backends: 0 of 4; boxes within 1 px on 75.0 % of the frames"
+    )

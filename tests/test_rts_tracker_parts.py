@@ -9,6 +9,7 @@ import torch
 from pytracking_ext.trackers.rts.geometry import (
     box_to_state,
     clamp_scale_change,
+    fitted_sample_size,
     paste_scores,
     rescaled_search_scale,
     sample_geometry,
@@ -111,6 +112,17 @@ def test_inside_major_crop_shrinks_to_fit_one_axis_and_shifts_inside():
     # shrink 1.6 makes the width fit exactly; the 50-row height overflows and is centred
     assert coords.tolist() == [-5, 0, 45, 100]
     assert torch.equal(patch[..., 5:45, :], image) and torch.equal(patch[..., 0, :], image[..., 0, :])
+
+
+def test_inside_major_shrink_gives_the_whole_size_that_float_noise_straddles():
+    # A crop of the network input's aspect (320 x 576) shrunk to a 480-row frame is 864 wide in exact
+    # arithmetic; float32 lands a hair above or below it, and plain truncation cut 863 or 864 at random.
+    widths = set()
+    for scale in np.linspace(3.0, 6.0, 301):
+        size = torch.tensor([320.0, 576.0]) * float(scale)
+        widths.add(tuple(fitted_sample_size(size, (480, 854), "inside_major").tolist()))
+        widths.add(tuple(fitted_sample_size(size * (1 - 1e-7), (480, 854), "inside_major").tolist()))
+    assert widths == {(480.0, 864.0)}
 
 
 def test_mask_crop_pads_with_zeros():

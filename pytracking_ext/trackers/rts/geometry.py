@@ -83,6 +83,11 @@ def rescaled_search_scale(scales: Sequence[float], not_found_count: int, history
     return float(torch.mean(kept))
 
 
+# Pixels added before truncating a shrunk crop size: far above float32 noise at image sizes (1e-4 at
+# 1000 px), far below a pixel.
+FITTED_SIZE_SNAP = 1e-2
+
+
 def fitted_sample_size(
     sample_size: torch.Tensor, image_size: Sequence[int], mode: str = "replicate", max_scale_change: float | None = None
 ) -> torch.Tensor:
@@ -96,8 +101,11 @@ def fitted_sample_size(
         ratio = sample_size / torch.tensor(tuple(image_size), dtype=torch.float32)
         shrink = ratio.max() if mode == "inside" else ratio.min()
         shrink = shrink.clamp(min=1.0, max=max_scale_change if max_scale_change is not None else float("inf"))
-        # the shrunk size is truncated to whole pixels before the crop arithmetic (reference behaviour)
-        sample_size = (sample_size / shrink).long().to(torch.float32)
+        # The shrunk size is truncated to whole pixels (reference behaviour), after a snap: when the
+        # crop's aspect is the network input's, the shrunk side is a whole number in exact arithmetic
+        # (480 x 576 / 320 = 864), and float32 lands a hair on either side of it depending on rounding
+        # noise, so plain truncation cut 863 or 864 pixels at random (docs/rts.md C.9).
+        sample_size = torch.floor(sample_size / shrink + FITTED_SIZE_SNAP)
     return sample_size
 
 
