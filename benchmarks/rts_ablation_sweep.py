@@ -3,7 +3,7 @@ the instance-branch fallback and the score threshold t_sc (Table 5.2), and, with
 trained, the classifier-loss weight eta (Table 5.9) or a network trained without conditioning.
 
     python benchmarks/rts_ablation_sweep.py [--param rts_small] [--net FILE]
-        [--davis ../shared/data/davis2016] [--generated 8 --frames 50 --seed 1234] [--sequences N]
+        [--davis ../shared/data/davis2016] [--generated 8 --frames 50 --seed 1234 [99 ...]] [--sequences N]
         [--trained eta0=FILE eta0.4=FILE no_conditioning=FILE ...] [--out TABLE.md] [--threads 2]
 
 Rows (every tracker starts from the first-frame mask; scores as in ``rts_small_quality.py``:
@@ -134,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, help="keep the first N frames of every sequence (quick checks)")
     parser.add_argument("--generated-frames", type=int, default=50, help="length of the generated sequences")
     parser.add_argument("--sequences", type=int, help="keep the first N sequences of every data set (quick checks)")
-    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument(
+        "--seed", type=int, nargs="+", default=[1234], help="seeds of the generated sets (one pair of sets per seed)"
+    )
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS))
     parser.add_argument(
         "--thresholds",
@@ -164,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     frames = args.frames if args.frames is None else max(2, args.frames)
     with tempfile.TemporaryDirectory() as tmp:
         length = args.generated_frames if frames is None else min(args.generated_frames, frames)
-        sets = quality.benchmark_sets(args.davis, args.generated, length, (args.seed,), args.distractors, Path(tmp))
+        sets = quality.benchmark_sets(args.davis, args.generated, length, tuple(args.seed), args.distractors, Path(tmp))
         if not sets:
             print("error: no data: --davis is not a folder and --generated is 0", file=sys.stderr)
             return 2

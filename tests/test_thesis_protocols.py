@@ -321,6 +321,16 @@ def test_ablation_sweep_smoke_run_writes_one_table(tmp_path):
     assert all(row.rstrip(" |").split(" | ")[-1].endswith("%") for row in rows)
 
 
+def test_ablation_sweep_scores_each_seed_as_its_own_data_set(tmp_path):
+    out = tmp_path / "table.md"
+    command = [sys.executable, str(SWEEP), "--frames", "3", "--sequences", "1", "--davis", "", "--generated", "1"]
+    command += ["--rows", "release", "--seed", "3", "4", "--threads", "1", "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in out.read_text().splitlines() if line.startswith("| release ")]
+    assert [row.split(" | ")[2] for row in rows] == ["generated 1 x 3, seed 3", "generated 1 x 3, seed 4"]
+
+
 def _quality_module():
     return load_script(SWEEP.parent / "rts_small_quality.py", "rts_small_quality")
 
