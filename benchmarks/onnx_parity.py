@@ -9,9 +9,9 @@ else a temporary folder), then tracks every DAVIS clip with two trackers, ``back
 both see the same machine load. Prints per clip J&F of each (DAVIS J and F over all frames but the
 first), the box differences (largest coordinate difference per frame; share of frames within 1 px),
 the share of mask pixels that differ, and the median per-frame time of each with their ratio; then
-how many frames were cropped one pixel apart by the two trackers (RTS cuts crops at whole pixels,
-so a rounding difference in the crop centre can move the crop by a pixel) and how the boxes agree
-on those frames and on the others. The parity goals of issue 21: J&F within 0.3 and boxes within
+how many frames were cropped apart by the two trackers (RTS cuts crops at whole pixels, so a
+rounding difference can move a crop by a whole pixel; the crop-size case is fixed, docs/rts.md C.9)
+and how the boxes agree on those frames and on the others. The parity goals of issue 21: J&F within 0.3 and boxes within
 1 px on 95 % of the frames. Also prints the time per frame spent in the PyTorch learners (the same
 code in both backends, docs/export.md A).
 
